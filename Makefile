@@ -1,0 +1,95 @@
+# spanwatch — one short Makefile, two variants of the same objects:
+#   opt  (default): optimised, hardened; binaries in bin/
+#   san  : AddressSanitizer + UndefinedBehaviorSanitizer; binaries in build/san/bin/
+# `make test` builds both and runs the whole suite against both.
+
+VARIANT  ?= opt
+B        := build/$(VARIANT)
+BIN      := $(if $(filter opt,$(VARIANT)),bin,$(B)/bin)
+
+CC       ?= cc
+PKGS     := libpcap libndpi librrd inih
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN     := -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith \
+            -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wcast-align \
+            -Wno-unused-parameter
+CFLAGS_opt := -O2 -g -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+CFLAGS_san := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+              -fno-sanitize-recover=all
+LDFLAGS_san := -fsanitize=address,undefined
+
+CPPFLAGS += -D_GNU_SOURCE -Isensor -Icollectors
+CFLAGS   += -std=c11 $(WARN) $(CFLAGS_$(VARIANT)) -MMD -MP
+LDFLAGS  += $(LDFLAGS_$(VARIANT)) -pthread
+LDLIBS   += $(PKG_LIBS) -lm
+
+# Everything but the mains goes into one static library that the sensor,
+# the unit tests and the fuzz targets link against.
+LIB_SRC  := $(filter-out sensor/main.c,$(wildcard sensor/*.c collectors/*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
+LIB      := $(B)/libspanwatch.a
+
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(B)/tests/%)
+
+GEN_SRC  := $(wildcard tests/gen/*.c)
+GEN_OBJ  := $(GEN_SRC:%.c=$(B)/obj/%.o)
+
+GRAPH_SRC := $(wildcard graphs/*.c)
+GRAPH_OBJ := $(GRAPH_SRC:%.c=$(B)/obj/%.o)
+
+PROGS    := $(BIN)/spanwatch $(if $(GEN_SRC),$(BIN)/spanwatch-gen) \
+            $(if $(GRAPH_SRC),$(BIN)/spanwatch-graph)
+
+.PHONY: all san units test run bench install clean deps
+all: $(PROGS)
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BIN)/spanwatch: $(B)/obj/sensor/main.o $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BIN)/spanwatch-gen: $(GEN_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lpcap -lm
+
+$(BIN)/spanwatch-graph: $(GRAPH_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) -lcmocka
+
+units: $(UNIT_BIN)
+
+deps:
+	@sh tests/install-deps.sh
+
+san:
+	@$(MAKE) --no-print-directory VARIANT=san all units
+
+test: deps
+	@$(MAKE) --no-print-directory VARIANT=opt all units
+	@$(MAKE) --no-print-directory VARIANT=san all units
+	@sh tests/run.sh
+
+run: deps all
+	@sh tests/demo.sh
+
+bench: deps all
+	@sh tests/bench/bench.sh
+
+clean:
+	rm -rf build bin
+
+-include $(LIB_OBJ:.o=.d) $(GEN_OBJ:.o=.d) $(GRAPH_OBJ:.o=.d) $(B)/obj/sensor/main.d
