@@ -1,0 +1,62 @@
+/*
+ * log.c — owns where diagnostics go (stderr or syslog) and how loud.
+ * Messages are printf-checked; callers log an error once, where it is
+ * understood.
+ */
+#include "log.h"
+
+#include <stdio.h>
+#include <syslog.h>
+
+static struct {
+	const char *ident;
+	int verbosity;
+	int use_syslog;
+} lg = { "spanwatch", 0, 0 };
+
+void
+log_init(const char *ident, int verbosity, int use_syslog)
+{
+	lg.ident = ident;
+	lg.verbosity = verbosity;
+	lg.use_syslog = use_syslog;
+	if (use_syslog)
+		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+int
+log_verbosity(void)
+{
+	return lg.verbosity;
+}
+
+static void
+vlog(enum log_level lvl, const char *fmt, va_list ap)
+{
+	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
+	static const char *const tag[] = { "error: ", "warning: ", "", "debug: " };
+	/* -q keeps errors only; default adds warnings; -v info; -vv debug. */
+	if ((int)lvl > lg.verbosity + 1)
+		return;
+	if (lg.use_syslog) {
+		vsyslog(prio[lvl], fmt, ap);
+		return;
+	}
+	fprintf(stderr, "%s: %s", lg.ident, tag[lvl]);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+#define LOG_FN(name, lvl)                      \
+	void name(const char *fmt, ...)        \
+	{                                      \
+		va_list ap;                    \
+		va_start(ap, fmt);             \
+		vlog(lvl, fmt, ap);            \
+		va_end(ap);                    \
+	}
+
+LOG_FN(log_err, LOG_LVL_ERR)
+LOG_FN(log_warn, LOG_LVL_WARN)
+LOG_FN(log_info, LOG_LVL_INFO)
+LOG_FN(log_debug, LOG_LVL_DEBUG)

@@ -1,0 +1,22 @@
+/*
+ * log.h — the sensor's one way to report: stderr in the foreground,
+ * syslog(3) once detached. Nothing here is for alerts (see alert.h), and
+ * nothing is logged per packet at normal verbosity: count instead.
+ */
+#ifndef SPANWATCH_LOG_H
+#define SPANWATCH_LOG_H
+
+#include <stdarg.h>
+
+enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
+
+/* verbosity: 0 = errors and warnings, 1 = info (-v), 2 = debug (-vv);
+ * -1 = errors only (-q). */
+void log_init(const char *ident, int verbosity, int use_syslog);
+int log_verbosity(void);
+void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
