@@ -1,0 +1,189 @@
+/*
+ * classify.c — the nDPI wrapper. Detection follows the discipline of
+ * nDPI's own reader (ndpiReader) so that labels agree with it: every
+ * packet of a flow goes to ndpi_detection_process_packet() until a
+ * protocol is found (and nDPI wants no extra packets for its metadata) or
+ * the flow has seen more than the budget; an undecided flow then gets
+ * ndpi_detection_giveup() with guessing on.
+ */
+#include "classify.h"
+
+#include <ndpi_api.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+/* ndpiReader's defaults (-T and -U): enough for every dissector that
+ * needs a handshake, and what the agreement test compares against. */
+#define BUDGET_TCP 80
+#define BUDGET_OTHER 24
+
+struct classifier {
+	struct ndpi_detection_module_struct *ndpi;
+	struct ndpi_flow_struct *pool;
+	uint32_t *free_ids;		/* stack of unused pool slots */
+	uint32_t nfree, max;
+	struct classify_stats st;
+};
+
+struct classifier *
+classify_new(uint32_t max_states)
+{
+	struct classifier *c = calloc(1, sizeof *c);
+	NDPI_PROTOCOL_BITMASK all;
+
+	if (!c)
+		return NULL;
+	c->ndpi = ndpi_init_detection_module(ndpi_no_prefs);
+	if (!c->ndpi) {
+		log_err("nDPI: cannot initialise the detection module");
+		free(c);
+		return NULL;
+	}
+	NDPI_BITMASK_SET_ALL(all);
+	ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
+	ndpi_finalize_initialization(c->ndpi);
+
+	/* calloc: slots never used cost no resident memory. */
+	c->pool = calloc(max_states, sizeof *c->pool);
+	c->free_ids = malloc((size_t)max_states * sizeof *c->free_ids);
+	if (!c->pool || !c->free_ids) {
+		log_err("nDPI: no memory for %u flow states", max_states);
+		classify_free(c);
+		return NULL;
+	}
+	c->max = c->nfree = max_states;
+	for (uint32_t i = 0; i < max_states; i++)
+		c->free_ids[i] = max_states - 1 - i;
+	return c;
+}
+
+static void
+release(struct classifier *c, struct flow *f)
+{
+	ndpi_free_flow_data(&c->pool[f->dpi]);
+	c->free_ids[c->nfree++] = f->dpi;
+	c->st.in_use--;
+	f->dpi = FLOW_NONE;
+}
+
+void
+classify_free(struct classifier *c)
+{
+	if (!c)
+		return;
+	if (c->ndpi)
+		ndpi_exit_detection_module(c->ndpi);
+	free(c->pool);
+	free(c->free_ids);
+	free(c);
+}
+
+static void
+done(struct classifier *c, struct flow *f, ndpi_protocol r, int detected)
+{
+	if (r.app_protocol == NDPI_PROTOCOL_UNKNOWN && f->dpi != FLOW_NONE) {
+		uint8_t guessed = 0;
+
+		r = ndpi_detection_giveup(c->ndpi, &c->pool[f->dpi], 1, &guessed);
+		detected = 0;
+	}
+	f->app_master = r.master_protocol;
+	f->app_proto = r.app_protocol;
+	f->classified = 1;
+	if (detected)
+		c->st.detected++;
+	else if (r.app_protocol != NDPI_PROTOCOL_UNKNOWN || r.master_protocol != NDPI_PROTOCOL_UNKNOWN)
+		c->st.guessed++;
+	else
+		c->st.unknown++;
+	if (f->dpi != FLOW_NONE)
+		release(c, f);
+}
+
+void
+classify_packet(struct classifier *c, struct flow *f, const struct pkt *p)
+{
+	struct ndpi_flow_struct *nf;
+	ndpi_protocol r;
+	uint64_t seen;
+	int enough;
+
+	if (f->classified)
+		return;
+	if (f->dpi == FLOW_NONE) {
+		if (c->nfree == 0) {
+			/* Every state is busy (a flood of new flows): this flow
+			 * stays Unknown rather than take memory we promised not to. */
+			c->st.no_state++;
+			f->classified = 1;
+			c->st.unknown++;
+			return;
+		}
+		f->dpi = c->free_ids[--c->nfree];
+		memset(&c->pool[f->dpi], 0, sizeof c->pool[0]);
+		if (++c->st.in_use > c->st.peak)
+			c->st.peak = c->st.in_use;
+	}
+	/* Later fragments have no transport header: nDPI cannot use them. */
+	if (p->flags & PKT_F_FRAG_LATER)
+		return;
+	nf = &c->pool[f->dpi];
+	r = ndpi_detection_process_packet(c->ndpi, nf, p->l3,
+					  (unsigned short)(p->l3_len > 0xffff ? 0xffff : p->l3_len),
+					  p->ts_us / 1000);
+	f->dpi_pkts++;
+	c->st.fed++;
+	seen = f->pkts[0] + f->pkts[1];
+	enough = seen > (p->proto == 6 ? BUDGET_TCP : BUDGET_OTHER);
+	if (!enough && r.app_protocol == NDPI_PROTOCOL_UNKNOWN)
+		return;
+	/* Found, but nDPI still reads metadata (a TLS certificate's names
+	 * can refine "TLS" into "TLS.Google"): keep feeding within budget. */
+	if (!enough && ndpi_extra_dissection_possible(c->ndpi, nf))
+		return;
+	done(c, f, r, r.app_protocol != NDPI_PROTOCOL_UNKNOWN);
+}
+
+void
+classify_finish(struct classifier *c, struct flow *f)
+{
+	ndpi_protocol r = NDPI_PROTOCOL_NULL;
+
+	if (f->classified)
+		return;
+	if (f->dpi != FLOW_NONE) {
+		/* What nDPI holds so far (it may have found a protocol and be
+		 * waiting for extra packets). */
+		r.master_protocol = c->pool[f->dpi].detected_protocol_stack[1];
+		r.app_protocol = c->pool[f->dpi].detected_protocol_stack[0];
+		if (r.master_protocol == r.app_protocol)
+			r.master_protocol = NDPI_PROTOCOL_UNKNOWN;
+	}
+	done(c, f, r, r.app_protocol != NDPI_PROTOCOL_UNKNOWN);
+}
+
+const char *
+classify_name(struct classifier *c, const struct flow *f, char *buf, size_t len)
+{
+	ndpi_protocol r = NDPI_PROTOCOL_NULL;
+
+	r.master_protocol = f->app_master;
+	r.app_protocol = f->app_proto;
+	return ndpi_protocol2name(c->ndpi, r, buf, (u_int)len);
+}
+
+int
+classify_proto_id(struct classifier *c, const char *name)
+{
+	int id = (int)ndpi_get_protocol_id(c->ndpi, (char *)name);
+
+	return id < 0 ? -1 : id;
+}
+
+void
+classify_get_stats(const struct classifier *c, struct classify_stats *st)
+{
+	*st = c->st;
+}

@@ -1,0 +1,49 @@
+/*
+ * classify.h — nDPI 4.2 behind a small door: one detection module, a
+ * fixed pool of per-flow nDPI states, each flow fed until nDPI decides or
+ * a packet budget runs out, then its state released at once, so that a
+ * classified flow costs only its flow-table entry.
+ */
+#ifndef SPANWATCH_CLASSIFY_H
+#define SPANWATCH_CLASSIFY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "flow.h"
+#include "pkt.h"
+
+struct classifier;
+
+struct classify_stats {
+	uint64_t fed;		/* packets given to nDPI */
+	uint64_t detected;	/* flows nDPI named from their packets */
+	uint64_t guessed;	/* flows named at give-up from ports or addresses */
+	uint64_t unknown;	/* flows nDPI could not name */
+	uint64_t no_state;	/* flows that found the state pool empty */
+	uint32_t in_use, peak;	/* states held now and at most */
+};
+
+/* Returns a classifier with room for max_states flows under detection at
+ * once, or NULL (logged) when nDPI cannot start. */
+struct classifier *classify_new(uint32_t max_states);
+void classify_free(struct classifier *);
+
+/* Gives packet p of flow f to nDPI unless f is already classified. */
+void classify_packet(struct classifier *, struct flow *f, const struct pkt *p);
+
+/* Ends detection for f (at flow end): gives up with a guess if nDPI had
+ * not decided, and releases the state. */
+void classify_finish(struct classifier *, struct flow *f);
+
+/* Writes f's application label ("TLS.Google", "SMTP", "Unknown") into
+ * buf and returns buf. */
+const char *classify_name(struct classifier *, const struct flow *f, char *buf, size_t len);
+
+/* nDPI's id for a protocol name, or -1; for collectors that look for one
+ * protocol (BitTorrent, SMTP). */
+int classify_proto_id(struct classifier *, const char *name);
+
+void classify_get_stats(const struct classifier *, struct classify_stats *);
+
+#endif

@@ -1,0 +1,294 @@
+/*
+ * flow.c — the flow table. Slots come from one pool sized at max_flows;
+ * the pool is allocated once with calloc, so the pages of slots never used
+ * cost no memory, and a freed slot goes on a free list. A flow sits on one
+ * of two activity lists, both in order of last packet: the active list
+ * (idle_timeout) and the linger list (TCP flows that closed, kept a few
+ * seconds so that the last ACKs and retransmissions still join them).
+ */
+#include "flow.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "hash.h"
+
+_Static_assert(sizeof(struct flow_key) % 8 == 0, "hash_words reads whole words");
+
+/* After FIN both ways or RST: long enough for the final ACK and a
+ * retransmitted FIN, short enough that a port reuse finds a new flow. */
+#define LINGER_US (5ULL * 1000000)
+
+enum { L_ACTIVE, L_LINGER, L_COUNT };
+
+struct flow_list {
+	uint32_t head, tail;
+	uint64_t timeout_us;
+};
+
+struct flow_table {
+	struct flow *pool;
+	uint32_t max, fresh;		/* slots [fresh, max) were never used */
+	uint32_t free_head;		/* freed slots, chained through hnext */
+	uint32_t *bucket;
+	uint32_t mask;
+	struct flow_list list[L_COUNT];
+	flow_end_fn end;
+	void *ctx;
+	struct flow_stats st;
+};
+
+struct flow_table *
+flow_table_new(uint32_t max_flows, uint32_t idle_timeout_s, flow_end_fn end, void *ctx)
+{
+	struct flow_table *t;
+	uint32_t nb = 1024;
+
+	if (max_flows == 0 || (t = calloc(1, sizeof *t)) == NULL)
+		return NULL;
+	while (nb < max_flows && nb < (1u << 31))
+		nb <<= 1;
+	t->pool = calloc(max_flows, sizeof *t->pool);
+	t->bucket = malloc((size_t)nb * sizeof *t->bucket);
+	if (!t->pool || !t->bucket) {
+		flow_table_free(t);
+		return NULL;
+	}
+	memset(t->bucket, 0xff, (size_t)nb * sizeof *t->bucket);
+	t->mask = nb - 1;
+	t->max = max_flows;
+	t->free_head = FLOW_NONE;
+	for (int i = 0; i < L_COUNT; i++)
+		t->list[i].head = t->list[i].tail = FLOW_NONE;
+	t->list[L_ACTIVE].timeout_us = (uint64_t)idle_timeout_s * 1000000;
+	t->list[L_LINGER].timeout_us = LINGER_US;
+	t->end = end;
+	t->ctx = ctx;
+	return t;
+}
+
+void
+flow_table_free(struct flow_table *t)
+{
+	if (!t)
+		return;
+	free(t->pool);
+	free(t->bucket);
+	free(t);
+}
+
+/* ---- lists ------------------------------------------------------------- */
+
+static void
+list_unlink(struct flow_table *t, struct flow_list *l, struct flow *f)
+{
+	if (f->prev != FLOW_NONE)
+		t->pool[f->prev].next = f->next;
+	else
+		l->head = f->next;
+	if (f->next != FLOW_NONE)
+		t->pool[f->next].prev = f->prev;
+	else
+		l->tail = f->prev;
+}
+
+static void
+list_append(struct flow_table *t, struct flow_list *l, struct flow *f)
+{
+	f->next = FLOW_NONE;
+	f->prev = l->tail;
+	if (l->tail != FLOW_NONE)
+		t->pool[l->tail].next = f->id;
+	else
+		l->head = f->id;
+	l->tail = f->id;
+}
+
+static struct flow_list *
+list_of(struct flow_table *t, const struct flow *f)
+{
+	return &t->list[(f->state & FLOW_S_CLOSING) ? L_LINGER : L_ACTIVE];
+}
+
+/* ---- keys -------------------------------------------------------------- */
+
+/* Builds the direction-free key of p; returns 1 when p's source is key.a. */
+static int
+key_of(const struct pkt *p, struct flow_key *k)
+{
+	int c = memcmp(p->src, p->dst, 16);
+	int src_is_a = c < 0 || (c == 0 && p->sport <= p->dport);
+
+	memset(k, 0, sizeof *k);
+	memcpy(k->a, src_is_a ? p->src : p->dst, 16);
+	memcpy(k->b, src_is_a ? p->dst : p->src, 16);
+	k->aport = src_is_a ? p->sport : p->dport;
+	k->bport = src_is_a ? p->dport : p->sport;
+	k->vlan = p->vlan;
+	k->family = p->family;
+	k->proto = p->proto;
+	return src_is_a;
+}
+
+static uint32_t
+bucket_of(const struct flow_table *t, const struct flow_key *k)
+{
+	return (uint32_t)hash_words(k, sizeof *k, 0x666c6f77) & t->mask;
+}
+
+/* ---- ending ------------------------------------------------------------ */
+
+static void
+end_flow(struct flow_table *t, struct flow *f, enum flow_end why)
+{
+	uint32_t *pp = &t->bucket[bucket_of(t, &f->key)];
+
+	t->end(t->ctx, f, why);
+	list_unlink(t, list_of(t, f), f);
+	while (*pp != f->id)
+		pp = &t->pool[*pp].hnext;
+	*pp = f->hnext;
+	f->hnext = t->free_head;
+	t->free_head = f->id;
+	t->st.active--;
+	t->st.ended++;
+	if (why == FLOW_END_EVICTED)
+		t->st.evicted++;
+	else if (why == FLOW_END_IDLE)
+		t->st.expired++;
+	else if (why == FLOW_END_CLOSED)
+		t->st.closed++;
+}
+
+/* A slot for a new flow: a freed one, a never used one, or, at max_flows,
+ * the least recently active flow's (lingering flows first: they are done). */
+static struct flow *
+take_slot(struct flow_table *t)
+{
+	uint32_t i;
+
+	if (t->free_head == FLOW_NONE && t->fresh == t->max) {
+		i = t->list[L_LINGER].head;
+		if (i == FLOW_NONE)
+			i = t->list[L_ACTIVE].head;
+		end_flow(t, &t->pool[i], FLOW_END_EVICTED);
+	}
+	if (t->free_head != FLOW_NONE) {
+		i = t->free_head;
+		t->free_head = t->pool[i].hnext;
+	} else {
+		i = t->fresh++;
+	}
+	return &t->pool[i];
+}
+
+/* ---- the packet -------------------------------------------------------- */
+
+static struct flow *
+new_flow(struct flow_table *t, const struct flow_key *k, uint32_t b,
+	 const struct pkt *p, int p_is_a)
+{
+	struct flow *f = take_slot(t);
+	uint32_t id = (uint32_t)(f - t->pool);
+
+	memset(f, 0, sizeof *f);
+	f->key = *k;
+	f->id = id;
+	f->dpi = FLOW_NONE;
+	f->sub = -1;
+	f->first_us = f->last_us = p->ts_us;
+	/* The sender of the first packet is the client, unless that packet is
+	 * a SYN-ACK: then the capture began after the client's SYN. */
+	if (p->proto == 6 && (p->tcp_flags & (TCP_SYN | TCP_ACK)) == (TCP_SYN | TCP_ACK))
+		f->client_is_a = !p_is_a;
+	else
+		f->client_is_a = (uint8_t)p_is_a;
+	f->hnext = t->bucket[b];
+	t->bucket[b] = id;
+	list_append(t, &t->list[L_ACTIVE], f);
+	t->st.created++;
+	if (++t->st.active > t->st.peak)
+		t->st.peak = t->st.active;
+	return f;
+}
+
+struct flow *
+flow_packet(struct flow_table *t, const struct pkt *p, enum flow_dir *dir, int *created)
+{
+	struct flow_key k;
+	struct flow *f = NULL;
+	int p_is_a = key_of(p, &k);
+	uint32_t b = bucket_of(t, &k), i;
+	struct flow_list *l;
+
+	*created = 0;
+	for (i = t->bucket[b]; i != FLOW_NONE; i = t->pool[i].hnext)
+		if (memcmp(&t->pool[i].key, &k, sizeof k) == 0) {
+			f = &t->pool[i];
+			break;
+		}
+	/* A fresh SYN on a closed connection's 5-tuple is a new connection. */
+	if (f && (f->state & FLOW_S_CLOSING) && p->proto == 6 &&
+	    (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
+		end_flow(t, f, FLOW_END_CLOSED);
+		f = NULL;
+	}
+	if (!f) {
+		f = new_flow(t, &k, b, p, p_is_a);
+		*created = 1;
+	}
+
+	*dir = p_is_a == f->client_is_a ? FLOW_C2S : FLOW_S2C;
+	f->pkts[*dir]++;
+	f->bytes[*dir] += p->ip_len;
+	if (p->ts_us > f->last_us)
+		f->last_us = p->ts_us;
+	if (p->ts_us < f->first_us)
+		f->first_us = p->ts_us;
+
+	l = list_of(t, f);
+	list_unlink(t, l, f);
+	if (p->proto == 6 && !(f->state & FLOW_S_CLOSING)) {
+		if (p->tcp_flags & TCP_FIN)
+			f->state |= *dir == FLOW_C2S ? FLOW_S_FIN_C2S : FLOW_S_FIN_S2C;
+		if (p->tcp_flags & TCP_RST)
+			f->state |= FLOW_S_RST;
+		if ((f->state & FLOW_S_RST) ||
+		    (f->state & (FLOW_S_FIN_C2S | FLOW_S_FIN_S2C)) == (FLOW_S_FIN_C2S | FLOW_S_FIN_S2C))
+			f->state |= FLOW_S_CLOSING;
+	}
+	list_append(t, list_of(t, f), f);
+	return f;
+}
+
+unsigned
+flow_expire(struct flow_table *t, uint64_t now_us, unsigned budget)
+{
+	unsigned n = 0;
+
+	for (int li = 0; li < L_COUNT; li++) {
+		struct flow_list *l = &t->list[li];
+		enum flow_end why = li == L_LINGER ? FLOW_END_CLOSED : FLOW_END_IDLE;
+
+		while (n < budget && l->head != FLOW_NONE &&
+		       t->pool[l->head].last_us + l->timeout_us <= now_us) {
+			end_flow(t, &t->pool[l->head], why);
+			n++;
+		}
+	}
+	return n;
+}
+
+void
+flow_drain(struct flow_table *t)
+{
+	for (int li = 0; li < L_COUNT; li++)
+		while (t->list[li].head != FLOW_NONE)
+			end_flow(t, &t->pool[t->list[li].head], FLOW_END_EXIT);
+}
+
+void
+flow_get_stats(const struct flow_table *t, struct flow_stats *st)
+{
+	*st = t->st;
+}
