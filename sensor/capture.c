@@ -93,7 +93,7 @@ read_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, v
 	struct stat sb;
 	decode_fn dec;
 	pcap_t *p;
-	int rc, dlt;
+	int rc = 0, dlt;
 
 	p = pcap_open_offline_with_tstamp_precision(name, PCAP_TSTAMP_PRECISION_MICRO, err);
 	if (!p) {

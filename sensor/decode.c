@@ -24,7 +24,7 @@
 enum {
 	ET_IPV4 = 0x0800, ET_IPV6 = 0x86dd, ET_VLAN = 0x8100, ET_QINQ = 0x88a8,
 	ET_QINQ_OLD = 0x9100, ET_MPLS = 0x8847, ET_MPLS_MC = 0x8848,
-	ET_PPPOE = 0x8864, ET_GUESS_IP = 0x10000, ET_ETHER = 0x10001,
+	ET_PPPOE = 0x8864, ET_FABRICPATH = 0x8903, ET_GUESS_IP = 0x10000, ET_ETHER = 0x10001,
 	ET_NONE = 0x10002
 };
 
@@ -111,6 +111,11 @@ decode_ip4(const uint8_t *p, uint32_t len, struct pkt *out)
 		return DEC_TRUNCATED;
 	ihl = (uint32_t)(p[0] & 0x0f) * 4;
 	tot = be16(p + 2);
+	/* A sender's own capture with TCP segmentation offload shows total
+	 * length 0 on the large segments it hands to the NIC: the datagram
+	 * is then what was captured (as tshark reads it too). */
+	if (tot == 0 && len > ihl && len <= 0xffff)
+		tot = len;
 	if ((p[0] >> 4) != 4 || ihl < 20 || tot < ihl)
 		return DEC_MALFORMED;
 	if (len < ihl)
@@ -341,6 +346,18 @@ enc_pppoe(struct cur *c, struct pkt *out)
 	return ppp_proto(c);
 }
 
+/* Cisco FabricPath: after the outer ethertype, a 2-byte FTag/TTL, then
+ * the original Ethernet frame. */
+static int
+enc_fabricpath(struct cur *c, struct pkt *out)
+{
+	if (c->len < 2)
+		return DEC_TRUNCATED;
+	skip(c, 2);
+	c->et = ET_ETHER;
+	return ENC_NEXT;
+}
+
 static const struct {
 	unsigned et;
 	int (*fn)(struct cur *, struct pkt *);
@@ -353,6 +370,7 @@ static const struct {
 	{ ET_MPLS, enc_mpls },
 	{ ET_MPLS_MC, enc_mpls },
 	{ ET_PPPOE, enc_pppoe },
+	{ ET_FABRICPATH, enc_fabricpath },
 	{ ET_GUESS_IP, enc_guess_ip },
 	{ ET_ETHER, enc_ether },
 };
@@ -460,19 +478,6 @@ link_sll2(const uint8_t *p, uint32_t len, struct pkt *out)
 	return start(p + 20, len - 20, be16(p), out);
 }
 
-/* PPP with or without the HDLC-like address and control bytes (RFC 1662). */
-static enum decode_result
-link_ppp(const uint8_t *p, uint32_t len, struct pkt *out)
-{
-	struct cur c = { p, len, ET_NONE };
-	int r;
-
-	if (len >= 2 && p[0] == 0xff && p[1] == 0x03)
-		skip(&c, 2);
-	r = ppp_proto(&c);
-	return r == ENC_NEXT ? decode_chain(&c, out) : (enum decode_result)r;
-}
-
 /* Cisco HDLC: address, control, then an ethertype. */
 static enum decode_result
 link_chdlc(const uint8_t *p, uint32_t len, struct pkt *out)
@@ -482,13 +487,21 @@ link_chdlc(const uint8_t *p, uint32_t len, struct pkt *out)
 	return start(p + 4, len - 4, be16(p + 2), out);
 }
 
-/* DLT_PPP_SERIAL carries either PPP in HDLC framing or Cisco HDLC. */
+/* PPP with or without the HDLC-like address and control bytes (RFC 1662).
+ * Routers also write Cisco HDLC frames (address 0x0f or 0x8f, control 0)
+ * under the PPP link types, as Wireshark knows: take them as such. */
 static enum decode_result
-link_ppp_serial(const uint8_t *p, uint32_t len, struct pkt *out)
+link_ppp(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	if (len >= 1 && (p[0] == 0x0f || p[0] == 0x8f))
+	struct cur c = { p, len, ET_NONE };
+	int r;
+
+	if (len >= 2 && (p[0] == 0x0f || p[0] == 0x8f) && p[1] == 0x00)
 		return link_chdlc(p, len, out);
-	return link_ppp(p, len, out);
+	if (len >= 2 && p[0] == 0xff && p[1] == 0x03)
+		skip(&c, 2);
+	r = ppp_proto(&c);
+	return r == ENC_NEXT ? decode_chain(&c, out) : (enum decode_result)r;
 }
 
 /* DLT_PPP_ETHER: a PPPoE header without its Ethernet frame. */
@@ -517,7 +530,7 @@ static const struct {
 	{ DLT_LINUX_SLL, "LINUX_SLL", link_sll },
 	{ DLT_LINUX_SLL2, "LINUX_SLL2", link_sll2 },
 	{ DLT_PPP, "PPP", link_ppp },
-	{ DLT_PPP_SERIAL, "PPP_SERIAL", link_ppp_serial },
+	{ DLT_PPP_SERIAL, "PPP_SERIAL", link_ppp },
 	{ DLT_PPP_ETHER, "PPP_ETHER", link_pppoe },
 	{ DLT_C_HDLC, "C_HDLC", link_chdlc },
 	{ DLT_PPI, "PPI", link_ppi },

@@ -34,10 +34,14 @@ SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|Undefined
 
 
 def norm_ip(s):
-    try:
-        return str(ipaddress.ip_address(s))
-    except ValueError:
-        return s
+    # ndpiReader 4.2's CSV drops a final zero group of IPv6 addresses
+    # ("2600:1901::7a0b:"); put it back before comparing.
+    for cand in (s, s + "0"):
+        try:
+            return str(ipaddress.ip_address(cand))
+        except ValueError:
+            pass
+    return s
 
 
 def flow_key(proto, a, ap, b, bp):

@@ -494,6 +494,37 @@ test_malformed(void **s)
 	assert_null(decode_for_dlt(105));	/* 802.11: not ours */
 }
 
+static void
+test_seen_in_the_wild(void **s)
+{
+	struct buf b = { .n = 0 };
+	struct pkt p;
+
+	/* TSO: total length 0 on a sender's own capture means "what was captured". */
+	ip4_tcp(&b, 0, 100, 0);
+	b.b[2] = 0; b.b[3] = 0;
+	assert_int_equal(dec(DLT_RAW, &b, &p), DEC_IP);
+	assert_int_equal(p.ip_len, 140);
+	assert_int_equal(p.payload_len, 100);
+
+	/* Cisco FabricPath around an 802.1Q frame. */
+	b.n = 0;
+	put(&b, mac, 12); put16(&b, 0x8903); put16(&b, 0x0140);
+	put(&b, mac, 12); put16(&b, 0x8100); put16(&b, 12); put16(&b, 0x0800);
+	ip4_tcp(&b, 0, 1, 0);
+	assert_int_equal(dec(DLT_EN10MB, &b, &p), DEC_IP);
+	check_v4(&p, 1);
+	assert_int_equal(p.vlan, 12);
+	all_truncations(DLT_EN10MB, &b);
+
+	/* Cisco HDLC frames written under DLT_PPP. */
+	b.n = 0;
+	put8(&b, 0x0f); put8(&b, 0x00); put16(&b, 0x0800);
+	ip4_tcp(&b, 0, 1, 0);
+	assert_int_equal(dec(DLT_PPP, &b, &p), DEC_IP);
+	check_v4(&p, 1);
+}
+
 int
 main(void)
 {
@@ -513,6 +544,7 @@ main(void)
 		cmocka_unit_test(test_ipv6_ext_headers),
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_seen_in_the_wild),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
