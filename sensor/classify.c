@@ -102,7 +102,7 @@ done(struct classifier *c, struct flow *f, ndpi_protocol r, int detected)
 		release(c, f);
 }
 
-void
+int
 classify_packet(struct classifier *c, struct flow *f, const struct pkt *p)
 {
 	struct ndpi_flow_struct *nf;
@@ -111,7 +111,7 @@ classify_packet(struct classifier *c, struct flow *f, const struct pkt *p)
 	int enough;
 
 	if (f->classified)
-		return;
+		return 0;
 	if (f->dpi == FLOW_NONE) {
 		if (c->nfree == 0) {
 			/* Every state is busy (a flood of new flows): this flow
@@ -119,7 +119,7 @@ classify_packet(struct classifier *c, struct flow *f, const struct pkt *p)
 			c->st.no_state++;
 			f->classified = 1;
 			c->st.unknown++;
-			return;
+			return 1;
 		}
 		f->dpi = c->free_ids[--c->nfree];
 		memset(&c->pool[f->dpi], 0, sizeof c->pool[0]);
@@ -128,7 +128,7 @@ classify_packet(struct classifier *c, struct flow *f, const struct pkt *p)
 	}
 	/* Later fragments have no transport header: nDPI cannot use them. */
 	if (p->flags & PKT_F_FRAG_LATER)
-		return;
+		return 0;
 	nf = &c->pool[f->dpi];
 	r = ndpi_detection_process_packet(c->ndpi, nf, p->l3,
 					  (unsigned short)(p->l3_len > 0xffff ? 0xffff : p->l3_len),
@@ -138,12 +138,13 @@ classify_packet(struct classifier *c, struct flow *f, const struct pkt *p)
 	seen = f->pkts[0] + f->pkts[1];
 	enough = seen > (p->proto == 6 ? BUDGET_TCP : BUDGET_OTHER);
 	if (!enough && r.app_protocol == NDPI_PROTOCOL_UNKNOWN)
-		return;
+		return 0;
 	/* Found, but nDPI still reads metadata (a TLS certificate's names
 	 * can refine "TLS" into "TLS.Google"): keep feeding within budget. */
 	if (!enough && ndpi_extra_dissection_possible(c->ndpi, nf))
-		return;
+		return 0;
 	done(c, f, r, r.app_protocol != NDPI_PROTOCOL_UNKNOWN);
+	return 1;
 }
 
 void

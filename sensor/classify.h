@@ -29,8 +29,9 @@ struct classify_stats {
 struct classifier *classify_new(uint32_t max_states);
 void classify_free(struct classifier *);
 
-/* Gives packet p of flow f to nDPI unless f is already classified. */
-void classify_packet(struct classifier *, struct flow *f, const struct pkt *p);
+/* Gives packet p of flow f to nDPI unless f is already classified.
+ * Returns 1 when detection ended on this packet, else 0. */
+int classify_packet(struct classifier *, struct flow *f, const struct pkt *p);
 
 /* Ends detection for f (at flow end): gives up with a guess if nDPI had
  * not decided, and releases the state. */

@@ -195,7 +195,7 @@ new_flow(struct flow_table *t, const struct flow_key *k, uint32_t b,
 	f->key = *k;
 	f->id = id;
 	f->dpi = FLOW_NONE;
-	f->sub = -1;
+	f->sub_a = f->sub_b = -1;
 	f->first_us = f->last_us = p->ts_us;
 	/* The sender of the first packet is the client, unless that packet is
 	 * a SYN-ACK: then the capture began after the client's SYN. */

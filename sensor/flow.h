@@ -23,6 +23,9 @@ enum flow_end {
 	FLOW_END_EXIT,		/* still open when the sensor stopped */
 };
 
+/* SPEC's flow direction, seen from the subscriber. */
+enum flow_direction { FLOW_TRANSIT, FLOW_OUT, FLOW_IN, FLOW_LOCAL };
+
 enum {
 	FLOW_S_FIN_C2S = 1 << 0,
 	FLOW_S_FIN_S2C = 1 << 1,
@@ -48,13 +51,13 @@ struct flow {
 	uint64_t first_us, last_us;
 	uint64_t pkts[2], bytes[2];	/* by enum flow_dir; bytes are IP bytes */
 	uint32_t dpi;			/* classifier state, or FLOW_NONE */
-	int32_t sub;			/* subscriber id, -1 when none */
+	int32_t sub_a, sub_b;		/* subscriber ids of key.a and key.b, -1: outside */
 	uint16_t app_master, app_proto;	/* nDPI protocol ids */
 	uint16_t dpi_pkts;		/* packets given to nDPI */
 	uint8_t client_is_a;		/* the client is key.a */
 	uint8_t state;			/* FLOW_S_* */
 	uint8_t classified;		/* nDPI is done with it */
-	uint8_t direction;		/* SPEC's in/out/local/transit, set by the pipeline */
+	uint8_t direction;		/* enum flow_direction, set by the pipeline */
 	uint8_t own_app;		/* a label of spanwatch's own, 0 = none */
 	uint8_t spare;
 };

@@ -4,6 +4,7 @@
  * 1 runtime failure, 2 bad usage or configuration.
  */
 #include <getopt.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,8 +12,13 @@
 #include <unistd.h>
 
 #include "capture.h"
+#include "config.h"
 #include "log.h"
 #include "pipeline.h"
+#include "rrdw.h"
+#include "submap.h"
+
+#define DEFAULT_CONFIG "/etc/spanwatch/spanwatch.conf"
 
 #ifndef SPANWATCH_VERSION
 #define SPANWATCH_VERSION "0.1"
@@ -29,8 +35,8 @@ on_stop(int sig)
 
 struct opts {
 	const char *config, *iface, *read, *filter, *subscribers, *rrd_dir;
-	const char *rrdcached, *flow_log, *alerts_json, *user, *pidfile;
-	int step, no_syslog, daemon, check, verbosity;
+	const char *rrdcached, *step, *flow_log, *alerts_json, *user, *pidfile;
+	int no_syslog, daemon, check, verbosity;
 };
 
 static void
@@ -93,7 +99,7 @@ parse_args(int argc, char **argv, struct opts *o)
 		case 'S': o->subscribers = optarg; break;
 		case 'o': o->rrd_dir = optarg; break;
 		case OPT_RRDCACHED: o->rrdcached = optarg; break;
-		case OPT_STEP: o->step = atoi(optarg); break;
+		case OPT_STEP: o->step = optarg; break;
 		case OPT_FLOW_LOG: o->flow_log = optarg; break;
 		case OPT_ALERTS_JSON: o->alerts_json = optarg; break;
 		case OPT_NO_SYSLOG: o->no_syslog = 1; break;
@@ -112,8 +118,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		fprintf(stderr, "spanwatch: unexpected argument '%s'\n", argv[optind]);
 		return -1;
 	}
-	if (!o->check && !o->iface == !o->read) {
-		fprintf(stderr, "spanwatch: give exactly one of -i IFACE or -r FILE\n");
+	if (o->iface && o->read) {
+		fprintf(stderr, "spanwatch: give -i IFACE or -r FILE, not both\n");
 		usage(stderr);
 		return -1;
 	}
@@ -126,6 +132,38 @@ on_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint64_t
 	pipeline_frame(ctx, fn, data, caplen, ts_us);
 }
 
+/* The configuration: the file (the default one only if it exists), then
+ * the command line on top. Every problem is logged; returns 0 or -1. */
+static int
+load_config(const struct opts *o, struct sw_config *cfg)
+{
+	static const struct {
+		size_t off;
+		const char *section, *key, *flag;
+	} overrides[] = {
+		{ offsetof(struct opts, iface), "capture", "interface", "-i" },
+		{ offsetof(struct opts, filter), "capture", "filter", "-f" },
+		{ offsetof(struct opts, subscribers), "subscribers", "file", "-S" },
+		{ offsetof(struct opts, rrd_dir), "rrd", "dir", "-o" },
+		{ offsetof(struct opts, rrdcached), "rrd", "rrdcached", "--rrdcached" },
+		{ offsetof(struct opts, step), "rrd", "step", "--step" },
+		{ offsetof(struct opts, alerts_json), "alerts", "json", "--alerts-json" },
+		{ offsetof(struct opts, user), "sensor", "user", "-u" },
+		{ offsetof(struct opts, pidfile), "sensor", "pidfile", "-p" },
+	};
+	int rc = 0;
+
+	config_defaults(cfg);
+	if (o->config || access(DEFAULT_CONFIG, F_OK) == 0)
+		rc = config_load(cfg, o->config ? o->config : DEFAULT_CONFIG);
+	for (size_t i = 0; i < sizeof overrides / sizeof overrides[0]; i++) {
+		const char *v = *(const char *const *)(const void *)((const char *)o + overrides[i].off);
+		if (v && config_set(cfg, overrides[i].section, overrides[i].key, v, overrides[i].flag) < 0)
+			rc = -1;
+	}
+	return rc;
+}
+
 static void
 summary(const struct pipeline *pl, const struct capture_stats *cs)
 {
@@ -136,30 +174,50 @@ summary(const struct pipeline *pl, const struct capture_stats *cs)
 	pipeline_get_flow_stats(pl, &fs);
 	fprintf(stderr, "summary packets=%llu ip_packets=%llu ip_bytes=%llu non_ip=%llu "
 		"truncated=%llu malformed=%llu frag_orphans=%llu flows=%llu peak_flows=%u "
-		"evicted=%llu classified_pct=%.1f subscribers=%d alerts=%d drops=%llu\n",
+		"evicted=%llu classified_pct=%.1f subscribers=%u alerts=%d drops=%llu\n",
 		(unsigned long long)st.packets, (unsigned long long)st.ip_packets,
 		(unsigned long long)st.ip_bytes, (unsigned long long)st.non_ip,
 		(unsigned long long)st.truncated, (unsigned long long)st.malformed,
 		(unsigned long long)st.frag_orphans, (unsigned long long)st.flows, fs.peak,
 		(unsigned long long)fs.evicted,
 		st.flows ? 100.0 * (double)st.flows_classified / (double)st.flows : 0.0,
-		0, 0, (unsigned long long)(cs->kernel_drops + cs->if_drops));
+		st.subscribers_seen, 0, (unsigned long long)(cs->kernel_drops + cs->if_drops));
 }
 
 int
 main(int argc, char **argv)
 {
-	struct opts o = { .step = 60 };
-	struct pipeline_cfg pc = { .max_flows = 1000000, .idle_timeout_s = 120, .dpi_states = 65536 };
-	struct capture_opts co = { .stop = &stop_flag, .snaplen = 65535, .promisc = 1, .buffer_mb = 64 };
+	struct opts o = { 0 };
+	struct sw_config cfg;
+	struct pipeline_cfg pc = { .dpi_states = 65536 };
+	struct capture_opts co = { .stop = &stop_flag };
 	struct capture_stats cs = { 0 };
+	struct submap *subs = NULL;
+	struct rrdw *rrdw = NULL;
 	struct sigaction sa;
 	struct pipeline *pl;
-	int rc;
+	int rc, bad;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
 	log_init("spanwatch", o.verbosity, 0);
+
+	bad = load_config(&o, &cfg) < 0;
+	if (cfg.subscribers.file && (subs = submap_load(cfg.subscribers.file)) == NULL)
+		bad = 1;
+	if (o.check || bad) {
+		if (!bad)
+			printf("configuration OK\n");
+		submap_free(subs);
+		config_free(&cfg);
+		return bad ? 2 : 0;
+	}
+	if (!o.read && !cfg.capture.interface) {
+		fprintf(stderr, "spanwatch: nothing to read: give -i IFACE, -r FILE or [capture] interface\n");
+		usage(stderr);
+		config_free(&cfg);
+		return 2;
+	}
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_stop;
@@ -168,20 +226,51 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (cfg.rrd.dir) {
+		/* Reading files, packet time outruns the disk: wait for the
+		 * writer rather than drop. Live, never wait. */
+		struct rrdw_cfg wc = { .dir = cfg.rrd.dir, .rrdcached = cfg.rrd.rrdcached,
+				       .step = cfg.rrd.step, .block = o.read != NULL };
+		if ((rrdw = rrdw_open(&wc)) == NULL) {
+			submap_free(subs);
+			config_free(&cfg);
+			return 1;
+		}
+	}
+	pc.max_flows = cfg.sensor.max_flows;
+	pc.idle_timeout_s = cfg.sensor.idle_timeout;
+	pc.step = cfg.rrd.step;
 	pc.flow_log = o.flow_log;
-	if ((pl = pipeline_new(&pc)) == NULL)
+	pc.cfg = &cfg;
+	pc.subs = subs;
+	pc.rrdw = rrdw;
+	if ((pl = pipeline_new(&pc)) == NULL) {
+		rrdw_close(rrdw);
+		submap_free(subs);
+		config_free(&cfg);
 		return 1;
-	co.filter = o.filter;
+	}
+	co.filter = cfg.capture.filter;
+	co.snaplen = (int)cfg.capture.snaplen;
+	co.promisc = cfg.capture.promisc;
+	co.buffer_mb = (int)cfg.capture.buffer_mb;
 	co.progress = o.verbosity >= 0 && isatty(STDERR_FILENO);
 	if (o.read)
 		rc = capture_files(o.read, &co, on_frame, pl, &cs);
 	else
-		rc = capture_live(o.iface, &co, on_frame, pl, &cs);
+		rc = capture_live(cfg.capture.interface, &co, on_frame, pl, &cs);
 
-	pipeline_drain(pl);
+	/* Everything seen is accounted and written, signal or not. */
+	pipeline_set_drops(pl, cs.kernel_drops + cs.if_drops);
+	pipeline_finish(pl);
+	if (rrdw && rrdw_flush(rrdw) < 0)
+		rc = -1;
 	if (o.verbosity >= 0)
 		summary(pl, &cs);
 	if (pipeline_free(pl) < 0)
 		rc = -1;
+	rrdw_close(rrdw);
+	submap_free(subs);
+	config_free(&cfg);
 	return rc < 0 ? 1 : 0;
 }

@@ -1,22 +1,34 @@
 /*
  * pipeline.c — the packet path. Per packet: one decode into a struct pkt
- * on the stack, one hash lookup, a few additions, and nDPI only while the
- * flow is undecided. Per flow end: the label, the flow log line.
+ * on the stack, one hash lookup, a few additions, nDPI only while the flow
+ * is undecided, and the collectors' packet hooks. Per new flow: the
+ * subscriber lookups. Per flow end: the label, the collectors, the flow
+ * log line. Per step (packet time): the collectors' step hooks and one
+ * commit to the RRD writer.
  */
 #include "pipeline.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "classify.h"
+#include "collector.h"
 #include "flowlog.h"
 #include "frag.h"
 #include "log.h"
+#include "rrdw.h"
+#include "submap.h"
 
 /* Flows ended per packet at most by expiry: keeps the cost of a burst of
  * timeouts spread over the packets that follow. */
 #define EXPIRE_BUDGET 16
 #define FRAG_BITS 12
+#define MAX_COLLECTORS 16
+/* Empty steps written one by one across a gap in packet time; a longer
+ * gap (a capture resumed days later) jumps, and the RRD writer's gap
+ * handling covers the rest. */
+#define MAX_GAP_STEPS 1440
 
 struct pipeline {
 	struct flow_table *flows;
@@ -25,9 +37,93 @@ struct pipeline {
 	struct flowlog *flog;
 	struct pipeline_stats st;
 	uint64_t now_us;		/* latest packet time */
+	time_t step_end;		/* end of the step in progress; 0 before the first packet */
+	struct collector_env env;
+	void *cstate[MAX_COLLECTORS];
+	size_t ncollectors;
+	uint32_t flows_active;
+	uint64_t drops;
+	uint8_t *sub_seen;		/* by subscriber id */
 };
 
-static const char *const direction_word[] = { "transit", "out", "in", "local" };
+static const char *const direction_word[] = {
+	[FLOW_TRANSIT] = "transit", [FLOW_OUT] = "out", [FLOW_IN] = "in", [FLOW_LOCAL] = "local",
+};
+
+/* ---- subscribers ---------------------------------------------------- */
+
+static void
+assign_subscribers(struct pipeline *pl, struct flow *f)
+{
+	int af = f->key.family == 6 ? AF_INET6 : AF_INET;
+	int32_t client, server;
+
+	f->sub_a = submap_lookup(pl->env.subs, af, f->key.a);
+	f->sub_b = submap_lookup(pl->env.subs, af, f->key.b);
+	client = f->client_is_a ? f->sub_a : f->sub_b;
+	server = f->client_is_a ? f->sub_b : f->sub_a;
+	f->direction = client >= 0 ? (server >= 0 ? FLOW_LOCAL : FLOW_OUT)
+				   : (server >= 0 ? FLOW_IN : FLOW_TRANSIT);
+	for (int i = 0; i < 2; i++) {
+		int32_t s = i ? f->sub_b : f->sub_a;
+		if (s >= 0 && !pl->sub_seen[s]) {
+			pl->sub_seen[s] = 1;
+			pl->st.subscribers_seen++;
+		}
+	}
+}
+
+/* The subscriber a flow log line names: the inside end (the client's,
+ * for a local flow). */
+static const char *
+flow_subscriber(const struct pipeline *pl, const struct flow *f)
+{
+	int32_t client = f->client_is_a ? f->sub_a : f->sub_b;
+	int32_t server = f->client_is_a ? f->sub_b : f->sub_a;
+
+	return submap_name(pl->env.subs, client >= 0 ? client : server);
+}
+
+/* ---- steps ------------------------------------------------------------ */
+
+static void
+end_step(struct pipeline *pl, time_t step_end)
+{
+	struct flow_stats fs;
+
+	flow_get_stats(pl->flows, &fs);
+	pl->flows_active = fs.active;
+	for (size_t i = 0; i < pl->ncollectors; i++)
+		if (collector_registry[i]->step)
+			collector_registry[i]->step(pl->cstate[i], step_end);
+	if (pl->env.rrdw)
+		rrdw_commit(pl->env.rrdw, step_end);
+	pl->st.steps++;
+}
+
+/* Moves the step clock to packet time ts_us. Packets slightly older than
+ * the step in progress (capture files are not always in order) count in
+ * the step in progress. */
+static void
+advance(struct pipeline *pl, uint64_t ts_us)
+{
+	time_t t = (time_t)(ts_us / 1000000), step = (time_t)pl->env.step;
+	time_t target = (t / step + 1) * step;
+	unsigned n = 0;
+
+	if (pl->step_end == 0) {
+		pl->step_end = target;
+		return;
+	}
+	while (pl->step_end < target) {
+		end_step(pl, pl->step_end);
+		pl->step_end += step;
+		if (++n == MAX_GAP_STEPS && pl->step_end < target)
+			pl->step_end = target;
+	}
+}
+
+/* ---- flows ------------------------------------------------------------ */
 
 static void
 on_flow_end(void *ctx, struct flow *f, enum flow_end why)
@@ -36,12 +132,16 @@ on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 	char app[64];
 
 	classify_finish(pl->cls, f);
+	for (size_t i = 0; i < pl->ncollectors; i++)
+		if (collector_registry[i]->flow_end)
+			collector_registry[i]->flow_end(pl->cstate[i], f, why);
 	pl->st.flows++;
-	if (f->app_proto || f->app_master)
+	if (f->app_proto || f->app_master || f->own_app)
 		pl->st.flows_classified++;
 	if (pl->flog) {
 		classify_name(pl->cls, f, app, sizeof app);
-		flowlog_write(pl->flog, f, app, NULL, direction_word[f->direction & 3]);
+		flowlog_write(pl->flog, f, app, flow_subscriber(pl, f),
+			      direction_word[f->direction & 3]);
 	}
 }
 
@@ -55,7 +155,8 @@ pipeline_new(const struct pipeline_cfg *cfg)
 	pl->flows = flow_table_new(cfg->max_flows, cfg->idle_timeout_s, on_flow_end, pl);
 	pl->frags = frag_new(FRAG_BITS);
 	pl->cls = classify_new(cfg->dpi_states);
-	if (!pl->flows || !pl->frags || !pl->cls) {
+	pl->sub_seen = calloc((size_t)submap_count(cfg->subs) + 1, 1);
+	if (!pl->flows || !pl->frags || !pl->cls || !pl->sub_seen) {
 		log_err("cannot set up the packet path (max_flows %u): out of memory", cfg->max_flows);
 		pipeline_free(pl);
 		return NULL;
@@ -64,6 +165,20 @@ pipeline_new(const struct pipeline_cfg *cfg)
 		pipeline_free(pl);
 		return NULL;
 	}
+	pl->env = (struct collector_env){
+		.cfg = cfg->cfg, .subs = cfg->subs, .cls = pl->cls, .rrdw = cfg->rrdw,
+		.alerts = cfg->alerts, .step = cfg->step ? cfg->step : 60,
+		.flows_active = &pl->flows_active, .drops = &pl->drops,
+	};
+	for (size_t i = 0; collector_registry[i] && i < MAX_COLLECTORS; i++) {
+		pl->cstate[i] = collector_registry[i]->start(&pl->env);
+		if (!pl->cstate[i]) {
+			log_err("collector %s: cannot start", collector_registry[i]->name);
+			pipeline_free(pl);
+			return NULL;
+		}
+		pl->ncollectors = i + 1;
+	}
 	return pl;
 }
 
@@ -71,10 +186,8 @@ void
 pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t caplen,
 	       uint64_t ts_us)
 {
+	struct flow_event ev;
 	struct pkt p;
-	struct flow *f;
-	enum flow_dir dir;
-	int created;
 
 	pl->st.packets++;
 	switch (decode_frame(fn, data, caplen, &p)) {
@@ -102,18 +215,37 @@ pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t 
 			pl->st.frag_orphans++;
 	}
 	if (ts_us > pl->now_us) {
+		advance(pl, ts_us);
 		pl->now_us = ts_us;
 		flow_expire(pl->flows, ts_us, EXPIRE_BUDGET);
 	}
 
-	f = flow_packet(pl->flows, &p, &dir, &created);
-	classify_packet(pl->cls, f, &p);
+	int created;
+	ev.p = &p;
+	ev.f = flow_packet(pl->flows, &p, &ev.dir, &created);
+	ev.created = (uint8_t)created;
+	if (created)
+		assign_subscribers(pl, ev.f);
+	ev.from_a = (ev.dir == FLOW_C2S) == (ev.f->client_is_a != 0);
+	ev.classified_now = (uint8_t)classify_packet(pl->cls, ev.f, &p);
+	for (size_t i = 0; i < pl->ncollectors; i++)
+		collector_registry[i]->packet(pl->cstate[i], &ev);
 }
 
 void
-pipeline_drain(struct pipeline *pl)
+pipeline_set_drops(struct pipeline *pl, uint64_t drops)
+{
+	pl->drops = drops;
+}
+
+void
+pipeline_finish(struct pipeline *pl)
 {
 	flow_drain(pl->flows);
+	if (pl->step_end) {
+		end_step(pl, pl->step_end);
+		pl->step_end = 0;
+	}
 }
 
 void
@@ -135,12 +267,13 @@ pipeline_free(struct pipeline *pl)
 
 	if (!pl)
 		return 0;
-	if (pl->flows)
-		flow_drain(pl->flows);
+	for (size_t i = 0; i < pl->ncollectors; i++)
+		collector_registry[i]->stop(pl->cstate[i]);
 	rc = flowlog_close(pl->flog);
 	flow_table_free(pl->flows);
 	frag_free(pl->frags);
 	classify_free(pl->cls);
+	free(pl->sub_seen);
 	free(pl);
 	return rc;
 }

@@ -1,23 +1,33 @@
 /*
  * pipeline.h — what happens to one captured frame: decode, fragment
- * ports, flow, nDPI, and (as they arrive) subscribers and collectors.
- * Owns the per-run counters that the summary and sensor.rrd report.
+ * ports, flow, nDPI, subscribers, collectors; and the step clock that
+ * packet time drives. Owns the per-run counters of the summary.
  */
 #ifndef SPANWATCH_PIPELINE_H
 #define SPANWATCH_PIPELINE_H
 
 #include <stdint.h>
+#include <time.h>
 
 #include "decode.h"
 #include "flow.h"
 
 struct pipeline;
+struct sw_config;
+struct submap;
+struct rrdw;
+struct alerts;
 
 struct pipeline_cfg {
 	uint32_t max_flows;
 	uint32_t idle_timeout_s;
 	uint32_t dpi_states;		/* flows under nDPI detection at once */
+	unsigned step;			/* seconds */
 	const char *flow_log;		/* NULL: no flow log */
+	const struct sw_config *cfg;
+	const struct submap *subs;	/* NULL: no subscribers */
+	struct rrdw *rrdw;		/* NULL: no RRD files */
+	struct alerts *alerts;		/* NULL: no alerts */
 };
 
 struct pipeline_stats {
@@ -28,23 +38,30 @@ struct pipeline_stats {
 	uint64_t l4_truncated;
 	uint64_t flows;			/* flows ended so far */
 	uint64_t flows_classified;	/* of those, with a label other than Unknown */
+	uint32_t subscribers_seen;
+	uint64_t steps;			/* steps completed */
 };
 
-/* Returns a pipeline, or NULL (logged). */
+/* Returns a pipeline with its collectors started, or NULL (logged). */
 struct pipeline *pipeline_new(const struct pipeline_cfg *);
 
 /* One frame: caplen bytes at data, captured at ts_us, of link type fn. */
 void pipeline_frame(struct pipeline *, decode_fn fn, const uint8_t *data,
 		    uint32_t caplen, uint64_t ts_us);
 
-/* Ends every open flow (flow log lines included). */
-void pipeline_drain(struct pipeline *);
+/* Live capture: the capture's drop counter so far (sensor.rrd drops). */
+void pipeline_set_drops(struct pipeline *, uint64_t drops);
+
+/* Ends every open flow and closes the partial step, so that everything
+ * seen reaches the collectors and the RRD writer. */
+void pipeline_finish(struct pipeline *);
 
 void pipeline_get_stats(const struct pipeline *, struct pipeline_stats *);
 void pipeline_get_flow_stats(const struct pipeline *, struct flow_stats *);
 
-/* Drains, closes the flow log and frees; returns 0, or -1 when the flow
- * log could not be written. */
+/* Stops the collectors, closes the flow log and frees (call
+ * pipeline_finish first, or open flows are dropped unaccounted); returns
+ * 0, or -1 when the flow log could not be written. */
 int pipeline_free(struct pipeline *);
 
 #endif

@@ -1,0 +1,82 @@
+/*
+ * collector.h — the one interface every concern implements (volume,
+ * health, smtp, p2p, …). A collector consumes flow events, owns its own
+ * counters, reports its own data sources to the RRD writer once per step
+ * and raises its own alerts. Adding a concern is a new file and a line in
+ * registry.c, not edits through the sensor.
+ *
+ * All hooks run on the capture thread. None may block or allocate per
+ * packet.
+ */
+#ifndef SPANWATCH_COLLECTOR_H
+#define SPANWATCH_COLLECTOR_H
+
+#include <stdint.h>
+#include <time.h>
+
+#include "flow.h"
+#include "pkt.h"
+
+struct sw_config;
+struct submap;
+struct classifier;
+struct rrdw;
+struct alerts;
+
+/* What a collector may use. Pointers stay valid until the next reload
+ * (which hands over a new env) or stop. */
+struct collector_env {
+	const struct sw_config *cfg;
+	const struct submap *subs;	/* NULL: no subscribers, all transit */
+	struct classifier *cls;
+	struct rrdw *rrdw;		/* NULL: no RRD files (a quick look) */
+	struct alerts *alerts;		/* NULL: alerts are not raised */
+	unsigned step;			/* seconds */
+	time_t step_end;		/* end of the step in progress (at reload) */
+	/* Sensor-wide facts the pipeline keeps. */
+	const uint32_t *flows_active;	/* flows open now */
+	const uint64_t *drops;		/* capture drops so far */
+};
+
+/* One packet of a flow, after the flow table and nDPI have seen it. */
+struct flow_event {
+	struct flow *f;
+	const struct pkt *p;
+	enum flow_dir dir;		/* C2S: from the flow's client */
+	uint8_t from_a;			/* the packet's source is f->key.a */
+	uint8_t created;		/* this packet opened the flow */
+	uint8_t classified_now;		/* nDPI decided on this packet */
+};
+
+struct collector {
+	const char *name;
+	/* Returns the collector's state, or NULL after logging why. */
+	void *(*start)(const struct collector_env *env);
+	void (*packet)(void *self, const struct flow_event *ev);
+	void (*flow_end)(void *self, struct flow *f, enum flow_end why);
+	/* The step ending at step_end is over: report it, judge windows. */
+	void (*step)(void *self, time_t step_end);
+	/* New configuration or subscriber map; counters carry over by name.
+	 * Returns 0, or -1 (logged) to keep the old one. */
+	int (*reload)(void *self, const struct collector_env *env);
+	void (*stop)(void *self);
+};
+
+/* The registry: every collector, in the order they see events. */
+extern const struct collector *const collector_registry[];
+
+/* The subscriber at the receiving end of packet ev (-1: none), and at
+ * the sending end. A flow's ends are key.a and key.b. */
+static inline int32_t
+collector_sub_to(const struct flow_event *ev)
+{
+	return ev->from_a ? ev->f->sub_b : ev->f->sub_a;
+}
+
+static inline int32_t
+collector_sub_from(const struct flow_event *ev)
+{
+	return ev->from_a ? ev->f->sub_a : ev->f->sub_b;
+}
+
+#endif
