@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alert.h"
 #include "collector.h"
 #include "rrdw.h"
 
 struct health {
 	struct collector_env env;
 	uint64_t packets, bytes, flows_new, unknown_bytes;
-	uint64_t drops_reported;
+	uint64_t drops_reported, alerts_reported;
 };
 
 static int
@@ -53,6 +54,7 @@ health_step(void *self, time_t step_end)
 	struct health *h = self;
 	uint64_t v[RRDW_MAX_DS];
 	uint64_t drops = h->env.drops ? *h->env.drops : 0;
+	uint64_t alerts = h->env.alerts ? alerts_count(h->env.alerts) : 0;
 
 	if (h->env.rrdw) {
 		rrdw_clear_values(RRDW_SENSOR, v);
@@ -62,9 +64,11 @@ health_step(void *self, time_t step_end)
 		v[RRDW_S_FLOWS_NEW] = h->flows_new;
 		v[RRDW_S_FLOWS_ACTIVE] = h->env.flows_active ? *h->env.flows_active : 0;
 		v[RRDW_S_UNKNOWN_BYTES] = h->unknown_bytes;
+		v[RRDW_S_ALERTS] = alerts - h->alerts_reported;
 		rrdw_update(h->env.rrdw, RRDW_SENSOR, NULL, step_end, v);
 	}
 	h->drops_reported = drops;
+	h->alerts_reported = alerts;
 	h->packets = h->bytes = h->flows_new = h->unknown_bytes = 0;
 }
 

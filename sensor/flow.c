@@ -14,6 +14,8 @@
 #include "hash.h"
 
 _Static_assert(sizeof(struct flow_key) % 8 == 0, "hash_words reads whole words");
+/* The memory bound (64 MiB + 512 B per flow) counts on a small entry. */
+_Static_assert(sizeof(struct flow) <= 136, "flow entry grew: update README");
 
 /* After FIN both ways or RST: long enough for the final ACK and a
  * retransmitted FIN, short enough that a port reuse finds a new flow. */
@@ -291,4 +293,13 @@ void
 flow_get_stats(const struct flow_table *t, struct flow_stats *st)
 {
 	*st = t->st;
+}
+
+const char *
+flow_own_app_name(unsigned own_app)
+{
+	static const char *const names[FLOW_OWN_COUNT] = {
+		[FLOW_OWN_BT_ENCRYPTED] = "BitTorrent.encrypted",
+	};
+	return own_app < FLOW_OWN_COUNT ? names[own_app] : NULL;
 }

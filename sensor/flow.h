@@ -23,6 +23,10 @@ enum flow_end {
 	FLOW_END_EXIT,		/* still open when the sensor stopped */
 };
 
+/* Labels of spanwatch's own, for what nDPI leaves unknown (struct flow
+ * own_app); the flow log prints flow_own_app_name. */
+enum flow_own_app { FLOW_OWN_NONE, FLOW_OWN_BT_ENCRYPTED, FLOW_OWN_COUNT };
+
 /* SPEC's flow direction, seen from the subscriber. */
 enum flow_direction { FLOW_TRANSIT, FLOW_OUT, FLOW_IN, FLOW_LOCAL };
 
@@ -58,7 +62,7 @@ struct flow {
 	uint8_t state;			/* FLOW_S_* */
 	uint8_t classified;		/* nDPI is done with it */
 	uint8_t direction;		/* enum flow_direction, set by the pipeline */
-	uint8_t own_app;		/* a label of spanwatch's own, 0 = none */
+	uint8_t own_app;		/* enum flow_own_app */
 	uint8_t spare;
 };
 
@@ -93,5 +97,8 @@ unsigned flow_expire(struct flow_table *, uint64_t now_us, unsigned budget);
 void flow_drain(struct flow_table *);
 
 void flow_get_stats(const struct flow_table *, struct flow_stats *);
+
+/* "BitTorrent.encrypted" for FLOW_OWN_BT_ENCRYPTED; NULL for none. */
+const char *flow_own_app_name(unsigned own_app);
 
 #endif

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert.h"
 #include "capture.h"
 #include "config.h"
 #include "log.h"
@@ -165,7 +166,7 @@ load_config(const struct opts *o, struct sw_config *cfg)
 }
 
 static void
-summary(const struct pipeline *pl, const struct capture_stats *cs)
+summary(const struct pipeline *pl, const struct capture_stats *cs, const struct alerts *al)
 {
 	struct pipeline_stats st;
 	struct flow_stats fs;
@@ -174,14 +175,15 @@ summary(const struct pipeline *pl, const struct capture_stats *cs)
 	pipeline_get_flow_stats(pl, &fs);
 	fprintf(stderr, "summary packets=%llu ip_packets=%llu ip_bytes=%llu non_ip=%llu "
 		"truncated=%llu malformed=%llu frag_orphans=%llu flows=%llu peak_flows=%u "
-		"evicted=%llu classified_pct=%.1f subscribers=%u alerts=%d drops=%llu\n",
+		"evicted=%llu classified_pct=%.1f subscribers=%u alerts=%llu drops=%llu\n",
 		(unsigned long long)st.packets, (unsigned long long)st.ip_packets,
 		(unsigned long long)st.ip_bytes, (unsigned long long)st.non_ip,
 		(unsigned long long)st.truncated, (unsigned long long)st.malformed,
 		(unsigned long long)st.frag_orphans, (unsigned long long)st.flows, fs.peak,
 		(unsigned long long)fs.evicted,
 		st.flows ? 100.0 * (double)st.flows_classified / (double)st.flows : 0.0,
-		st.subscribers_seen, 0, (unsigned long long)(cs->kernel_drops + cs->if_drops));
+		st.subscribers_seen, al ? (unsigned long long)alerts_count(al) : 0ULL,
+		(unsigned long long)(cs->kernel_drops + cs->if_drops));
 }
 
 int
@@ -194,6 +196,8 @@ main(int argc, char **argv)
 	struct capture_stats cs = { 0 };
 	struct submap *subs = NULL;
 	struct rrdw *rrdw = NULL;
+	struct alerts *alerts;
+	struct alerts_opts ao = { 0 };
 	struct sigaction sa;
 	struct pipeline *pl;
 	int rc, bad;
@@ -226,12 +230,19 @@ main(int argc, char **argv)
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	ao.use_syslog = !o.no_syslog;
+	if ((alerts = alerts_open(&cfg, &ao)) == NULL) {
+		submap_free(subs);
+		config_free(&cfg);
+		return 1;
+	}
 	if (cfg.rrd.dir) {
 		/* Reading files, packet time outruns the disk: wait for the
 		 * writer rather than drop. Live, never wait. */
 		struct rrdw_cfg wc = { .dir = cfg.rrd.dir, .rrdcached = cfg.rrd.rrdcached,
 				       .step = cfg.rrd.step, .block = o.read != NULL };
 		if ((rrdw = rrdw_open(&wc)) == NULL) {
+			alerts_close(alerts);
 			submap_free(subs);
 			config_free(&cfg);
 			return 1;
@@ -244,8 +255,10 @@ main(int argc, char **argv)
 	pc.cfg = &cfg;
 	pc.subs = subs;
 	pc.rrdw = rrdw;
+	pc.alerts = alerts;
 	if ((pl = pipeline_new(&pc)) == NULL) {
 		rrdw_close(rrdw);
+		alerts_close(alerts);
 		submap_free(subs);
 		config_free(&cfg);
 		return 1;
@@ -265,11 +278,13 @@ main(int argc, char **argv)
 	pipeline_finish(pl);
 	if (rrdw && rrdw_flush(rrdw) < 0)
 		rc = -1;
+	alerts_flush(alerts);
 	if (o.verbosity >= 0)
-		summary(pl, &cs);
+		summary(pl, &cs, alerts);
 	if (pipeline_free(pl) < 0)
 		rc = -1;
 	rrdw_close(rrdw);
+	alerts_close(alerts);
 	submap_free(subs);
 	config_free(&cfg);
 	return rc < 0 ? 1 : 0;

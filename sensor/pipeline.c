@@ -18,6 +18,7 @@
 #include "frag.h"
 #include "log.h"
 #include "rrdw.h"
+#include "stepclock.h"
 #include "submap.h"
 
 /* Flows ended per packet at most by expiry: keeps the cost of a burst of
@@ -25,10 +26,6 @@
 #define EXPIRE_BUDGET 16
 #define FRAG_BITS 12
 #define MAX_COLLECTORS 16
-/* Empty steps written one by one across a gap in packet time; a longer
- * gap (a capture resumed days later) jumps, and the RRD writer's gap
- * handling covers the rest. */
-#define MAX_GAP_STEPS 1440
 
 struct pipeline {
 	struct flow_table *flows;
@@ -37,7 +34,7 @@ struct pipeline {
 	struct flowlog *flog;
 	struct pipeline_stats st;
 	uint64_t now_us;		/* latest packet time */
-	time_t step_end;		/* end of the step in progress; 0 before the first packet */
+	struct stepclock clock;
 	struct collector_env env;
 	void *cstate[MAX_COLLECTORS];
 	size_t ncollectors;
@@ -87,8 +84,9 @@ flow_subscriber(const struct pipeline *pl, const struct flow *f)
 /* ---- steps ------------------------------------------------------------ */
 
 static void
-end_step(struct pipeline *pl, time_t step_end)
+end_step(void *ctx, time_t step_end)
 {
+	struct pipeline *pl = ctx;
 	struct flow_stats fs;
 
 	flow_get_stats(pl->flows, &fs);
@@ -99,28 +97,6 @@ end_step(struct pipeline *pl, time_t step_end)
 	if (pl->env.rrdw)
 		rrdw_commit(pl->env.rrdw, step_end);
 	pl->st.steps++;
-}
-
-/* Moves the step clock to packet time ts_us. Packets slightly older than
- * the step in progress (capture files are not always in order) count in
- * the step in progress. */
-static void
-advance(struct pipeline *pl, uint64_t ts_us)
-{
-	time_t t = (time_t)(ts_us / 1000000), step = (time_t)pl->env.step;
-	time_t target = (t / step + 1) * step;
-	unsigned n = 0;
-
-	if (pl->step_end == 0) {
-		pl->step_end = target;
-		return;
-	}
-	while (pl->step_end < target) {
-		end_step(pl, pl->step_end);
-		pl->step_end += step;
-		if (++n == MAX_GAP_STEPS && pl->step_end < target)
-			pl->step_end = target;
-	}
 }
 
 /* ---- flows ------------------------------------------------------------ */
@@ -139,8 +115,9 @@ on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 	if (f->app_proto || f->app_master || f->own_app)
 		pl->st.flows_classified++;
 	if (pl->flog) {
-		classify_name(pl->cls, f, app, sizeof app);
-		flowlog_write(pl->flog, f, app, flow_subscriber(pl, f),
+		const char *own = flow_own_app_name(f->own_app);
+		flowlog_write(pl->flog, f, own ? own : classify_name(pl->cls, f, app, sizeof app),
+			      flow_subscriber(pl, f),
 			      direction_word[f->direction & 3]);
 	}
 }
@@ -170,6 +147,7 @@ pipeline_new(const struct pipeline_cfg *cfg)
 		.alerts = cfg->alerts, .step = cfg->step ? cfg->step : 60,
 		.flows_active = &pl->flows_active, .drops = &pl->drops,
 	};
+	stepclock_init(&pl->clock, pl->env.step);
 	for (size_t i = 0; collector_registry[i] && i < MAX_COLLECTORS; i++) {
 		pl->cstate[i] = collector_registry[i]->start(&pl->env);
 		if (!pl->cstate[i]) {
@@ -215,7 +193,7 @@ pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t 
 			pl->st.frag_orphans++;
 	}
 	if (ts_us > pl->now_us) {
-		advance(pl, ts_us);
+		stepclock_advance(&pl->clock, (time_t)(ts_us / 1000000), end_step, pl);
 		pl->now_us = ts_us;
 		flow_expire(pl->flows, ts_us, EXPIRE_BUDGET);
 	}
@@ -242,10 +220,7 @@ void
 pipeline_finish(struct pipeline *pl)
 {
 	flow_drain(pl->flows);
-	if (pl->step_end) {
-		end_step(pl, pl->step_end);
-		pl->step_end = 0;
-	}
+	stepclock_finish(&pl->clock, end_step, pl);
 }
 
 void
