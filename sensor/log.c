@@ -12,7 +12,8 @@ static struct {
 	const char *ident;
 	int verbosity;
 	int use_syslog;
-} lg = { "spanwatch", 0, 0 };
+	int plain;
+} lg = { "spanwatch", 0, 0, 0 };
 
 void
 log_init(const char *ident, int verbosity, int use_syslog)
@@ -22,6 +23,12 @@ log_init(const char *ident, int verbosity, int use_syslog)
 	lg.use_syslog = use_syslog;
 	if (use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_plain(int plain)
+{
+	lg.plain = plain;
 }
 
 int
@@ -42,7 +49,8 @@ vlog(enum log_level lvl, const char *fmt, va_list ap)
 		vsyslog(prio[lvl], fmt, ap);
 		return;
 	}
-	fprintf(stderr, "%s: %s", lg.ident, tag[lvl]);
+	if (!lg.plain)
+		fprintf(stderr, "%s: %s", lg.ident, tag[lvl]);
 	vfprintf(stderr, fmt, ap);
 	fputc('\n', stderr);
 }

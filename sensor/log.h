@@ -14,6 +14,9 @@ enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
  * -1 = errors only (-q). */
 void log_init(const char *ident, int verbosity, int use_syslog);
 int log_verbosity(void);
+/* plain = 1: messages on stderr without "spanwatch: error: ", so that -n
+ * prints each problem as "file:line: message", as compilers do. */
+void log_plain(int plain);
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

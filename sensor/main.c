@@ -205,6 +205,7 @@ main(int argc, char **argv)
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
 	log_init("spanwatch", o.verbosity, 0);
+	log_plain(o.check);
 
 	bad = load_config(&o, &cfg) < 0;
 	if (cfg.subscribers.file && (subs = submap_load(cfg.subscribers.file)) == NULL)
