@@ -37,6 +37,9 @@ log_verbosity(void)
 	return lg.verbosity;
 }
 
+static void vlog(enum log_level lvl, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
 static void
 vlog(enum log_level lvl, const char *fmt, va_list ap)
 {

@@ -232,6 +232,7 @@ main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	ao.use_syslog = !o.no_syslog;
+	ao.block = o.read != NULL;	/* a replay never loses an alert to a full queue */
 	if ((alerts = alerts_open(&cfg, &ao)) == NULL) {
 		submap_free(subs);
 		config_free(&cfg);
