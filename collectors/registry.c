@@ -4,10 +4,12 @@
 #include "collector.h"
 
 extern const struct collector collector_volume;
+extern const struct collector collector_smtp;
 extern const struct collector collector_health;
 
 const struct collector *const collector_registry[] = {
 	&collector_volume,
+	&collector_smtp,
 	&collector_health,
 	NULL,
 };

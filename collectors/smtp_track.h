@@ -1,0 +1,105 @@
+/*
+ * smtp_track.h — one subscriber's recent direct SMTP, for the smtp
+ * collector's alerts (SPEC "Alerts": smtp_direct, smtp_surge): a sliding
+ * window of unauth sessions, recipients and distinct far ends (MX hosts),
+ * and a learned baseline of the subscriber's own direct-session rate.
+ * Pure: no I/O, no allocation, fixed size; times are packet time in
+ * seconds.
+ *
+ * The window is SMTP_TRACK_BUCKETS buckets of ceil(window / buckets)
+ * seconds, so it slides in steps of 1/16 of its length (it covers
+ * between window - bucket and window seconds, plus the current bucket).
+ *
+ * Distinct far ends are exact up to SMTP_TRACK_MX per window: a small set
+ * of 32-bit address hashes with their last-seen time, entries older than
+ * the window reused. When all SMTP_TRACK_MX are in the window the count
+ * saturates there ("64 or more"), which is enough for thresholds below it
+ * ([smtp] max_mx, default 10); hash collisions (two far ends taken for
+ * one) are about 1 in 10^8 per pair.
+ *
+ * The surge baseline is described at smtp_track_judge in smtp_track.c.
+ */
+#ifndef SPANWATCH_SMTP_TRACK_H
+#define SPANWATCH_SMTP_TRACK_H
+
+#include <stdint.h>
+
+#define SMTP_TRACK_BUCKETS 16
+#define SMTP_TRACK_MX 64
+
+/* Surge detection, see smtp_track.c. */
+#define SMTP_SURGE_HALFLIFE (6 * 3600)	/* seconds: the baseline's memory */
+#define SMTP_SURGE_WARMUP (6 * 3600)	/* seconds of history before it may fire */
+#define SMTP_SURGE_MIN_STEPS 12		/* and at least this many steps */
+#define SMTP_SURGE_FLOOR 10		/* direct sessions in the window, at least */
+#define SMTP_SURGE_BAND 4.0		/* deviations above the mean, at least */
+
+struct smtp_track_params {
+	unsigned window;		/* seconds, > 0 */
+	unsigned step;			/* seconds, > 0: the baseline learns per step */
+	unsigned max_sessions, max_mx, max_rcpt;
+	double surge_factor;
+};
+
+/* What the window and the baseline say now. */
+struct smtp_track_counts {
+	uint32_t sessions;		/* unauth direct sessions */
+	uint32_t mx;			/* distinct far ends of direct sessions */
+	uint32_t rcpt;			/* RCPT commands in direct sessions */
+	uint32_t direct;		/* direct sessions started */
+	double rate;			/* direct sessions per step over the window */
+	double baseline;		/* learned direct sessions per step */
+	double dev;			/* learned mean absolute deviation */
+	uint32_t learned;		/* steps learned */
+};
+
+/* Edges smtp_track_judge reports. */
+enum { SMTP_TRACK_DIRECT = 1, SMTP_TRACK_SURGE = 2 };
+
+struct smtp_track {
+	/* window */
+	uint32_t bkt_id[SMTP_TRACK_BUCKETS];	/* time / bucket width */
+	uint32_t b_unauth[SMTP_TRACK_BUCKETS];
+	uint32_t b_rcpt[SMTP_TRACK_BUCKETS];
+	uint32_t b_direct[SMTP_TRACK_BUCKETS];
+	uint32_t mx_hash[SMTP_TRACK_MX];
+	uint32_t mx_last[SMTP_TRACK_MX];	/* 0: empty */
+	/* baseline */
+	double mean, dev;
+	uint32_t learned;		/* steps folded in since the first session */
+	uint32_t cur_step;		/* step index counted in cur_count */
+	uint32_t cur_count;		/* direct sessions in that step */
+	uint32_t said[2];		/* by alert bit - 1: 1 + the step index of the
+					 * latest report while the condition holds,
+					 * 0 when it does not */
+	uint8_t born;			/* cur_step is set */
+	uint8_t pad[3];
+};
+
+void smtp_track_init(struct smtp_track *t);
+
+/* Forgets the window (not the baseline): the window length changed. */
+void smtp_track_reset_window(struct smtp_track *t);
+
+/* A direct session started at now towards the far end whose address
+ * hashes to mx. */
+void smtp_track_direct(struct smtp_track *t, const struct smtp_track_params *p, uint32_t now,
+		       uint32_t mx);
+
+/* A direct session was found unauth at now. */
+void smtp_track_unauth(struct smtp_track *t, const struct smtp_track_params *p, uint32_t now);
+
+/* n RCPT commands at now, in a direct session. */
+void smtp_track_rcpt(struct smtp_track *t, const struct smtp_track_params *p, uint32_t now,
+		     uint32_t n);
+
+/* Fills c with the window ending at now and the baseline learnt from the
+ * steps before now's. Returns the alerts that are due: SMTP_TRACK_DIRECT
+ * when a window count is past its maximum, SMTP_TRACK_SURGE when the rate
+ * is a surge; each when its condition starts to hold, and again at most
+ * once per step while it lasts (alert.c's holddown turns repeats into
+ * suppressed=N). Call it after each event. */
+unsigned smtp_track_judge(struct smtp_track *t, const struct smtp_track_params *p, uint32_t now,
+			  struct smtp_track_counts *c);
+
+#endif
