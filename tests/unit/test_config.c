@@ -421,8 +421,8 @@ test_errors(void **state)
 		{ "[rdd]", "unknown section [rdd] (sections: capture, subscribers, rrd, smtp, p2p, alerts, sensor)" },
 		{ "whatever = 1", NULL },	/* skipped with its section */
 		{ "[rrd]", NULL },
-		{ "step = 5", "[rrd] step: '5' is out of range (10s..1h)" },
-		{ "step = 2h", "'2h' is out of range (10s..1h)" },
+		{ "step = 5", "[rrd] step: '5' is out of range (20s..1h)" },
+		{ "step = 2h", "'2h' is out of range (20s..1h)" },
 		{ "step = 1h30", "'1h30' is not a duration" },
 		{ "step = 5 m", "'5 m' is not a duration" },
 		{ "step = 5M", "'5M' is not a duration" },
@@ -655,7 +655,7 @@ test_overrides(void **state)
 	assert_int_equal(config_set(&c, "rrd", "step", "x", NULL), -1);
 	assert_int_equal(config_set(&c, "rrd", "nope", "x", "--nope"), -1);
 	err = capture_end();
-	assert_non_null(strstr(err, "--step: '5' is out of range (10s..1h)\n"));
+	assert_non_null(strstr(err, "--step: '5' is out of range (20s..1h)\n"));
 	assert_non_null(strstr(err, "[rrd] step: 'x' is not a duration"));
 	assert_non_null(strstr(err, "--nope: no such setting [rrd] nope"));
 	assert_int_equal(c.rrd.step, 120);	/* unchanged by the errors */

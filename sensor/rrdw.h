@@ -1,0 +1,176 @@
+/*
+ * rrdw.h — the RRD writer. Owns the two file schemas (RRD_DIR/sensor.rrd and
+ * RRD_DIR/subscribers/NAME.rrd), the running totals behind their counting
+ * data sources, and the thread that writes them, directly through librrd or
+ * through rrdcached.
+ *
+ * Collectors hand in, from the capture thread, what happened in one step:
+ * the amount for a counting data source (a delta) and the current value for
+ * a gauge. The writer adds deltas to a running total per file and queues
+ * (file, step end, totals) to its thread; files hold DERIVE over those
+ * totals. So an update that is dropped (full queue) or lost (rrdcached
+ * restarting) loses no byte: the next update carries the total and the
+ * amount lands in, or spreads over, the neighbouring steps.
+ *
+ * Every function is for the capture thread (the one that calls rrdw_open),
+ * except the schema helpers, which are pure.
+ */
+#ifndef SPANWATCH_RRDW_H
+#define SPANWATCH_RRDW_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+enum rrdw_kind { RRDW_SENSOR, RRDW_SUBSCRIBER, RRDW_NKINDS };
+
+/* Data sources of sensor.rrd, in file order. */
+enum rrdw_sensor_ds {
+	RRDW_S_PACKETS,
+	RRDW_S_BYTES,
+	RRDW_S_DROPS,
+	RRDW_S_FLOWS_NEW,
+	RRDW_S_FLOWS_ACTIVE,	/* gauge: pass the value, not a delta */
+	RRDW_S_UNKNOWN_BYTES,
+	RRDW_S_BT_BYTES,
+	RRDW_S_SMTP_SESS,
+	RRDW_S_ALERTS,
+	RRDW_S_NDS
+};
+
+/* Data sources of subscribers/NAME.rrd, in file order. */
+enum rrdw_sub_ds {
+	RRDW_U_BYTES_IN,
+	RRDW_U_BYTES_OUT,
+	RRDW_U_BT_IN,
+	RRDW_U_BT_OUT,
+	RRDW_U_BT_ALLOW_IN,
+	RRDW_U_BT_ALLOW_OUT,
+	RRDW_U_P2P_IN,
+	RRDW_U_P2P_OUT,
+	RRDW_U_SMTP_DIRECT,
+	RRDW_U_SMTP_UNAUTH,
+	RRDW_U_SMTP_TLS,
+	RRDW_U_SMTP_RCPT,
+	RRDW_U_SMTP_SPFPASS,
+	RRDW_U_FLOWS,
+	RRDW_U_NDS
+};
+
+#define RRDW_MAX_DS RRDW_U_NDS	/* the longer of the two */
+#define RRDW_NAME_MAX 64	/* longest subscriber name, without NUL */
+#define RRDW_STEP_MIN 10
+#define RRDW_STEP_MAX 3600
+#define RRDW_MAX_RRA 12
+
+/* In a values array: "not mine, leave it". Needed for the gauge, which a
+ * collector that does not own it must not overwrite; for a counting data
+ * source it means the same as 0. */
+#define RRDW_KEEP UINT64_MAX
+
+enum rrdw_dst { RRDW_DERIVE, RRDW_GAUGE };
+
+struct rrdw_ds {
+	const char *name;
+	enum rrdw_dst type;
+};
+
+struct rrdw_schema {
+	const char *what;		/* "sensor", "subscriber" */
+	size_t nds;
+	const struct rrdw_ds *ds;	/* indexed by the enums above */
+};
+
+extern const struct rrdw_schema rrdw_schemas[RRDW_NKINDS];
+
+struct rrdw_rra {
+	const char *cf;			/* "AVERAGE", "MAX", "MIN" */
+	unsigned pdp_per_row;		/* steps per row */
+	unsigned rows;
+};
+
+/* The archives a file of this kind gets at this step, finest first.
+ * Returns how many were written to out[RRDW_MAX_RRA], 0 for a bad kind or
+ * a step outside RRDW_STEP_MIN..RRDW_STEP_MAX that does not divide a day. */
+size_t rrdw_rras(enum rrdw_kind kind, unsigned step, struct rrdw_rra *out);
+
+/* Heartbeat of every data source at this step, in seconds. */
+unsigned rrdw_heartbeat(unsigned step);
+
+/* Sets values[] to "nothing happened": 0 for counting data sources,
+ * RRDW_KEEP for gauges. */
+void rrdw_clear_values(enum rrdw_kind kind, uint64_t *values);
+
+struct rrdw_cfg {
+	const char *dir;	/* RRD_DIR; through rrdcached over TCP, the path
+				 * as the daemon sees it (relative to its -b) */
+	const char *rrdcached;	/* NULL or "": write directly; "unix:/path",
+				 * "/path", "host", "host:port", "[v6addr]:port" */
+	unsigned step;		/* seconds; must divide 86400 */
+	int block;		/* 1: a full queue makes rrdw_update/commit wait
+				 * (reading files), except while rrdcached is
+				 * unreachable; 0: it drops the snapshot and the
+				 * next carries the totals (live capture) */
+	size_t queue_len;	/* snapshots in flight; 0 = 65536 */
+	size_t max_files;	/* 0 = 1048576 */
+};
+
+struct rrdw;
+
+/* Creates RRD_DIR and RRD_DIR/subscribers (directly, or over a local
+ * rrdcached socket), connects to rrdcached if asked, starts the writer
+ * thread. Returns NULL after logging why: bad step, directory not
+ * writable, malformed or unreachable rrdcached address. */
+struct rrdw *rrdw_open(const struct rrdw_cfg *cfg);
+
+/* Adds one step's worth for one file: values[] holds deltas for counting
+ * data sources and the value for gauges (RRDW_KEEP: unchanged), indexed by
+ * rrdw_sensor_ds or rrdw_sub_ds. name is the subscriber, NULL for the
+ * sensor. step_end is the end of the step (a time inside the step is taken
+ * as that step's end). Several calls for the same file and step add up, so
+ * each collector may report its own data sources. The first call for a
+ * later step commits the earlier one. Returns 0, or -1 for a bad name or
+ * a full file table (logged once, counted). */
+int rrdw_update(struct rrdw *w, enum rrdw_kind kind, const char *name,
+    time_t step_end, const uint64_t *values);
+
+/* Says every step ending at or before step_end is complete: queues what
+ * rrdw_update gathered and lets the writer keep silent files alive (so a
+ * silent subscriber reads 0, not unknown). Call it once per step, also for
+ * steps without traffic. Returns 0, or -1 if snapshots had to be dropped
+ * (counted; their totals go with the next commit). */
+int rrdw_commit(struct rrdw *w, time_t step_end);
+
+/* Commits what is pending and waits until the writer has written all of it
+ * (with rrdcached: and FLUSHed those files, so rrdtool fetch sees them).
+ * Returns 0, or -1 if rrdcached is unreachable (the updates stay queued). */
+int rrdw_flush(struct rrdw *w);
+
+/* Brings every file written in this run up to the last committed step
+ * (silent ones read 0 until then), flushes, stops the writer and frees
+ * everything; NULL is fine. Updates still undeliverable (rrdcached down)
+ * are counted as failed and logged. */
+void rrdw_close(struct rrdw *w);
+
+struct rrdw_stats {
+	uint64_t updates;	/* step updates written */
+	uint64_t extra;		/* writes the writer added: gap fills, restart
+				 * markers, keepalives of silent files */
+	uint64_t dropped;	/* snapshots not queued (queue full, rrdcached
+				 * down); their amounts went with a later one */
+	uint64_t failed;	/* step updates refused by librrd/rrdcached or
+				 * still undelivered at close */
+	uint64_t skipped;	/* step updates not newer than their file's
+				 * last update (after a restart); carried */
+	uint64_t late;		/* rrdw_update calls for a committed step */
+	uint64_t rejected;	/* rrdw_update calls refused */
+	uint64_t created;	/* files created */
+	uint64_t outages;	/* times rrdcached became unreachable */
+	size_t files;		/* subscriber files known */
+	size_t queue_len;
+	size_t queue_hwm;	/* most snapshots queued at once */
+};
+
+void rrdw_get_stats(struct rrdw *w, struct rrdw_stats *st);
+
+#endif
