@@ -67,6 +67,13 @@ health_step(void *self, time_t step_end)
 		v[RRDW_S_ALERTS] = alerts - h->alerts_reported;
 		rrdw_update(h->env.rrdw, RRDW_SENSOR, NULL, step_end, v);
 	}
+	if (drops > h->drops_reported && h->env.alerts) {
+		struct alert_field af[] = {
+			{ .key = "drops", .type = AF_UINT, .v.u = drops - h->drops_reported },
+			{ .key = "step", .type = AF_UINT, .v.u = h->env.step },
+		};
+		alerts_raise(h->env.alerts, "capture_drops", NULL, step_end, af, 2);
+	}
 	h->drops_reported = drops;
 	h->alerts_reported = alerts;
 	h->packets = h->bytes = h->flows_new = h->unknown_bytes = 0;

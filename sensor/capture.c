@@ -158,69 +158,116 @@ capture_files(const char *list, const struct capture_opts *o, capture_frame_fn f
 	return rc;
 }
 
-struct live_ctx {
+struct capture {
+	pcap_t *p;
+	char *iface;
+	decode_fn dec;
 	capture_frame_fn fn;
 	void *ctx;
-	decode_fn dec;
 	struct capture_stats *st;
 };
 
 static void
 live_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
-	struct live_ctx *lc = (struct live_ctx *)(void *)user;
+	struct capture *c = (struct capture *)(void *)user;
 
-	lc->fn(lc->ctx, lc->dec, data, h->caplen, ts_of(h));
-	lc->st->frames++;
+	c->fn(c->ctx, c->dec, data, h->caplen, ts_of(h));
+	c->st->frames++;
 }
 
-int
-capture_live(const char *iface, const struct capture_opts *o, capture_frame_fn fn, void *ctx,
-	     struct capture_stats *st)
+struct capture *
+capture_open_live(const char *iface, const struct capture_opts *o)
 {
 	char err[PCAP_ERRBUF_SIZE];
-	struct live_ctx lc = { fn, ctx, NULL, st };
-	struct pcap_stat ps;
+	struct capture *c;
 	pcap_t *p;
-	int rc = 0, dlt;
+	int rc, dlt;
 
 	p = pcap_create(iface, err);
 	if (!p) {
 		log_err("%s: %s", iface, err);
-		return -1;
+		return NULL;
 	}
 	pcap_set_snaplen(p, o->snaplen > 0 ? o->snaplen : 65535);
 	pcap_set_promisc(p, o->promisc);
+	/* Wake at least every 100 ms, so that the tick runs on a quiet link. */
 	pcap_set_timeout(p, 100);
 	if (o->buffer_mb > 0)
 		pcap_set_buffer_size(p, o->buffer_mb * 1024 * 1024);
-	if ((rc = pcap_activate(p)) < 0) {
+	rc = pcap_activate(p);
+	if (rc < 0) {
 		log_err("%s: %s", iface, rc == PCAP_ERROR ? pcap_geterr(p) : pcap_statustostr(rc));
 		pcap_close(p);
-		return -1;
+		return NULL;
 	}
+	if (rc > 0)
+		log_warn("%s: %s", iface, pcap_statustostr(rc));
 	dlt = pcap_datalink(p);
-	if ((lc.dec = decode_for_dlt(dlt)) == NULL) {
-		log_err("%s: link type %d is not supported", iface, dlt);
+	if (decode_for_dlt(dlt) == NULL) {
+		log_err("%s: link type %d (%s) is not supported", iface, dlt,
+			pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "unknown");
 		pcap_close(p);
-		return -1;
+		return NULL;
 	}
 	if (set_filter(p, iface, o->filter) < 0) {
 		pcap_close(p);
-		return -1;
+		return NULL;
 	}
-	rc = 0;
-	while (!*o->stop) {
-		if (pcap_dispatch(p, -1, live_cb, (u_char *)&lc) < 0) {
-			log_err("%s: %s", iface, pcap_geterr(p));
-			rc = -1;
-			break;
-		}
+	if ((c = calloc(1, sizeof *c)) == NULL || (c->iface = strdup(iface)) == NULL) {
+		free(c);
+		pcap_close(p);
+		return NULL;
 	}
-	if (pcap_stats(p, &ps) == 0) {
+	c->p = p;
+	c->dec = decode_for_dlt(dlt);
+	return c;
+}
+
+/* Reads the kernel's counters into st (they are totals since open). */
+static void
+live_stats(struct capture *c, struct capture_stats *st)
+{
+	struct pcap_stat ps;
+
+	if (pcap_stats(c->p, &ps) == 0) {
 		st->kernel_drops = ps.ps_drop;
 		st->if_drops = ps.ps_ifdrop;
 	}
-	pcap_close(p);
+}
+
+int
+capture_run(struct capture *c, const struct capture_opts *o, capture_frame_fn fn, void *ctx,
+	    struct capture_stats *st)
+{
+	struct timespec ts;
+	int rc = 0;
+
+	c->fn = fn;
+	c->ctx = ctx;
+	c->st = st;
+	while (!*o->stop) {
+		if (pcap_dispatch(c->p, -1, live_cb, (u_char *)c) < 0) {
+			log_err("%s: %s", c->iface, pcap_geterr(c->p));
+			rc = -1;
+			break;
+		}
+		if (o->tick) {
+			live_stats(c, st);
+			clock_gettime(CLOCK_REALTIME, &ts);
+			o->tick(ctx, (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000, st);
+		}
+	}
+	live_stats(c, st);
 	return rc;
+}
+
+void
+capture_close(struct capture *c)
+{
+	if (!c)
+		return;
+	pcap_close(c->p);
+	free(c->iface);
+	free(c);
 }

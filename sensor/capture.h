@@ -14,18 +14,21 @@
 typedef void (*capture_frame_fn)(void *ctx, decode_fn fn, const uint8_t *data,
 				 uint32_t caplen, uint64_t ts_us);
 
+struct capture_stats {
+	uint64_t frames;
+	uint64_t files_failed;		/* files that could not be read to their end */
+	uint64_t kernel_drops, if_drops;	/* live: totals since the capture opened */
+};
+
 struct capture_opts {
 	const char *filter;		/* BPF expression or NULL */
 	int progress;			/* print a progress line (a terminal) */
 	volatile sig_atomic_t *stop;	/* set by a signal: stop reading */
 	/* live capture */
 	int snaplen, promisc, buffer_mb;
-};
-
-struct capture_stats {
-	uint64_t frames;
-	uint64_t files_failed;		/* files that could not be read to their end */
-	uint64_t kernel_drops, if_drops;
+	/* Live: called between batches, at least every 100 ms, with the wall
+	 * clock and fresh drop counters; the place for timers and signals. */
+	void (*tick)(void *ctx, uint64_t now_us, const struct capture_stats *st);
 };
 
 /* Reads every file of the comma-separated list in order, calling fn per
@@ -35,8 +38,19 @@ struct capture_stats {
 int capture_files(const char *list, const struct capture_opts *, capture_frame_fn fn,
 		  void *ctx, struct capture_stats *st);
 
-/* Captures on iface until *opts->stop. Returns 0, or -1 (logged). */
-int capture_live(const char *iface, const struct capture_opts *, capture_frame_fn fn,
-		 void *ctx, struct capture_stats *st);
+struct capture;
+
+/* Opens iface for live capture (snap length, kernel buffer, promiscuous
+ * mode, 100 ms timeout, TPACKET_V3 as libpcap does on Linux, the BPF
+ * filter). Needs the privileges; drop them after. NULL when it fails
+ * (logged). */
+struct capture *capture_open_live(const char *iface, const struct capture_opts *);
+
+/* Captures until *opts->stop, calling fn per frame and opts->tick between
+ * batches. Returns 0, or -1 when the capture failed (logged). */
+int capture_run(struct capture *, const struct capture_opts *, capture_frame_fn fn,
+		void *ctx, struct capture_stats *st);
+
+void capture_close(struct capture *);
 
 #endif

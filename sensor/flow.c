@@ -282,6 +282,14 @@ flow_expire(struct flow_table *t, uint64_t now_us, unsigned budget)
 }
 
 void
+flow_foreach(struct flow_table *t, void (*fn)(void *ctx, struct flow *f), void *ctx)
+{
+	for (int li = 0; li < L_COUNT; li++)
+		for (uint32_t i = t->list[li].head; i != FLOW_NONE; i = t->pool[i].next)
+			fn(ctx, &t->pool[i]);
+}
+
+void
 flow_drain(struct flow_table *t)
 {
 	for (int li = 0; li < L_COUNT; li++)

@@ -93,6 +93,9 @@ struct flow *flow_packet(struct flow_table *, const struct pkt *p,
  * Returns how many ended. */
 unsigned flow_expire(struct flow_table *, uint64_t now_us, unsigned budget);
 
+/* Calls fn for every open flow (a reload re-reads their subscribers). */
+void flow_foreach(struct flow_table *, void (*fn)(void *ctx, struct flow *f), void *ctx);
+
 /* Ends every flow (at exit), calling end with FLOW_END_EXIT. */
 void flow_drain(struct flow_table *);
 

@@ -14,6 +14,7 @@
 #include "alert.h"
 #include "capture.h"
 #include "config.h"
+#include "daemon.h"
 #include "log.h"
 #include "pipeline.h"
 #include "rrdw.h"
@@ -25,13 +26,16 @@
 #define SPANWATCH_VERSION "0.1"
 #endif
 
-static volatile sig_atomic_t stop_flag;
+/* Signal handlers only set these; the loop acts on them between batches. */
+static volatile sig_atomic_t stop_flag, reload_flag;
 
 static void
-on_stop(int sig)
+on_signal(int sig)
 {
-	(void)sig;
-	stop_flag = 1;
+	if (sig == SIGHUP)
+		reload_flag = 1;
+	else
+		stop_flag = 1;
 }
 
 struct opts {
@@ -39,6 +43,16 @@ struct opts {
 	const char *rrdcached, *step, *flow_log, *alerts_json, *user, *pidfile;
 	int no_syslog, daemon, check, verbosity;
 };
+
+/* What the frame and tick callbacks need; one per run. */
+struct run {
+	struct pipeline *pl;
+	const struct opts *o;
+	struct sw_config *cfg;		/* the configuration in force */
+	struct submap *subs;
+	uint64_t last_health_us;
+};
+
 
 static void
 usage(FILE *fp)
@@ -130,7 +144,67 @@ parse_args(int argc, char **argv, struct opts *o)
 static void
 on_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint64_t ts_us)
 {
-	pipeline_frame(ctx, fn, data, caplen, ts_us);
+	pipeline_frame(((struct run *)ctx)->pl, fn, data, caplen, ts_us);
+}
+
+static int load_config(const struct opts *o, struct sw_config *cfg);
+
+/* SIGHUP: a new configuration and subscriber map, or, if either is bad,
+ * the old ones (the errors are logged as file:line). Settings that need
+ * the capture or the RRD writer reopened wait for a restart. */
+static void
+reload(struct run *r)
+{
+	struct sw_config *cfg = calloc(1, sizeof *cfg);
+	struct submap *subs = NULL;
+
+	if (!cfg)
+		return;
+	if (load_config(r->o, cfg) < 0 ||
+	    (cfg->subscribers.file && (subs = submap_load(cfg->subscribers.file)) == NULL) ||
+	    pipeline_reload(r->pl, cfg, subs) < 0) {
+		log_err("reload failed: keeping the running configuration");
+		submap_free(subs);
+		config_free(cfg);
+		free(cfg);
+		return;
+	}
+	if (cfg->rrd.step != r->cfg->rrd.step || cfg->sensor.max_flows != r->cfg->sensor.max_flows ||
+	    (cfg->rrd.dir == NULL) != (r->cfg->rrd.dir == NULL))
+		log_warn("reload: rrd step, rrd dir and max_flows change at the next restart");
+	submap_free(r->subs);
+	config_free(r->cfg);
+	free(r->cfg);
+	r->cfg = cfg;
+	r->subs = subs;
+	log_info("reloaded: %d subscribers", submap_count(subs));
+}
+
+/* Live capture, between batches. */
+static void
+on_tick(void *ctx, uint64_t now_us, const struct capture_stats *st)
+{
+	struct run *r = ctx;
+
+	pipeline_set_drops(r->pl, st->kernel_drops + st->if_drops);
+	pipeline_tick(r->pl, now_us);
+	if (reload_flag) {
+		reload_flag = 0;
+		reload(r);
+	}
+	if (log_verbosity() >= 1 && now_us >= r->last_health_us + 60 * 1000000ULL) {
+		struct pipeline_stats ps;
+		struct flow_stats fs;
+
+		r->last_health_us = now_us;
+		pipeline_get_stats(r->pl, &ps);
+		pipeline_get_flow_stats(r->pl, &fs);
+		log_info("health packets=%llu ip_bytes=%llu flows_active=%u flows=%llu evicted=%llu "
+			 "drops=%llu subscribers=%u", (unsigned long long)ps.packets,
+			 (unsigned long long)ps.ip_bytes, fs.active, (unsigned long long)fs.created,
+			 (unsigned long long)fs.evicted,
+			 (unsigned long long)(st->kernel_drops + st->if_drops), ps.subscribers_seen);
+	}
 }
 
 /* The configuration: the file (the default one only if it exists), then
@@ -186,108 +260,135 @@ summary(const struct pipeline *pl, const struct capture_stats *cs, const struct 
 		(unsigned long long)(cs->kernel_drops + cs->if_drops));
 }
 
+static void
+set_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct opts o = { 0 };
-	struct sw_config cfg;
+	struct run r = { .o = &o };
 	struct pipeline_cfg pc = { .dpi_states = 65536 };
 	struct capture_opts co = { .stop = &stop_flag };
 	struct capture_stats cs = { 0 };
-	struct submap *subs = NULL;
+	struct capture *cap = NULL;
 	struct rrdw *rrdw = NULL;
-	struct alerts *alerts;
+	struct alerts *alerts = NULL;
 	struct alerts_opts ao = { 0 };
-	struct sigaction sa;
-	struct pipeline *pl;
-	int rc, bad;
+	int rc = 0, bad;
 
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
 	log_init("spanwatch", o.verbosity, 0);
 	log_plain(o.check);
 
-	bad = load_config(&o, &cfg) < 0;
-	if (cfg.subscribers.file && (subs = submap_load(cfg.subscribers.file)) == NULL)
+	if ((r.cfg = calloc(1, sizeof *r.cfg)) == NULL)
+		return 1;
+	bad = load_config(&o, r.cfg) < 0;
+	if (r.cfg->subscribers.file && (r.subs = submap_load(r.cfg->subscribers.file)) == NULL)
 		bad = 1;
-	if (o.check || bad) {
-		if (!bad)
-			printf("configuration OK\n");
-		submap_free(subs);
-		config_free(&cfg);
-		return bad ? 2 : 0;
-	}
-	if (!o.read && !cfg.capture.interface) {
+	if (!bad && !o.read && !r.cfg->capture.interface) {
 		fprintf(stderr, "spanwatch: nothing to read: give -i IFACE, -r FILE or [capture] interface\n");
 		usage(stderr);
-		config_free(&cfg);
-		return 2;
+		bad = 1;
 	}
+	if (o.check && !bad)
+		printf("configuration OK\n");
+	if (o.check || bad) {
+		rc = bad ? 2 : 0;
+		goto out;
+	}
+	set_signals();
 
-	memset(&sa, 0, sizeof sa);
-	sa.sa_handler = on_stop;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	co.filter = r.cfg->capture.filter;
+	co.snaplen = (int)r.cfg->capture.snaplen;
+	co.promisc = r.cfg->capture.promisc;
+	co.buffer_mb = (int)r.cfg->capture.buffer_mb;
+	co.progress = o.verbosity >= 0 && isatty(STDERR_FILENO) && !o.daemon;
+	co.tick = on_tick;
+	/* Open the capture while root, then let root go before the first
+	 * packet, and before any thread exists (fork and setuid act on one). */
+	if (!o.read && (cap = capture_open_live(r.cfg->capture.interface, &co)) == NULL) {
+		rc = 1;
+		goto out;
+	}
+	if (o.daemon) {
+		if (daemon_detach() < 0) {
+			rc = 1;
+			goto out;
+		}
+		log_init("spanwatch", o.verbosity, 1);
+	}
+	if (r.cfg->sensor.pidfile && daemon_write_pidfile(r.cfg->sensor.pidfile) < 0) {
+		rc = 1;
+		goto out;
+	}
+	if (r.cfg->sensor.user && daemon_drop_privileges(r.cfg->sensor.user) < 0) {
+		rc = 1;
+		goto out;
+	}
 
 	ao.use_syslog = !o.no_syslog;
 	ao.block = o.read != NULL;	/* a replay never loses an alert to a full queue */
-	if ((alerts = alerts_open(&cfg, &ao)) == NULL) {
-		submap_free(subs);
-		config_free(&cfg);
-		return 1;
+	if ((alerts = alerts_open(r.cfg, &ao)) == NULL) {
+		rc = 1;
+		goto out;
 	}
-	if (cfg.rrd.dir) {
+	if (r.cfg->rrd.dir) {
 		/* Reading files, packet time outruns the disk: wait for the
 		 * writer rather than drop. Live, never wait. */
-		struct rrdw_cfg wc = { .dir = cfg.rrd.dir, .rrdcached = cfg.rrd.rrdcached,
-				       .step = cfg.rrd.step, .block = o.read != NULL };
+		struct rrdw_cfg wc = { .dir = r.cfg->rrd.dir, .rrdcached = r.cfg->rrd.rrdcached,
+				       .step = r.cfg->rrd.step, .block = o.read != NULL };
 		if ((rrdw = rrdw_open(&wc)) == NULL) {
-			alerts_close(alerts);
-			submap_free(subs);
-			config_free(&cfg);
-			return 1;
+			rc = 1;
+			goto out;
 		}
 	}
-	pc.max_flows = cfg.sensor.max_flows;
-	pc.idle_timeout_s = cfg.sensor.idle_timeout;
-	pc.step = cfg.rrd.step;
+	pc.max_flows = r.cfg->sensor.max_flows;
+	pc.idle_timeout_s = r.cfg->sensor.idle_timeout;
+	pc.step = r.cfg->rrd.step;
 	pc.flow_log = o.flow_log;
-	pc.cfg = &cfg;
-	pc.subs = subs;
+	pc.cfg = r.cfg;
+	pc.subs = r.subs;
 	pc.rrdw = rrdw;
 	pc.alerts = alerts;
-	if ((pl = pipeline_new(&pc)) == NULL) {
-		rrdw_close(rrdw);
-		alerts_close(alerts);
-		submap_free(subs);
-		config_free(&cfg);
-		return 1;
+	if ((r.pl = pipeline_new(&pc)) == NULL) {
+		rc = 1;
+		goto out;
 	}
-	co.filter = cfg.capture.filter;
-	co.snaplen = (int)cfg.capture.snaplen;
-	co.promisc = cfg.capture.promisc;
-	co.buffer_mb = (int)cfg.capture.buffer_mb;
-	co.progress = o.verbosity >= 0 && isatty(STDERR_FILENO);
 	if (o.read)
-		rc = capture_files(o.read, &co, on_frame, pl, &cs);
+		rc = capture_files(o.read, &co, on_frame, &r, &cs);
 	else
-		rc = capture_live(cfg.capture.interface, &co, on_frame, pl, &cs);
+		rc = capture_run(cap, &co, on_frame, &r, &cs);
 
 	/* Everything seen is accounted and written, signal or not. */
-	pipeline_set_drops(pl, cs.kernel_drops + cs.if_drops);
-	pipeline_finish(pl);
+	pipeline_set_drops(r.pl, cs.kernel_drops + cs.if_drops);
+	pipeline_finish(r.pl);
 	if (rrdw && rrdw_flush(rrdw) < 0)
 		rc = -1;
 	alerts_flush(alerts);
-	if (o.verbosity >= 0)
-		summary(pl, &cs, alerts);
-	if (pipeline_free(pl) < 0)
+	if (o.verbosity >= 0 && !o.daemon)
+		summary(r.pl, &cs, alerts);
+	if (pipeline_free(r.pl) < 0)
 		rc = -1;
+	rc = rc < 0 ? 1 : 0;
+out:
+	capture_close(cap);
 	rrdw_close(rrdw);
 	alerts_close(alerts);
-	submap_free(subs);
-	config_free(&cfg);
-	return rc < 0 ? 1 : 0;
+	submap_free(r.subs);
+	config_free(r.cfg);
+	free(r.cfg);
+	return rc;
 }

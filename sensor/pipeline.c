@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "alert.h"
 #include "classify.h"
 #include "collector.h"
 #include "flowlog.h"
@@ -41,6 +42,7 @@ struct pipeline {
 	uint32_t flows_active;
 	uint64_t drops;
 	uint8_t *sub_seen;		/* by subscriber id */
+	uint32_t max_flows;
 };
 
 static const char *const direction_word[] = {
@@ -108,6 +110,14 @@ on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 	char app[64];
 
 	classify_finish(pl->cls, f);
+	if (why == FLOW_END_EVICTED && pl->env.alerts) {
+		/* The table is full: a new flow took this one's place. */
+		struct alert_field af[] = {
+			{ .key = "max_flows", .type = AF_UINT, .v.u = pl->max_flows },
+		};
+		alerts_raise(pl->env.alerts, "flow_table_full", NULL, (time_t)(pl->now_us / 1000000),
+			     af, sizeof af / sizeof af[0]);
+	}
 	for (size_t i = 0; i < pl->ncollectors; i++)
 		if (collector_registry[i]->flow_end)
 			collector_registry[i]->flow_end(pl->cstate[i], f, why);
@@ -129,6 +139,7 @@ pipeline_new(const struct pipeline_cfg *cfg)
 
 	if (!pl)
 		return NULL;
+	pl->max_flows = cfg->max_flows;
 	pl->flows = flow_table_new(cfg->max_flows, cfg->idle_timeout_s, on_flow_end, pl);
 	pl->frags = frag_new(FRAG_BITS);
 	pl->cls = classify_new(cfg->dpi_states);
@@ -208,6 +219,49 @@ pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t 
 	ev.classified_now = (uint8_t)classify_packet(pl->cls, ev.f, &p);
 	for (size_t i = 0; i < pl->ncollectors; i++)
 		collector_registry[i]->packet(pl->cstate[i], &ev);
+}
+
+void
+pipeline_tick(struct pipeline *pl, uint64_t now_us)
+{
+	if (now_us <= pl->now_us)
+		return;
+	stepclock_advance(&pl->clock, (time_t)(now_us / 1000000), end_step, pl);
+	pl->now_us = now_us;
+	/* No packet pays for this expiry: a larger slice is fine. */
+	flow_expire(pl->flows, now_us, 1024);
+}
+
+static void
+reassign(void *ctx, struct flow *f)
+{
+	assign_subscribers(ctx, f);
+}
+
+int
+pipeline_reload(struct pipeline *pl, const struct sw_config *cfg, const struct submap *subs)
+{
+	struct collector_env env = pl->env;
+	uint8_t *seen = calloc((size_t)submap_count(subs) + 1, 1);
+
+	if (!seen) {
+		log_err("reload: out of memory");
+		return -1;
+	}
+	env.cfg = cfg;
+	env.subs = subs;
+	env.step_end = pl->clock.end;
+	for (size_t i = 0; i < pl->ncollectors; i++)
+		if (collector_registry[i]->reload &&
+		    collector_registry[i]->reload(pl->cstate[i], &env) < 0)
+			log_err("reload: collector %s kept its old configuration",
+				collector_registry[i]->name);
+	pl->env = env;
+	free(pl->sub_seen);
+	pl->sub_seen = seen;
+	pl->st.subscribers_seen = 0;
+	flow_foreach(pl->flows, reassign, pl);
+	return 0;
 }
 
 void

@@ -49,6 +49,18 @@ struct pipeline *pipeline_new(const struct pipeline_cfg *);
 void pipeline_frame(struct pipeline *, decode_fn fn, const uint8_t *data,
 		    uint32_t caplen, uint64_t ts_us);
 
+/* Live capture, between batches: moves the step clock and idle expiry to
+ * wall time now_us even when no packet comes. */
+void pipeline_tick(struct pipeline *, uint64_t now_us);
+
+/* Switches to a new configuration and subscriber map (SIGHUP) without
+ * losing a counter: open flows re-read their subscribers, collectors
+ * carry their counts over by name. The caller keeps cfg and subs alive
+ * until the next reload or pipeline_free, and frees the old ones after
+ * this returns. Returns 0, or -1 (logged) when a collector could not
+ * switch (the old configuration stays). */
+int pipeline_reload(struct pipeline *, const struct sw_config *cfg, const struct submap *subs);
+
 /* Live capture: the capture's drop counter so far (sensor.rrd drops). */
 void pipeline_set_drops(struct pipeline *, uint64_t drops);
 
