@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -214,6 +215,14 @@ capture_open_live(const char *iface, const struct capture_opts *o)
 		pcap_close(p);
 		return NULL;
 	}
+	/* Non-blocking, and our own poll with a timeout: with TPACKET_V3
+	 * libpcap waits in poll() without one, so an idle link would never
+	 * let the tick run, nor a signal end the loop. */
+	if (pcap_setnonblock(p, 1, err) < 0 || pcap_get_selectable_fd(p) < 0) {
+		log_err("%s: cannot poll the capture: %s", iface, err);
+		pcap_close(p);
+		return NULL;
+	}
 	if ((c = calloc(1, sizeof *c)) == NULL || (c->iface = strdup(iface)) == NULL) {
 		free(c);
 		pcap_close(p);
@@ -246,7 +255,15 @@ capture_run(struct capture *c, const struct capture_opts *o, capture_frame_fn fn
 	c->fn = fn;
 	c->ctx = ctx;
 	c->st = st;
+	struct pollfd pfd = { .fd = pcap_get_selectable_fd(c->p), .events = POLLIN };
+
 	while (!*o->stop) {
+		/* EINTR (a signal) and the timeout both just go round. */
+		if (poll(&pfd, 1, 100) < 0 && errno != EINTR) {
+			log_err("%s: poll: %s", c->iface, strerror(errno));
+			rc = -1;
+			break;
+		}
 		if (pcap_dispatch(c->p, -1, live_cb, (u_char *)c) < 0) {
 			log_err("%s: %s", c->iface, pcap_geterr(c->p));
 			rc = -1;
