@@ -89,6 +89,20 @@ run: deps all
 bench: deps all
 	@sh tests/bench/bench.sh
 
+PREFIX  ?= /usr/local
+DESTDIR ?=
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
+		$(DESTDIR)/etc/spanwatch $(DESTDIR)/lib/systemd/system \
+		$(DESTDIR)$(PREFIX)/share/doc/spanwatch/examples
+	install -m 755 bin/spanwatch $(DESTDIR)$(PREFIX)/bin/spanwatch
+	if [ -x bin/spanwatch-graph ]; then install -m 755 bin/spanwatch-graph $(DESTDIR)$(PREFIX)/bin/; fi
+	install -m 644 sensor/spanwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/spanwatch.8
+	install -m 644 conf/spanwatch.conf conf/subscribers.txt $(DESTDIR)$(PREFIX)/share/doc/spanwatch/examples/
+	if [ -f conf/torrent-allowlist.txt ]; then install -m 644 conf/torrent-allowlist.txt $(DESTDIR)$(PREFIX)/share/doc/spanwatch/examples/; fi
+	[ -e $(DESTDIR)/etc/spanwatch/spanwatch.conf ] || install -m 644 conf/spanwatch.conf $(DESTDIR)/etc/spanwatch/spanwatch.conf
+	sed 's|/usr/local|$(PREFIX)|g' conf/spanwatch.service >$(DESTDIR)/lib/systemd/system/spanwatch.service
+
 clean:
 	rm -rf build bin
 
