@@ -7,7 +7,8 @@ set -eu
 PKGS="build-essential pkg-config
 libpcap-dev libndpi-dev libndpi-bin librrd-dev rrdtool rrdcached
 libinih-dev libcmocka-dev tshark tcpdump tcpreplay iproute2
-clang libclang-rt-14-dev python3 libspf2-dev"
+clang libclang-rt-14-dev python3 libspf2-dev rsyslog time
+chromium fonts-dejavu-core"
 
 missing=""
 for p in $PKGS; do

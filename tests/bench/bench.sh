@@ -1,0 +1,129 @@
+#!/bin/sh
+# make bench: spanwatch against the floor and its peer, on one capture.
+#
+# The capture is the standard benchmark: spanwatch-gen with BENCH_GEN_OPTS
+# below (5 million packets of 20,000 subscribers, the generator's ISP mix:
+# HTTPS, HTTP, QUIC, BitTorrent plain/encrypted/uTP/DHT, eDonkey, Gnutella,
+# games, DNS, SMTP), cached in build/bench/ and made again when missing or
+# when the options or the generator binary change (rm -rf build/bench
+# forces it).
+#
+# Each program reads the whole file BENCH_RUNS times (default 3) and the
+# median wall time counts:
+#   floor       tests/bench/floor.c: libpcap alone, one byte per packet
+#   ndpiReader  Debian's nDPI 4.2 reader, ndpiReader -q -i FILE (the peer)
+#   spanwatch   bin/spanwatch -r FILE (its summary line gives peak_flows=)
+# Targets, printed as pass/miss: spanwatch at least 5x ndpiReader's packet
+# rate and 0.35x the floor's; peak RSS at most 64 MiB + 512 B per peak flow.
+# The exit status is 0 unless something could not run; BENCH_STRICT=1 also
+# makes a missed target fail.
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+out=build/bench
+runs=${BENCH_RUNS:-3}
+BENCH_GEN_OPTS="--seed 2026 --subscribers 20000 --packets 5000000 --start 1767225600"
+pcap=$out/bench.pcap
+gen=bin/spanwatch-gen
+sw=bin/spanwatch
+TIME=/usr/bin/time
+
+mkdir -p "$out"
+[ -x "$TIME" ] || { echo "bench: $TIME missing (package 'time'; run tests/install-deps.sh)"; exit 1; }
+command -v ndpiReader >/dev/null || { echo "bench: ndpiReader missing (libndpi-bin)"; exit 1; }
+
+# ---- the capture ----
+[ -x "$gen" ] || { echo "bench: $gen missing: run make first"; exit 1; }
+stamp="$BENCH_GEN_OPTS $(sha256sum "$gen" | cut -d' ' -f1)"
+if [ ! -s "$pcap" ] || [ "$(cat "$out/bench.opts" 2>/dev/null)" != "$stamp" ]; then
+	echo "bench: generating $pcap ($BENCH_GEN_OPTS)"
+	rm -f "$pcap" "$out/bench.opts"
+	# shellcheck disable=SC2086 # the options are words on purpose
+	"$gen" -w "$pcap.tmp" --truth "$out/bench.tsv" --truth-flows /dev/null $BENCH_GEN_OPTS
+	mv "$pcap.tmp" "$pcap"
+	echo "$stamp" >"$out/bench.opts"
+fi
+
+cc -O2 -o "$out/floor" tests/bench/floor.c -lpcap
+
+# ---- measuring ----
+# run NAME CMD...: runs CMD $runs times; sets med_s (median wall seconds),
+# med_kb (peak RSS of that run, KiB) and keeps the last run's stderr in
+# $out/NAME.err
+run() {
+	name=$1
+	shift
+	: >"$out/$name.times"
+	i=0
+	while [ "$i" -lt "$runs" ]; do
+		if ! "$TIME" -f "%e %M" -o "$out/$name.time" "$@" >"$out/$name.out" 2>"$out/$name.err"; then
+			echo "bench: $name failed:"
+			tail -n 5 "$out/$name.err"
+			return 1
+		fi
+		cat "$out/$name.time" >>"$out/$name.times"
+		i=$((i + 1))
+	done
+	mid=$(((runs + 1) / 2))
+	med_s=$(sort -n "$out/$name.times" | sed -n "${mid}p" | cut -d' ' -f1)
+	med_kb=$(sort -n "$out/$name.times" | sed -n "${mid}p" | cut -d' ' -f2)
+}
+
+cat "$pcap" >/dev/null	# warm the page cache, so every program reads from memory
+run floor "$out/floor" "$pcap"
+floor_s=$med_s floor_kb=$med_kb
+packets=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' "$out/floor.out")
+frame_bytes=$(sed -n 's/.*frame_bytes=\([0-9]*\).*/\1/p' "$out/floor.out")
+run ndpi ndpiReader -q -i "$pcap"
+ndpi_s=$med_s ndpi_kb=$med_kb
+sw_s="" sw_kb="" peak="n/a"
+if [ -x "$sw" ]; then
+	if run spanwatch "$sw" -r "$pcap"; then
+		sw_s=$med_s sw_kb=$med_kb
+		p=$(sed -n 's/^summary .*peak_flows=\([0-9]*\).*/\1/p' "$out/spanwatch.err" | tail -n 1)
+		[ -n "$p" ] && peak=$p
+	fi
+fi
+gen_peak=$(sed -n 's/^# totals .*peak_flows=\([0-9]*\).*/\1/p' "$out/bench.tsv" 2>/dev/null || true)
+[ -n "$sw_s" ] && grep '^summary ' "$out/spanwatch.err" | tail -n 1 | sed 's/^/spanwatch: /'
+
+# ---- the report ----
+awk -v packets="$packets" -v fbytes="$frame_bytes" -v runs="$runs" -v pcap="$pcap" \
+    -v opts="$BENCH_GEN_OPTS" -v floor_s="$floor_s" -v floor_kb="$floor_kb" \
+    -v ndpi_s="$ndpi_s" -v ndpi_kb="$ndpi_kb" -v sw_s="$sw_s" -v sw_kb="$sw_kb" \
+    -v peak="$peak" -v gen_peak="${gen_peak:-?}" -v strict="${BENCH_STRICT:-0}" '
+function row(name, s, kb) {
+	if (s == "") { printf "%-12s %9s\n", name, "not run"; return }
+	if (s <= 0) s = 0.01
+	printf "%-12s %9.2f %9.3f %9.2f %10.1f\n", name, s, packets / s / 1e6,
+	       fbytes * 8 / s / 1e9, kb / 1024
+}
+function verdict(ok) { if (!ok) missed++; return ok ? "pass" : "miss" }
+BEGIN {
+	printf "capture: %s (%s)\n", pcap, opts
+	printf "         %d packets, %.2f GB of frames; median of %d runs, wall clock\n\n",
+	       packets, fbytes / 1e9, runs
+	printf "%-12s %9s %9s %9s %10s\n", "program", "seconds", "Mpps", "Gbit/s", "RSS MiB"
+	row("floor", floor_s, floor_kb)
+	row("ndpiReader", ndpi_s, ndpi_kb)
+	row("spanwatch", sw_s, sw_kb)
+	print ""
+	if (sw_s == "") {
+		print "spanwatch: bin/spanwatch is missing or failed; targets not evaluated"
+		exit 0
+	}
+	if (sw_s <= 0) sw_s = 0.01
+	r_ndpi = ndpi_s / sw_s
+	r_floor = floor_s / sw_s
+	printf "spanwatch / ndpiReader  %6.2fx   target >= 5x     %s\n", r_ndpi, verdict(r_ndpi >= 5)
+	printf "spanwatch / floor       %6.2fx   target >= 0.35x  %s\n", r_floor, verdict(r_floor >= 0.35)
+	if (peak == "n/a") {
+		printf "peak RSS %.1f MiB, peak flows n/a (generator peak %s): RSS target n/a\n",
+		       sw_kb / 1024, gen_peak
+	} else {
+		limit = 64 * 1024 * 1024 + 512 * peak
+		printf "peak RSS %.1f MiB, peak flows %d: target <= %.1f MiB  %s\n", sw_kb / 1024,
+		       peak, limit / 1048576, verdict(sw_kb * 1024 <= limit)
+	}
+	if (strict && missed) exit 1
+}'

@@ -1,0 +1,26 @@
+/*
+ * pl_smtp.h — mail submission and delivery (RFC 5321 SMTP, RFC 6409
+ * submission, RFC 4954 AUTH PLAIN/LOGIN, RFC 3207 STARTTLS, RFC 2920
+ * pipelining) in the shapes an ISP sees: customers submitting through the
+ * ISP relay on 587 with AUTH, customers submitting to an outside provider,
+ * spam bots talking straight to many MX hosts on 25 (many recipients, many
+ * refused), STARTTLS sessions that hide everything after the upgrade, and
+ * exempt customers' own mail servers.
+ */
+#ifndef SPANWATCH_GEN_PL_SMTP_H
+#define SPANWATCH_GEN_PL_SMTP_H
+
+#include "kinds.h"
+#include "spawn.h"
+
+int smtp_script(const struct gen *g, const struct flow *f, uint32_t step,
+		struct msg *m, struct bufw *lit);
+
+/* a customer sends a message (relay, or an outside provider) */
+void smtp_user_spawn(struct gen *g, const struct spawn *s);
+/* a spam bot's burst of direct-to-MX sessions */
+void smtp_bot_spawn(struct gen *g, const struct spawn *s);
+/* an exempt customer's MTA delivers a few messages */
+void smtp_mta_spawn(struct gen *g, const struct spawn *s);
+
+#endif
