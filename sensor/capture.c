@@ -17,6 +17,9 @@
 
 #include "log.h"
 
+/* stdio buffer for capture files. */
+#define READ_BUFFER (1 << 20)
+
 /* Frames between two looks at the clock for the progress line. */
 #define PROGRESS_EVERY 65536
 
@@ -94,11 +97,22 @@ read_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, v
 	struct stat sb;
 	decode_fn dec;
 	pcap_t *p;
+	FILE *fp;
 	int rc = 0, dlt;
 
-	p = pcap_open_offline_with_tstamp_precision(name, PCAP_TSTAMP_PRECISION_MICRO, err);
+	/* Our own FILE with a large buffer: libpcap's default stdio buffer
+	 * costs a read(2) per few packets. */
+	fp = strcmp(name, "-") == 0 ? stdin : fopen(name, "rb");
+	if (!fp) {
+		log_err("%s: %s", name, strerror(errno));
+		return -1;
+	}
+	setvbuf(fp, NULL, _IOFBF, READ_BUFFER);
+	p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, err);
 	if (!p) {
 		log_err("%s: %s", name, err);
+		if (fp != stdin)
+			fclose(fp);
 		return -1;
 	}
 	dlt = pcap_datalink(p);

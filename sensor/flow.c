@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "hash.h"
 
 _Static_assert(sizeof(struct flow_key) % 8 == 0, "hash_words reads whole words");
@@ -32,8 +33,9 @@ struct flow_table {
 	struct flow *pool;
 	uint32_t max, fresh;		/* slots [fresh, max) were never used */
 	uint32_t free_head;		/* freed slots, chained through hnext */
+	uint32_t last;			/* the flow of the previous packet, or FLOW_NONE */
 	uint32_t *bucket;
-	uint32_t mask;
+	uint32_t mask, nbuckets;
 	struct flow_list list[L_COUNT];
 	flow_end_fn end;
 	void *ctx;
@@ -50,16 +52,18 @@ flow_table_new(uint32_t max_flows, uint32_t idle_timeout_s, flow_end_fn end, voi
 		return NULL;
 	while (nb < max_flows && nb < (1u << 31))
 		nb <<= 1;
-	t->pool = calloc(max_flows, sizeof *t->pool);
-	t->bucket = malloc((size_t)nb * sizeof *t->bucket);
+	t->max = max_flows;
+	t->nbuckets = nb;
+	t->pool = bigmem_calloc(max_flows, sizeof *t->pool);
+	t->bucket = bigmem_calloc(nb, sizeof *t->bucket);
 	if (!t->pool || !t->bucket) {
 		flow_table_free(t);
 		return NULL;
 	}
 	memset(t->bucket, 0xff, (size_t)nb * sizeof *t->bucket);
 	t->mask = nb - 1;
-	t->max = max_flows;
 	t->free_head = FLOW_NONE;
+	t->last = FLOW_NONE;
 	for (int i = 0; i < L_COUNT; i++)
 		t->list[i].head = t->list[i].tail = FLOW_NONE;
 	t->list[L_ACTIVE].timeout_us = (uint64_t)idle_timeout_s * 1000000;
@@ -74,8 +78,8 @@ flow_table_free(struct flow_table *t)
 {
 	if (!t)
 		return;
-	free(t->pool);
-	free(t->bucket);
+	bigmem_free(t->pool, t->max, sizeof *t->pool);
+	bigmem_free(t->bucket, t->nbuckets, sizeof *t->bucket);
 	free(t);
 }
 
@@ -146,6 +150,8 @@ end_flow(struct flow_table *t, struct flow *f, enum flow_end why)
 	uint32_t *pp = &t->bucket[bucket_of(t, &f->key)];
 
 	t->end(t->ctx, f, why);
+	if (t->last == f->id)
+		t->last = FLOW_NONE;
 	list_unlink(t, list_of(t, f), f);
 	while (*pp != f->id)
 		pp = &t->pool[*pp].hnext;
@@ -224,7 +230,11 @@ flow_packet(struct flow_table *t, const struct pkt *p, enum flow_dir *dir, int *
 	struct flow_list *l;
 
 	*created = 0;
-	for (i = t->bucket[b]; i != FLOW_NONE; i = t->pool[i].hnext)
+	/* Packets come in bursts per flow (a TCP window, a video segment):
+	 * the last flow found is checked first, and is still in cache. */
+	if (t->last != FLOW_NONE && memcmp(&t->pool[t->last].key, &k, sizeof k) == 0)
+		f = &t->pool[t->last];
+	for (i = f ? FLOW_NONE : t->bucket[b]; i != FLOW_NONE; i = t->pool[i].hnext)
 		if (memcmp(&t->pool[i].key, &k, sizeof k) == 0) {
 			f = &t->pool[i];
 			break;
@@ -240,6 +250,7 @@ flow_packet(struct flow_table *t, const struct pkt *p, enum flow_dir *dir, int *
 		*created = 1;
 	}
 
+	t->last = f->id;
 	*dir = p_is_a == f->client_is_a ? FLOW_C2S : FLOW_S2C;
 	f->pkts[*dir]++;
 	f->bytes[*dir] += p->ip_len;
