@@ -1,0 +1,180 @@
+/*
+ * mse.c — the shape of an MSE/PE handshake; see mse.h for the protocol
+ * (MSE specification, Vuze wiki "Message Stream Encryption") and for what
+ * a yes means.
+ */
+#include "mse.h"
+
+#include <math.h>
+#include <string.h>
+
+enum phase {
+	PH_START,	/* nothing seen */
+	PH_C1,		/* in message 1 (client) */
+	PH_S1,		/* in message 2 (server) */
+	PH_C2,		/* in message 3 (client) */
+	PH_DONE,
+};
+
+/* Starts of protocols that are not MSE. A random MSE message matches one
+ * of these 2-to-20-byte prefixes with a probability of about 1 in 10^4, a
+ * miss we accept for never calling TLS or HTTP BitTorrent. No 1-byte
+ * signature (eDonkey's 0xe3): each would cost 1/256 of real MSE flows,
+ * and such protocols fail the randomness test anyway. */
+static const struct sig {
+	const char *s;
+	uint8_t len;
+} sigs[] = {
+	{ "\x16\x03", 2 },		/* TLS handshake record (RFC 8446 5.1) */
+	{ "\x17\x03", 2 },		/* TLS application data (mid-stream) */
+	{ "\x15\x03", 2 },		/* TLS alert */
+	{ "\x14\x03", 2 },		/* TLS change cipher spec */
+	{ "\x13" "BitTorrent protocol", 20 },	/* BEP 3 handshake */
+	{ "GET ", 4 }, { "POST", 4 }, { "HEAD", 4 }, { "PUT ", 4 }, { "OPTI", 4 },
+	{ "CONN", 4 }, { "DELE", 4 }, { "PATC", 4 }, { "HTTP", 4 },
+	{ "PRI ", 4 },			/* HTTP/2 preface */
+	{ "SSH-", 4 },			/* RFC 4253 4.2 */
+	{ "GNUTELLA", 8 },
+	{ "RFB ", 4 },			/* VNC */
+};
+
+void
+mse_init(struct mse *m)
+{
+	memset(m, 0, sizeof *m);
+}
+
+int
+mse_plaintext_signature(const uint8_t *p, uint32_t len)
+{
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		if (len >= sigs[i].len && !memcmp(p, sigs[i].s, sigs[i].len))
+			return 1;
+	return 0;
+}
+
+int
+mse_random_looking(const uint8_t *p, uint32_t len)
+{
+	uint8_t seen[256] = { 0 };
+	unsigned distinct = 0;
+	double q, q2, mean, var;
+	uint32_t n = len < MSE_SAMPLE_MAX ? len : MSE_SAMPLE_MAX;
+
+	if (n < 16)
+		return 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (!seen[p[i]]) {
+			seen[p[i]] = 1;
+			distinct++;
+		}
+	/* n uniform bytes show on average 256(1 - (255/256)^n) distinct
+	 * values; the variance follows from the indicator of each value
+	 * (occupancy problem). Text, headers, length fields and zero
+	 * padding fall far short. */
+	q = pow(255.0 / 256.0, n);
+	q2 = pow(254.0 / 256.0, n);
+	mean = 256.0 * (1.0 - q);
+	var = 256.0 * 255.0 * q2 + 256.0 * q - 65536.0 * q * q;
+	return distinct >= mean - 5.0 * sqrt(var > 0 ? var : 0);
+}
+
+/* The first segment of a message: opaque, and not a known protocol. */
+static int
+opaque(const uint8_t *p, uint32_t len)
+{
+	return !mse_plaintext_signature(p, len) && mse_random_looking(p, len);
+}
+
+static enum mse_verdict
+decide(struct mse *m, enum mse_verdict v)
+{
+	m->verdict = (uint8_t)v;
+	m->phase = PH_DONE;
+	return v;
+}
+
+/* The first segment of message 1 or 2: a whole Diffie-Hellman key. */
+static int
+key_segment(const uint8_t *p, uint32_t len)
+{
+	return len >= MSE_DH_LEN && len <= MSE_MSG_MAX && opaque(p, len);
+}
+
+enum mse_verdict
+mse_feed(struct mse *m, int from_client, uint32_t seq, const uint8_t *payload, uint32_t len)
+{
+	uint32_t off, end, skip;
+	int d = from_client ? 0 : 1;
+
+	if (m->verdict != MSE_UNDECIDED)
+		return (enum mse_verdict)m->verdict;
+	if (len == 0)
+		return MSE_UNDECIDED;
+	if (m->phase == PH_START) {
+		/* MSE's initiator speaks first; a server that greets (SMTP,
+		 * SSH, FTP) is something else. */
+		if (!from_client || !key_segment(payload, len))
+			return decide(m, MSE_NO);
+		m->base[0] = seq;
+		m->c1 = (uint16_t)len;
+		m->phase = PH_C1;
+		return MSE_UNDECIDED;
+	}
+	if (m->phase == PH_C1 && !from_client) {
+		if (!key_segment(payload, len))
+			return decide(m, MSE_NO);
+		m->base[1] = seq;
+		m->s1 = (uint16_t)len;
+		m->phase = PH_S1;
+		return MSE_UNDECIDED;
+	}
+	/* Where this segment lies in its direction's stream. Bytes before
+	 * the first payload are a stale retransmission; a segment far
+	 * beyond the handshake means the capture lost the handshake's end. */
+	if ((int32_t)(seq - m->base[d]) < 0)
+		return MSE_UNDECIDED;
+	off = seq - m->base[d];
+	if (off > 4 * MSE_MSG_MAX)
+		return decide(m, MSE_NO);
+	end = off + len;
+	switch (m->phase) {
+	case PH_C1:		/* more of message 1 (a small MSS) */
+		if (end > MSE_MSG_MAX)
+			return decide(m, MSE_NO);
+		if (end > m->c1)
+			m->c1 = (uint16_t)end;
+		return MSE_UNDECIDED;
+	case PH_S1:
+		if (!from_client) {	/* more of message 2 */
+			if (end > MSE_MSG_MAX)
+				return decide(m, MSE_NO);
+			if (end > m->s1)
+				m->s1 = (uint16_t)end;
+			return MSE_UNDECIDED;
+		}
+		if (end <= m->c1)
+			return MSE_UNDECIDED;	/* message 1 again */
+		skip = off < m->c1 ? m->c1 - off : 0;
+		if (!opaque(payload + skip, len - skip))
+			return decide(m, MSE_NO);
+		if (end - m->c1 >= MSE_REQ_MIN)
+			return decide(m, MSE_YES);
+		m->c2 = (uint16_t)(end - m->c1);
+		m->phase = PH_C2;
+		return MSE_UNDECIDED;
+	case PH_C2:
+		if (!from_client) {
+			/* B cannot answer message 3 before it has all of it;
+			 * message 2 again is only a retransmission. */
+			return end <= m->s1 ? MSE_UNDECIDED : decide(m, MSE_NO);
+		}
+		if (end > m->c1 && end - m->c1 >= MSE_REQ_MIN)
+			return decide(m, MSE_YES);
+		if (end > (uint32_t)m->c1 + m->c2)
+			m->c2 = (uint16_t)(end - m->c1);
+		return MSE_UNDECIDED;
+	default:
+		return (enum mse_verdict)m->verdict;
+	}
+}

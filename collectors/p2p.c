@@ -1,0 +1,859 @@
+/*
+ * p2p.c — the p2p collector (SPEC "What is counted", "RRD files",
+ * "Alerts" bt_volume). Per subscriber and step: bt_in/bt_out (BitTorrent:
+ * peer wire over TCP and uTP, DHT, trackers, and encrypted BitTorrent),
+ * bt_allow_in/bt_allow_out (BitTorrent of a torrent on [p2p] allowlist),
+ * p2p_in/p2p_out (the other file-sharing networks nDPI names); sensor.rrd
+ * bt_bytes; the bt_volume alert.
+ *
+ * What makes a flow BitTorrent:
+ *   - nDPI names it BitTorrent (as the application or the master
+ *     protocol): the plain peer wire (BEP 3) over TCP and uTP (BEP 29),
+ *     DHT (BEP 5) and HTTP tracker announces (BEP 3, 23). nDPI 4.2 has
+ *     no UDP tracker (BEP 15) dissector: such flows stay Unknown and
+ *     uncounted, though their peer lists are read;
+ *   - or spanwatch's own label BitTorrent.encrypted (flow own_app
+ *     FLOW_OWN_BT_ENCRYPTED), for what nDPI leaves Unknown: a TCP flow,
+ *     seen from its SYN, that nDPI could not name when it gave up (at
+ *     its packet budget or at flow end) is encrypted BitTorrent when its
+ *     first payloads have the shape of an MSE handshake (mse.h) AND
+ *     either its server endpoint (address and port) was named as a
+ *     BitTorrent peer within the last PEER_TTL seconds (peercache.h: DHT
+ *     replies, HTTP and UDP tracker replies, PEX) or one of its
+ *     subscribers had plaintext BitTorrent traffic within the last
+ *     RECENT_BT seconds. nDPI is asked first, since its address lists and
+ *     give-up guesses know services whose traffic also looks random
+ *     (Telegram's MTProto to its own addresses has the MSE shape).
+ *
+ * Allowlisted torrents: the info-hash comes from the flow's own packets
+ * (a handshake in the first payload of either direction, over TCP or
+ * uTP; an HTTP or UDP tracker announce; a DHT get_peers or announce_peer,
+ * which sets the class of its own exchange, since one DHT 5-tuple
+ * carries queries about many torrents), never from nDPI's state, and is
+ * never logged. A flow whose info-hash is on the list is counted in
+ * bt_allow_* only: not in bt_in/bt_out, and not towards bt_volume, so
+ * that a subscriber seeding a Linux ISO is neither billed as BitTorrent
+ * nor alerted. sensor.rrd bt_bytes counts all BitTorrent, allowlisted or
+ * not. Encrypted flows show no info-hash and are never allowlisted.
+ *
+ * Late labels: nDPI decides after a few packets (or gives up after its
+ * budget of packets, or at flow end, which is when an encrypted flow gets
+ * its label), and an info-hash may come after nDPI's label (with an
+ * allowlist, a BitTorrent flow waits up to HASH_WAIT_PKTS packets for
+ * it). The flow table keeps each flow's running bytes, so when a flow
+ * gets its label the bytes before are added at once, then every packet as
+ * it comes. The back-log lands in the step in progress, not in the steps
+ * its packets were seen in: at most nDPI's budget of packets, or a short
+ * flow's bytes at its end.
+ *
+ * bt_volume: per subscriber, a window of [p2p] window seconds in packet
+ * time kept as WIN_BUCKETS buckets of window/WIN_BUCKETS seconds; the sum
+ * covers the bucket in progress and the WIN_BUCKETS-1 before it, so the
+ * window slides in sixteenths. The alert is raised when a sum passes
+ * max_bt_bytes, and again only after it has fallen back below it;
+ * alert.c holds down repeats.
+ *
+ * PEX (BEP 11) is read by following the message framing of plaintext
+ * peer-wire connections (PEX_SLOTS at once); a hole in a direction's
+ * sequence numbers (a segment the capture missed, or out of order) ends
+ * the following of that direction.
+ *
+ * Memory, all allocated at start: 24 bytes per flow of [sensor]
+ * max_flows, 152 bytes per subscriber, the peer cache (PEER_ENTRIES
+ * endpoints of 24 bytes), PEX_SLOTS peer-wire followers of 36 bytes, 20
+ * bytes per allowlisted torrent.
+ */
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "alert.h"
+#include "allowlist.h"
+#include "btmsg.h"
+#include "classify.h"
+#include "collector.h"
+#include "config.h"
+#include "log.h"
+#include "mse.h"
+#include "peercache.h"
+#include "rrdw.h"
+#include "submap.h"
+#include "subrows.h"
+
+#define PEER_ENTRIES (1u << 19)	/* 12 MiB */
+#define PEER_TTL 1800		/* a peer list is fresh for about a tracker interval */
+#define RECENT_BT 600		/* "the subscriber runs a BitTorrent client now" */
+#define PEX_SLOTS 4096		/* plaintext peer-wire connections followed at once */
+#define WIN_BUCKETS 16
+/* Payloads per direction that may hold an info-hash: the first over TCP;
+ * over UDP the uTP SYN and STATE come before the data that carries the
+ * handshake, and a UDP tracker sends connect before announce. */
+#define LOOKS_TCP 1
+#define LOOKS_UDP 4
+/* With an allowlist, a BitTorrent flow waits this many packets at most
+ * for its info-hash before its bytes count as not allowlisted. */
+#define HASH_WAIT_PKTS 16
+#define NDPI_IDS 65536
+
+enum { C_BT_IN, C_BT_OUT, C_ALLOW_IN, C_ALLOW_OUT, C_P2P_IN, C_P2P_OUT, C_WIDTH };
+static const int p2p_ds[C_WIDTH] = {
+	RRDW_U_BT_IN, RRDW_U_BT_OUT, RRDW_U_BT_ALLOW_IN, RRDW_U_BT_ALLOW_OUT,
+	RRDW_U_P2P_IN, RRDW_U_P2P_OUT,
+};
+
+/* File-sharing networks other than BitTorrent, by nDPI 4.2 name: its
+ * "Download" category less FTP, HTTP download links and messaging
+ * attachments. Names nDPI does not know are skipped. */
+static const char *const other_p2p[] = {
+	"eDonkey", "Gnutella", "DirectConnect", "AppleJuice", "OpenFT", "FastTrack",
+	"Thunder", "Stealthnet", "Aimini", "Soulseek",
+};
+
+enum label { L_UNDECIDED, L_NONE, L_BT, L_P2P };
+enum role { R_NONE, R_PEERWIRE, R_TRACKER_HTTP, R_TRACKER_UDP, R_DHT };
+enum {
+	PF_SYN = 1 << 0,	/* seen from its SYN: first payloads are real */
+	PF_HASH = 1 << 1,	/* the info-hash question is settled: one was
+				 * seen (or, for DHT, a query without one) */
+	PF_ALLOWED = 1 << 2,	/* the info-hash is on the allowlist */
+	PF_COUNTING = 1 << 3,	/* back-log added; counting packet by packet */
+	PF_ENC = 1 << 4,	/* BitTorrent.encrypted */
+	PF_REPLY = 1 << 5,	/* a tracker reply's peers were read */
+};
+
+/* Per flow, by flow id: 24 bytes. */
+struct pflow {
+	union {
+		struct mse mse;		/* TCP: the MSE shape */
+		/* UDP, before its bytes are counted: bytes (by enum
+		 * flow_dir) of the class, allowlisted or not, other than
+		 * the current one (DHT exchanges differ; see dht_query) */
+		uint32_t alt[2];
+	} u;
+	uint16_t pex;		/* PEX follower + 1; 0: none */
+	uint8_t label, role, flags;
+	uint8_t looks[2];	/* by enum flow_dir */
+	uint8_t s2c_seen;	/* server payloads looked at (tracker reply) */
+};
+
+/* Following the message framing of a plaintext peer-wire connection, to
+ * find ut_pex messages (BEP 11) in it. */
+struct pexf {
+	struct btmsg_wire w[2];	/* by enum flow_dir */
+	uint32_t next[2];	/* TCP sequence number of the next byte */
+	uint8_t on[2];
+};
+
+/* Per subscriber: the bt_volume window and recent activity. */
+struct subwin {
+	uint64_t b[WIN_BUCKETS];
+	uint64_t sum;
+	uint32_t cur;		/* bucket number (time / bucket length) of the newest */
+	uint32_t last_bt;	/* packet time of its last plaintext BitTorrent, s */
+	uint8_t alerted;	/* sum is above max_bt_bytes since an alert */
+};
+
+/* The memory bounds in the header comment. */
+_Static_assert(sizeof(struct pflow) == 24, "per-flow state grew");
+_Static_assert(sizeof(struct subwin) == 152, "per-subscriber state grew");
+_Static_assert(sizeof(struct pexf) == 36, "PEX follower grew");
+
+struct p2p_stats {
+	uint64_t enc_flows, enc_by_cache, enc_by_recent, mse_no_evidence;
+	uint64_t bt_flows, allow_flows, p2p_flows, peers_named;
+	uint64_t pex_full, alerts;
+};
+
+struct p2p {
+	struct collector_env env;
+	struct subrows rows;
+	struct allowlist *allow;
+	struct peercache *peers;
+	struct pflow *flows;
+	uint32_t nflows;
+	struct pexf *pex;
+	uint16_t *pex_free;
+	uint32_t npex_free;
+	struct subwin *win;
+	uint32_t nsubs;
+	uint32_t blen;		/* window bucket length, s */
+	uint32_t now;		/* packet time of the packet in hand, s */
+	uint64_t bt_bytes;	/* sensor.rrd bt_bytes this step */
+	int bt_id;
+	uint8_t *is_p2p;	/* bitmap over nDPI ids */
+	struct p2p_stats st;
+};
+
+/* ---- setup ---------------------------------------------------------- */
+
+static struct subwin *
+win_new(uint32_t n)
+{
+	return calloc((size_t)n + 1, sizeof(struct subwin));
+}
+
+static uint32_t
+bucket_len(const struct collector_env *env)
+{
+	unsigned w = env->cfg->p2p.window;
+
+	return w < WIN_BUCKETS ? 1 : (w + WIN_BUCKETS - 1) / WIN_BUCKETS;
+}
+
+/* Loads the allowlist the configuration names: 0 (into *out, NULL when
+ * none is configured), or -1 when it is named but bad (logged). */
+static int
+load_allowlist(const struct collector_env *env, struct allowlist **out)
+{
+	*out = NULL;
+	if (!env->cfg->p2p.allowlist)
+		return 0;
+	*out = allowlist_load(env->cfg->p2p.allowlist);
+	if (!*out)
+		return -1;
+	log_info("p2p: %zu allowlisted torrents from %s", allowlist_count(*out),
+		 env->cfg->p2p.allowlist);
+	return 0;
+}
+
+static void p2p_stop(void *self);
+
+static void *
+p2p_start(const struct collector_env *env)
+{
+	struct p2p *P = calloc(1, sizeof *P);
+
+	if (!P)
+		return NULL;
+	P->env = *env;
+	if (!env->cfg || !env->cls) {
+		log_err("p2p: no configuration or classifier");
+		free(P);
+		return NULL;
+	}
+	if (load_allowlist(env, &P->allow) < 0) {
+		free(P);
+		return NULL;
+	}
+	if (subrows_init(&P->rows, env->subs, C_WIDTH) < 0) {
+		allowlist_free(P->allow);
+		free(P);
+		return NULL;
+	}
+	P->nflows = env->cfg->sensor.max_flows;
+	P->nsubs = (uint32_t)submap_count(env->subs);
+	P->blen = bucket_len(env);
+	/* calloc: the per-flow array costs resident memory only for the
+	 * pages that flows have touched. */
+	P->flows = calloc((size_t)P->nflows + 1, sizeof *P->flows);
+	P->win = win_new(P->nsubs);
+	P->peers = peercache_new(PEER_ENTRIES, PEER_TTL);
+	P->pex = calloc(PEX_SLOTS, sizeof *P->pex);
+	P->pex_free = malloc(PEX_SLOTS * sizeof *P->pex_free);
+	P->is_p2p = calloc(NDPI_IDS / 8, 1);
+	if (!P->flows || !P->win || !P->peers || !P->pex || !P->pex_free || !P->is_p2p) {
+		log_err("p2p: no memory for %u flows and %u subscribers", P->nflows, P->nsubs);
+		p2p_stop(P);
+		return NULL;
+	}
+	for (uint32_t i = 0; i < PEX_SLOTS; i++)
+		P->pex_free[P->npex_free++] = (uint16_t)(PEX_SLOTS - 1 - i);
+	P->bt_id = classify_proto_id(env->cls, "BitTorrent");
+	for (size_t i = 0; i < sizeof other_p2p / sizeof other_p2p[0]; i++) {
+		int id = classify_proto_id(env->cls, other_p2p[i]);
+
+		if (id > 0 && id < NDPI_IDS && id != P->bt_id)
+			P->is_p2p[id / 8] |= (uint8_t)(1 << (id % 8));
+	}
+	if (P->bt_id <= 0)
+		log_warn("p2p: nDPI knows no BitTorrent; only encrypted BitTorrent is counted");
+	return P;
+}
+
+/* ---- labels ----------------------------------------------------------- */
+
+static int
+is_bt(const struct p2p *P, const struct flow *f)
+{
+	return P->bt_id > 0 && (f->app_proto == P->bt_id || f->app_master == P->bt_id);
+}
+
+static int
+is_p2p(const struct p2p *P, const struct flow *f)
+{
+	return (P->is_p2p[f->app_proto / 8] >> (f->app_proto % 8) & 1) ||
+	       (P->is_p2p[f->app_master / 8] >> (f->app_master % 8) & 1);
+}
+
+static void
+pex_release(struct p2p *P, struct pflow *st)
+{
+	if (!st->pex)
+		return;
+	P->pex_free[P->npex_free++] = (uint16_t)(st->pex - 1);
+	st->pex = 0;
+}
+
+/* Is there evidence besides the MSE shape that f is BitTorrent? Its
+ * server endpoint named as a peer, or a subscriber of it active in plain
+ * BitTorrent just now. */
+static int
+evidence(struct p2p *P, const struct flow *f)
+{
+	const uint8_t *srv = f->client_is_a ? f->key.b : f->key.a;
+	uint16_t sport = f->client_is_a ? f->key.bport : f->key.aport;
+	int32_t subs[2] = { f->sub_a, f->sub_b };
+
+	if (peercache_has(P->peers, f->key.family, srv, sport, P->now)) {
+		P->st.enc_by_cache++;
+		return 1;
+	}
+	for (int i = 0; i < 2; i++) {
+		const struct subwin *w = subs[i] >= 0 ? &P->win[subs[i]] : NULL;
+
+		/* (packet time may step back a little: still recent) */
+		if (w && w->last_bt && (P->now <= w->last_bt || P->now - w->last_bt <= RECENT_BT)) {
+			P->st.enc_by_recent++;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+label_as(struct p2p *P, struct pflow *st, enum label l)
+{
+	st->label = (uint8_t)l;
+	if (l == L_BT)
+		P->st.bt_flows++;
+	else if (l == L_P2P)
+		P->st.p2p_flows++;
+	if (l != L_BT)
+		pex_release(P, st);
+}
+
+/* nDPI speaks first: a flow it names is what it names (its address
+ * lists and port guesses at give-up know Telegram's or a CDN's random-
+ * looking traffic); only a flow it leaves Unknown may be encrypted
+ * BitTorrent. */
+static void
+decide(struct p2p *P, struct pflow *st, struct flow *f)
+{
+	if (!f->classified)
+		return;
+	if (is_bt(P, f)) {
+		label_as(P, st, L_BT);
+		return;
+	}
+	if (is_p2p(P, f)) {
+		label_as(P, st, L_P2P);
+		return;
+	}
+	if (f->app_proto || f->app_master) {
+		label_as(P, st, L_NONE);
+		return;
+	}
+	/* Unknown: only TCP may be MSE, and only a flow seen from its SYN
+	 * shows the handshake; before its third message, wait for it. */
+	if (f->key.proto != 6) {
+		label_as(P, st, L_NONE);
+		return;
+	}
+	if ((st->flags & PF_SYN) && st->u.mse.verdict == MSE_UNDECIDED)
+		return;
+	if (st->u.mse.verdict == MSE_YES) {
+		if (evidence(P, f)) {
+			st->flags |= PF_ENC;
+			f->own_app = FLOW_OWN_BT_ENCRYPTED;
+			P->st.enc_flows++;
+			label_as(P, st, L_BT);
+			return;
+		}
+		P->st.mse_no_evidence++;
+	}
+	label_as(P, st, L_NONE);
+}
+
+/* ---- what the packets say ------------------------------------------- */
+
+static void
+on_peer(void *ctx, int family, const uint8_t *addr, uint16_t port)
+{
+	struct p2p *P = ctx;
+
+	peercache_add(P->peers, family, addr, port, P->now);
+	P->st.peers_named++;
+}
+
+static void
+set_hash(struct p2p *P, struct pflow *st, const uint8_t hash[BTMSG_HASH_LEN])
+{
+	if (st->flags & PF_HASH)
+		return;
+	st->flags |= PF_HASH;
+	if (allowlist_has(P->allow, hash)) {
+		st->flags |= PF_ALLOWED;
+		P->st.allow_flows++;
+	}
+}
+
+/* A DHT query: its torrent, if any, is that of the exchange it opens. One
+ * 5-tuple carries many exchanges (a node asked about one torrent, then
+ * another), so each query sets the class of its packets and of the reply
+ * that follows, rather than the first setting the flow's. */
+static void
+dht_query(struct p2p *P, struct pflow *st, const struct flow_event *ev,
+	  const struct btmsg_krpc *k)
+{
+	int allowed = k->has_hash && allowlist_has(P->allow, k->hash);
+	const struct flow *f = ev->f;
+
+	st->role = R_DHT;
+	if (allowed == !!(st->flags & PF_ALLOWED)) {
+		st->flags |= PF_HASH;
+		return;
+	}
+	if (allowed)
+		P->st.allow_flows++;
+	/* Not counted yet: the bytes before this query were the other
+	 * class's; those of the class now other are what alt held. */
+	if (!(st->flags & PF_COUNTING))
+		for (int d = 0; d < 2; d++) {
+			uint64_t before = f->bytes[d] - (d == (int)ev->dir ? ev->p->ip_len : 0);
+			uint64_t was = before > st->u.alt[d] ? before - st->u.alt[d] : 0;
+
+			st->u.alt[d] = was > UINT32_MAX ? UINT32_MAX : (uint32_t)was;
+		}
+	st->flags = (uint8_t)((st->flags & ~PF_ALLOWED) | PF_HASH | (allowed ? PF_ALLOWED : 0));
+}
+
+/* Starts following direction d of a peer-wire connection whose
+ * handshake begins at TCP sequence number seq. */
+static void
+pex_follow(struct p2p *P, struct pflow *st, int d, uint32_t seq)
+{
+	struct pexf *x;
+
+	if (!st->pex) {
+		if (!P->npex_free) {
+			P->st.pex_full++;
+			return;
+		}
+		st->pex = (uint16_t)(P->pex_free[--P->npex_free] + 1);
+		memset(&P->pex[st->pex - 1], 0, sizeof P->pex[0]);
+	}
+	x = &P->pex[st->pex - 1];
+	btmsg_wire_init(&x->w[d]);
+	x->next[d] = seq;
+	x->on[d] = 1;
+}
+
+/* One in-order (or retransmitted) segment of a followed direction. */
+static void
+pex_segment(struct p2p *P, struct pflow *st, int d, uint32_t seq, const uint8_t *pl, uint32_t n)
+{
+	struct pexf *x = &P->pex[st->pex - 1];
+	int32_t ahead = (int32_t)(seq - x->next[d]);
+	uint32_t skip;
+
+	if (!x->on[d])
+		return;
+	if (ahead > 0) {
+		/* A gap: bytes the capture missed. The framing is lost. */
+		x->on[d] = 0;
+	} else {
+		skip = (uint32_t)-ahead;
+		if (skip >= n)
+			return;		/* a retransmission of bytes already read */
+		if (btmsg_wire_walk(&x->w[d], pl + skip, n - skip, on_peer, P) < 0)
+			x->on[d] = 0;
+		x->next[d] = seq + n;
+	}
+	if (!x->on[0] && !x->on[1])
+		pex_release(P, st);
+}
+
+/* The first payloads of a direction: an info-hash, and what the flow is
+ * (peer wire, tracker). */
+static void
+look_tcp(struct p2p *P, struct pflow *st, int d, uint32_t seq, const uint8_t *pl, uint32_t n)
+{
+	uint8_t hash[BTMSG_HASH_LEN];
+
+	if (btmsg_handshake(pl, n, hash)) {
+		set_hash(P, st, hash);
+		st->role = R_PEERWIRE;
+		pex_follow(P, st, d, seq);
+	} else if (d == FLOW_C2S && btmsg_tracker_request(pl, n, hash)) {
+		set_hash(P, st, hash);
+		st->role = R_TRACKER_HTTP;
+	}
+}
+
+static void
+look_udp(struct p2p *P, struct pflow *st, int d, const uint8_t *pl, uint32_t n)
+{
+	uint8_t hash[BTMSG_HASH_LEN];
+	uint32_t off;
+
+	if (d == FLOW_C2S && btmsg_udptracker_connect(pl, n)) {
+		st->role = R_TRACKER_UDP;
+	} else if (st->role == R_TRACKER_UDP && d == FLOW_C2S) {
+		if (btmsg_udptracker_announce(pl, n, hash))
+			set_hash(P, st, hash);
+	} else if (btmsg_utp(pl, n, &off) && btmsg_handshake(pl + off, n - off, hash)) {
+		set_hash(P, st, hash);
+	}
+}
+
+static void
+inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
+{
+	const struct pkt *p = ev->p;
+	const uint8_t *pl = p->payload;
+	uint32_t n = p->payload_len;
+	int d = ev->dir;
+	struct btmsg_krpc k;
+
+	if (p->proto == 6) {
+		/* A SYN's payload (TCP Fast Open) starts one after its seq. */
+		uint32_t seq = p->tcp_seq + ((p->tcp_flags & TCP_SYN) ? 1u : 0u);
+
+		if (st->looks[d]) {
+			st->looks[d]--;
+			look_tcp(P, st, d, seq, pl, n);
+		}
+		if (st->label == L_UNDECIDED && (st->flags & PF_SYN))
+			mse_feed(&st->u.mse, d == FLOW_C2S, seq, pl, n);
+		if (st->role == R_TRACKER_HTTP && d == FLOW_S2C && !(st->flags & PF_REPLY) &&
+		    st->s2c_seen < 2) {
+			/* The reply's header and body may be two segments. */
+			unsigned got = st->s2c_seen++ ? btmsg_tracker_reply_body(pl, n, on_peer, P)
+						      : btmsg_tracker_reply(pl, n, on_peer, P);
+			if (got)
+				st->flags |= PF_REPLY;
+		}
+		if (st->pex)
+			pex_segment(P, st, d, seq, pl, n);
+		return;
+	}
+	if (st->looks[d]) {
+		st->looks[d]--;
+		look_udp(P, st, d, pl, n);
+	}
+	if (st->role == R_TRACKER_UDP && d == FLOW_S2C) {
+		btmsg_udptracker_reply(pl, n, ev->f->key.family, on_peer, P);
+	} else if (pl[0] == 'd' && btmsg_krpc(pl, n, &k, on_peer, P) >= 0 && k.query) {
+		dht_query(P, st, ev, &k);
+	}
+}
+
+/* ---- counting ----------------------------------------------------------- */
+
+static void
+win_advance(struct p2p *P, struct subwin *w)
+{
+	uint32_t nb = P->now / P->blen;
+
+	if (!w->sum && !w->cur) {
+		w->cur = nb;
+		return;
+	}
+	if (nb <= w->cur)
+		return;		/* same bucket, or packet time stepped back */
+	if (nb - w->cur >= WIN_BUCKETS) {
+		memset(w->b, 0, sizeof w->b);
+		w->sum = 0;
+	} else {
+		for (uint32_t j = w->cur + 1; j <= nb; j++) {
+			w->sum -= w->b[j % WIN_BUCKETS];
+			w->b[j % WIN_BUCKETS] = 0;
+		}
+	}
+	w->cur = nb;
+}
+
+static void
+raise_volume(struct p2p *P, int32_t sub, const struct flow *f, const struct subwin *w)
+{
+	const uint8_t *addr = sub == f->sub_a ? f->key.a : f->key.b;
+	struct alert_field fl[3] = {
+		{ .key = "ip", .type = AF_ADDR },
+		{ .key = "bytes", .type = AF_UINT, .v.u = w->sum },
+		{ .key = "window", .type = AF_UINT, .v.u = P->env.cfg->p2p.window },
+	};
+
+	/* alert.c takes AF_INET/AF_INET6 here (as smtp.c passes), whatever
+	 * alert.h's comment says; the 16 bytes are read in full. */
+	fl[0].v.addr.family = f->key.family == 6 ? AF_INET6 : AF_INET;
+	memcpy(fl[0].v.addr.a, addr, f->key.family == 6 ? 16 : 4);
+	P->st.alerts++;
+	alerts_raise(P->env.alerts, "bt_volume", submap_name(P->env.subs, sub), (time_t)P->now, fl,
+		     3);
+}
+
+/* n bytes of subscriber sub's non-allowlisted BitTorrent, towards the
+ * bt_volume window. */
+static void
+win_add(struct p2p *P, int32_t sub, const struct flow *f, uint64_t n)
+{
+	struct subwin *w = &P->win[sub];
+	uint64_t max = P->env.cfg->p2p.max_bt_bytes;
+
+	win_advance(P, w);
+	w->b[w->cur % WIN_BUCKETS] += n;
+	w->sum += n;
+	if (w->sum <= max) {
+		w->alerted = 0;
+	} else if (!w->alerted) {
+		w->alerted = 1;
+		if (P->env.alerts)
+			raise_volume(P, sub, f, w);
+	}
+}
+
+/* n IP bytes of f that went in direction dir, of an allowlisted torrent
+ * or not. */
+static void
+add_bytes(struct p2p *P, const struct pflow *st, const struct flow *f, int dir, uint64_t n,
+	  int allowed)
+{
+	int from_a = (dir == FLOW_C2S) == (f->client_is_a != 0);
+	int32_t from = from_a ? f->sub_a : f->sub_b, to = from_a ? f->sub_b : f->sub_a;
+	int col = st->label == L_P2P ? C_P2P_IN : allowed ? C_ALLOW_IN : C_BT_IN;
+	int volume = st->label == L_BT && !allowed;
+
+	if (!n)
+		return;
+	/* Columns come in pairs, in then out. */
+	if (to >= 0)
+		subrows_get(&P->rows, to)[col] += n;
+	if (from >= 0)
+		subrows_get(&P->rows, from)[col + 1] += n;
+	if (st->label == L_BT)
+		P->bt_bytes += n;
+	if (volume) {
+		if (to >= 0)
+			win_add(P, to, f, n);
+		if (from >= 0 && from != to)
+			win_add(P, from, f, n);
+	}
+}
+
+/* Counts the bytes f had before its label: those of a UDP flow's other
+ * DHT class (alt) as that class, the rest as the current one. */
+static void
+count_backlog(struct p2p *P, struct pflow *st, const struct flow *f)
+{
+	int allowed = !!(st->flags & PF_ALLOWED);
+
+	st->flags |= PF_COUNTING;
+	for (int d = 0; d < 2; d++) {
+		uint64_t alt = f->key.proto == 6 ? 0 : st->u.alt[d];
+
+		if (alt > f->bytes[d])
+			alt = f->bytes[d];
+		add_bytes(P, st, f, d, f->bytes[d] - alt, allowed);
+		add_bytes(P, st, f, d, alt, !allowed);
+	}
+}
+
+/* With an allowlist, may a BitTorrent flow still show its info-hash? */
+static int
+hash_pending(const struct p2p *P, const struct pflow *st, const struct flow *f)
+{
+	return P->allow && !(st->flags & PF_HASH) && !(st->flags & PF_ENC) &&
+	       (st->looks[0] || st->looks[1]) && f->pkts[0] + f->pkts[1] < HASH_WAIT_PKTS;
+}
+
+static void
+mark_active(struct p2p *P, const struct pflow *st, const struct flow *f)
+{
+	/* Only plain BitTorrent vouches for a subscriber: an encrypted
+	 * label vouching for the next would let one mistake breed more. */
+	if (st->label != L_BT || (st->flags & PF_ENC))
+		return;
+	if (f->sub_a >= 0)
+		P->win[f->sub_a].last_bt = P->now;
+	if (f->sub_b >= 0)
+		P->win[f->sub_b].last_bt = P->now;
+}
+
+static void
+account(struct p2p *P, struct pflow *st, const struct flow_event *ev)
+{
+	struct flow *f = ev->f;
+
+	mark_active(P, st, f);
+	if (st->flags & PF_COUNTING) {
+		add_bytes(P, st, f, ev->dir, ev->p->ip_len, !!(st->flags & PF_ALLOWED));
+		return;
+	}
+	if (st->label == L_BT && hash_pending(P, st, f))
+		return;
+	/* The label (and info-hash) arrived: the bytes before count now;
+	 * f->bytes already holds this packet. */
+	count_backlog(P, st, f);
+}
+
+/* ---- hooks ------------------------------------------------------------ */
+
+static void
+flow_begin(struct p2p *P, struct pflow *st, const struct flow_event *ev)
+{
+	const struct pkt *p = ev->p;
+
+	pex_release(P, st);
+	memset(st, 0, sizeof *st);
+	if (p->proto == 6)
+		mse_init(&st->u.mse);
+	if (p->proto == 6) {
+		st->looks[0] = st->looks[1] = LOOKS_TCP;
+		if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
+			st->flags |= PF_SYN;
+	} else if (p->proto == 17) {
+		st->looks[0] = st->looks[1] = LOOKS_UDP;
+	} else {
+		st->label = L_NONE;	/* no P2P network runs over ICMP or ESP */
+	}
+}
+
+static void
+p2p_packet(void *self, const struct flow_event *ev)
+{
+	struct p2p *P = self;
+	struct flow *f = ev->f;
+	struct pflow *st;
+
+	if (f->id >= P->nflows)
+		return;
+	st = &P->flows[f->id];
+	if (ev->created)
+		flow_begin(P, st, ev);
+	if (st->label == L_NONE)
+		return;		/* most flows, after their first packets */
+	P->now = (uint32_t)(ev->p->ts_us / 1000000);
+	if (ev->p->payload && ev->p->payload_len && !(ev->p->flags & PKT_F_FRAG_LATER))
+		inspect(P, st, ev);
+	if (st->label == L_UNDECIDED)
+		decide(P, st, f);
+	if (st->label == L_BT || st->label == L_P2P)
+		account(P, st, ev);
+}
+
+static void
+p2p_flow_end(void *self, struct flow *f, enum flow_end why)
+{
+	struct p2p *P = self;
+	struct pflow *st;
+
+	if (f->id >= P->nflows)
+		return;
+	st = &P->flows[f->id];
+	P->now = (uint32_t)(f->last_us / 1000000);
+	/* nDPI's last word (a give-up guess) comes at flow end. */
+	if (st->label == L_UNDECIDED)
+		decide(P, st, f);
+	if ((st->label == L_BT || st->label == L_P2P) && !(st->flags & PF_COUNTING)) {
+		mark_active(P, st, f);
+		count_backlog(P, st, f);
+	}
+	pex_release(P, st);
+	memset(st, 0, sizeof *st);
+}
+
+static void
+p2p_step(void *self, time_t step_end)
+{
+	struct p2p *P = self;
+	uint64_t v[RRDW_MAX_DS];
+
+	subrows_flush(&P->rows, P->env.subs, P->env.rrdw, step_end, p2p_ds);
+	if (P->env.rrdw) {
+		rrdw_clear_values(RRDW_SENSOR, v);
+		v[RRDW_S_BT_BYTES] = P->bt_bytes;
+		rrdw_update(P->env.rrdw, RRDW_SENSOR, NULL, step_end, v);
+	}
+	P->bt_bytes = 0;
+}
+
+static int
+p2p_reload(void *self, const struct collector_env *env)
+{
+	struct p2p *P = self;
+	struct allowlist *al;
+	struct subwin *nw;
+	uint32_t n = (uint32_t)submap_count(env->subs);
+	uint32_t blen = bucket_len(env);
+
+	if (load_allowlist(env, &al) < 0)
+		return -1;
+	nw = win_new(n);
+	if (!nw || subrows_remap(&P->rows, P->env.subs, env->subs, env->rrdw, env->step_end,
+				 p2p_ds) < 0) {
+		log_err("p2p: no memory to reload %u subscribers", n);
+		free(nw);
+		allowlist_free(al);
+		return -1;
+	}
+	/* Windows and activity follow subscribers by name; a new window
+	 * length starts the sums afresh (their buckets no longer fit). */
+	for (uint32_t i = 0; i < P->nsubs; i++) {
+		int id = submap_find(env->subs, submap_name(P->env.subs, (int)i));
+
+		if (id < 0)
+			continue;
+		if (blen == P->blen)
+			nw[id] = P->win[i];
+		else
+			nw[id].last_bt = P->win[i].last_bt;
+	}
+	free(P->win);
+	P->win = nw;
+	P->nsubs = n;
+	P->blen = blen;
+	allowlist_free(P->allow);
+	P->allow = al;
+	P->env = *env;
+	return 0;
+}
+
+static void
+p2p_stop(void *self)
+{
+	struct p2p *P = self;
+	struct peercache_stats ps;
+
+	if (P->peers) {
+		peercache_get_stats(P->peers, &ps);
+		log_info("p2p: %" PRIu64 " BitTorrent flows (%" PRIu64 " flows showed an allowlisted"
+			 " info-hash), %" PRIu64
+			 " encrypted (%" PRIu64 " by peer cache, %" PRIu64 " by recent activity, %"
+			 PRIu64 " MSE-shaped without evidence), %" PRIu64 " other P2P; %" PRIu64
+			 " peers named, cache %zu entries, %" PRIu64 " hits, %" PRIu64
+			 " evictions; %" PRIu64 " bt_volume alerts",
+			 P->st.bt_flows, P->st.allow_flows, P->st.enc_flows, P->st.enc_by_cache,
+			 P->st.enc_by_recent, P->st.mse_no_evidence, P->st.p2p_flows,
+			 P->st.peers_named, ps.capacity, ps.hits, ps.evicted, P->st.alerts);
+	}
+	subrows_free(&P->rows);
+	allowlist_free(P->allow);
+	peercache_free(P->peers);
+	free(P->flows);
+	free(P->pex);
+	free(P->pex_free);
+	free(P->win);
+	free(P->is_p2p);
+	free(P);
+}
+
+const struct collector collector_p2p = {
+	.name = "p2p",
+	.start = p2p_start,
+	.packet = p2p_packet,
+	.flow_end = p2p_flow_end,
+	.step = p2p_step,
+	.reload = p2p_reload,
+	.stop = p2p_stop,
+};
