@@ -13,11 +13,20 @@
 #include <string.h>
 
 #include "log.h"
+#include "watchdog.h"
 
 /* ndpiReader's defaults (-T and -U): enough for every dissector that
  * needs a handshake, and what the agreement test compares against. */
 #define BUDGET_TCP 80
 #define BUDGET_OTHER 24
+
+/* Dissectors left out on purpose: nDPI 4.2 (no security backports in
+ * Debian) has a NULL dereference in DTLS and over-reads in TINC, IRC,
+ * PPSTREAM and DHCP, and spanwatch reports none of these protocols. */
+static const uint16_t disabled_protocols[] = {
+	NDPI_PROTOCOL_DTLS, NDPI_PROTOCOL_TINC, NDPI_PROTOCOL_IRC,
+	NDPI_PROTOCOL_PPSTREAM, NDPI_PROTOCOL_DHCP,
+};
 
 struct classifier {
 	struct ndpi_detection_module_struct *ndpi;
@@ -25,10 +34,12 @@ struct classifier {
 	uint32_t *free_ids;		/* stack of unused pool slots */
 	uint32_t nfree, max;
 	struct classify_stats st;
+	uint32_t max_bytes;		/* of a datagram given to nDPI */
+	uint8_t scratch[65536];		/* a datagram cut to max_bytes */
 };
 
 struct classifier *
-classify_new(uint32_t max_states)
+classify_new(uint32_t max_states, uint32_t max_bytes)
 {
 	struct classifier *c = calloc(1, sizeof *c);
 	NDPI_PROTOCOL_BITMASK all;
@@ -42,6 +53,8 @@ classify_new(uint32_t max_states)
 		return NULL;
 	}
 	NDPI_BITMASK_SET_ALL(all);
+	for (size_t i = 0; i < sizeof disabled_protocols / sizeof disabled_protocols[0]; i++)
+		NDPI_DEL_PROTOCOL_FROM_BITMASK(all, disabled_protocols[i]);
 	ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
 	ndpi_finalize_initialization(c->ndpi);
 
@@ -54,6 +67,7 @@ classify_new(uint32_t max_states)
 		return NULL;
 	}
 	c->max = c->nfree = max_states;
+	c->max_bytes = max_bytes < 128 ? 128 : max_bytes > 65535 ? 65535 : max_bytes;
 	for (uint32_t i = 0; i < max_states; i++)
 		c->free_ids[i] = max_states - 1 - i;
 	return c;
@@ -86,7 +100,9 @@ done(struct classifier *c, struct flow *f, ndpi_protocol r, int detected)
 	if (r.app_protocol == NDPI_PROTOCOL_UNKNOWN && f->dpi != FLOW_NONE) {
 		uint8_t guessed = 0;
 
+		watchdog_enter(NULL, 0, 0);
 		r = ndpi_detection_giveup(c->ndpi, &c->pool[f->dpi], 1, &guessed);
+		watchdog_leave();
 		detected = 0;
 	}
 	f->app_master = r.master_protocol;
@@ -102,10 +118,42 @@ done(struct classifier *c, struct flow *f, ndpi_protocol r, int detected)
 		release(c, f);
 }
 
+/* The datagram as nDPI gets it: whole when it is at most max_bytes long,
+ * else its first max_bytes in the scratch buffer with the IP (and UDP)
+ * length fields saying so. No dissector needs more to decide, and nDPI
+ * 4.2's 16-bit offsets cannot wrap inside such a packet. */
+static const uint8_t *
+cut(struct classifier *c, const struct pkt *p, uint32_t *len)
+{
+	uint32_t n = c->max_bytes, ihl;
+
+	if (p->l3_len <= n) {
+		*len = p->l3_len;
+		return p->l3;
+	}
+	memcpy(c->scratch, p->l3, n);
+	if (p->family == 4) {
+		c->scratch[2] = (uint8_t)(n >> 8);
+		c->scratch[3] = (uint8_t)n;
+		ihl = (uint32_t)(c->scratch[0] & 0x0f) * 4;
+		if (p->proto == 17 && ihl + 8 <= n) {
+			c->scratch[ihl + 4] = (uint8_t)((n - ihl) >> 8);
+			c->scratch[ihl + 5] = (uint8_t)(n - ihl);
+		}
+	} else {
+		c->scratch[4] = (uint8_t)((n - 40) >> 8);
+		c->scratch[5] = (uint8_t)(n - 40);
+	}
+	*len = n;
+	return c->scratch;
+}
+
 int
 classify_packet(struct classifier *c, struct flow *f, const struct pkt *p)
 {
 	struct ndpi_flow_struct *nf;
+	const uint8_t *l3;
+	uint32_t len;
 	ndpi_protocol r;
 	uint64_t seen;
 	int enough;
@@ -130,9 +178,10 @@ classify_packet(struct classifier *c, struct flow *f, const struct pkt *p)
 	if (p->flags & PKT_F_FRAG_LATER)
 		return 0;
 	nf = &c->pool[f->dpi];
-	r = ndpi_detection_process_packet(c->ndpi, nf, p->l3,
-					  (unsigned short)(p->l3_len > 0xffff ? 0xffff : p->l3_len),
-					  p->ts_us / 1000);
+	l3 = cut(c, p, &len);
+	watchdog_enter(l3, len, p->ts_us);
+	r = ndpi_detection_process_packet(c->ndpi, nf, l3, (unsigned short)len, p->ts_us / 1000);
+	watchdog_leave();
 	f->dpi_pkts++;
 	c->st.fed++;
 	seen = f->pkts[0] + f->pkts[1];

@@ -25,8 +25,9 @@ struct classify_stats {
 };
 
 /* Returns a classifier with room for max_states flows under detection at
- * once, or NULL (logged) when nDPI cannot start. */
-struct classifier *classify_new(uint32_t max_states);
+ * once, giving nDPI at most max_bytes of any datagram (128..65535), or
+ * NULL (logged) when nDPI cannot start. */
+struct classifier *classify_new(uint32_t max_states, uint32_t max_bytes);
 void classify_free(struct classifier *);
 
 /* Gives packet p of flow f to nDPI unless f is already classified.

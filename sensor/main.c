@@ -19,6 +19,7 @@
 #include "pipeline.h"
 #include "rrdw.h"
 #include "submap.h"
+#include "watchdog.h"
 
 #define DEFAULT_CONFIG "/etc/spanwatch/spanwatch.conf"
 
@@ -42,6 +43,7 @@ struct opts {
 	const char *config, *iface, *read, *filter, *subscribers, *rrd_dir;
 	const char *rrdcached, *step, *flow_log, *alerts_json, *user, *pidfile;
 	int no_syslog, daemon, check, verbosity;
+	unsigned dpi_max_bytes, watchdog_s;
 };
 
 /* What the frame and tick callbacks need; one per run. */
@@ -73,10 +75,17 @@ usage(FILE *fp)
 	      "  -D, --daemon              detach\n"
 	      "  -p, --pidfile FILE\n"
 	      "  -n, --check-config        validate the configuration and exit\n"
+	      "      --dpi-max-bytes N     give nDPI at most N bytes of a packet (default 8192)\n"
+	      "      --watchdog SECONDS    exit when a packet hangs in nDPI that long (default 5, 0 off)\n"
 	      "  -q, --quiet  -v, --verbose  -V, --version  -h, --help\n", fp);
 }
 
-enum { OPT_RRDCACHED = 256, OPT_STEP, OPT_FLOW_LOG, OPT_ALERTS_JSON, OPT_NO_SYSLOG };
+enum { OPT_RRDCACHED = 256, OPT_STEP, OPT_FLOW_LOG, OPT_ALERTS_JSON, OPT_NO_SYSLOG,
+       OPT_DPI_MAX_BYTES, OPT_WATCHDOG };
+
+/* Tuning knobs an operator rarely needs; their defaults are safe. */
+#define DEFAULT_DPI_MAX_BYTES 8192
+#define DEFAULT_WATCHDOG_S 5
 
 static int
 parse_args(int argc, char **argv, struct opts *o)
@@ -93,6 +102,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		{ "flow-log", required_argument, NULL, OPT_FLOW_LOG },
 		{ "alerts-json", required_argument, NULL, OPT_ALERTS_JSON },
 		{ "no-syslog", no_argument, NULL, OPT_NO_SYSLOG },
+		{ "dpi-max-bytes", required_argument, NULL, OPT_DPI_MAX_BYTES },
+		{ "watchdog", required_argument, NULL, OPT_WATCHDOG },
 		{ "user", required_argument, NULL, 'u' },
 		{ "daemon", no_argument, NULL, 'D' },
 		{ "pidfile", required_argument, NULL, 'p' },
@@ -118,6 +129,8 @@ parse_args(int argc, char **argv, struct opts *o)
 		case OPT_FLOW_LOG: o->flow_log = optarg; break;
 		case OPT_ALERTS_JSON: o->alerts_json = optarg; break;
 		case OPT_NO_SYSLOG: o->no_syslog = 1; break;
+		case OPT_DPI_MAX_BYTES: o->dpi_max_bytes = (unsigned)strtoul(optarg, NULL, 10); break;
+		case OPT_WATCHDOG: o->watchdog_s = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'u': o->user = optarg; break;
 		case 'D': o->daemon = 1; break;
 		case 'p': o->pidfile = optarg; break;
@@ -277,7 +290,7 @@ set_signals(void)
 int
 main(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = { .dpi_max_bytes = DEFAULT_DPI_MAX_BYTES, .watchdog_s = DEFAULT_WATCHDOG_S };
 	struct run r = { .o = &o };
 	struct pipeline_cfg pc = { .dpi_states = 65536 };
 	struct capture_opts co = { .stop = &stop_flag };
@@ -355,6 +368,11 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (watchdog_start(o.watchdog_s, NULL) < 0) {
+		rc = 1;
+		goto out;
+	}
+	pc.dpi_max_bytes = o.dpi_max_bytes;
 	pc.max_flows = r.cfg->sensor.max_flows;
 	pc.idle_timeout_s = r.cfg->sensor.idle_timeout;
 	pc.step = r.cfg->rrd.step;
@@ -384,6 +402,7 @@ main(int argc, char **argv)
 		rc = -1;
 	rc = rc < 0 ? 1 : 0;
 out:
+	watchdog_stop();
 	capture_close(cap);
 	rrdw_close(rrdw);
 	alerts_close(alerts);

@@ -142,7 +142,7 @@ pipeline_new(const struct pipeline_cfg *cfg)
 	pl->max_flows = cfg->max_flows;
 	pl->flows = flow_table_new(cfg->max_flows, cfg->idle_timeout_s, on_flow_end, pl);
 	pl->frags = frag_new(FRAG_BITS);
-	pl->cls = classify_new(cfg->dpi_states);
+	pl->cls = classify_new(cfg->dpi_states, cfg->dpi_max_bytes);
 	pl->sub_seen = calloc((size_t)submap_count(cfg->subs) + 1, 1);
 	if (!pl->flows || !pl->frags || !pl->cls || !pl->sub_seen) {
 		log_err("cannot set up the packet path (max_flows %u): out of memory", cfg->max_flows);

@@ -22,6 +22,7 @@ struct pipeline_cfg {
 	uint32_t max_flows;
 	uint32_t idle_timeout_s;
 	uint32_t dpi_states;		/* flows under nDPI detection at once */
+	uint32_t dpi_max_bytes;		/* of a datagram given to nDPI */
 	unsigned step;			/* seconds */
 	const char *flow_log;		/* NULL: no flow log */
 	const struct sw_config *cfg;

@@ -77,7 +77,7 @@ world_open(struct world *w, int with_allow)
 			"d22c484f963d5c4796792c9549d3f1d64072801e debian\n"));
 	w->subs = submap_load(write_file("subs.txt", "100.64.0.0/24 a\n100.64.1.0/24 b\n"));
 	assert_non_null(w->subs);
-	w->cls = classify_new(16);
+	w->cls = classify_new(16, 8192);
 	assert_non_null(w->cls);
 	w->bt = classify_proto_id(w->cls, "BitTorrent");
 	assert_true(w->bt > 0);

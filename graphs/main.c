@@ -1,0 +1,152 @@
+/*
+ * main.c — spanwatch-graph: renders the dashboard (a static site of HTML
+ * and PNG) from one or more spanwatch RRD directories.
+ *
+ * Exit status, as the sensor's: 0 done, 1 runtime failure (an image or
+ * page could not be written), 2 bad usage or a directory that is not
+ * spanwatch's.
+ */
+#include "log.h"
+#include "section.h"
+#include "site.h"
+#include "units.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static void
+usage(FILE *fp)
+{
+	fputs("usage: spanwatch-graph -o RRD_DIR [-o RRD_DIR...] -w OUT_DIR "
+	    "[options]\n"
+	    "  -o, --rrd-dir DIR   a sensor's RRD directory (sensor.rrd, "
+	    "subscribers/);\n"
+	    "                      repeat for several sensors: one section "
+	    "each\n"
+	    "  -w, --write DIR     where index.html, img/ and sub/ go "
+	    "(created if missing)\n"
+	    "      --end TIME      right edge of the graphs: Unix time or "
+	    "'now'\n"
+	    "                      (default: sensor.rrd's last update)\n"
+	    "      --alerts FILE   spanwatch --alerts-json file: alerts as "
+	    "marks and tables\n"
+	    "      --top N         subscribers per table, each with its own "
+	    "page (default 20,\n"
+	    "                      at most 200)\n"
+	    "  -j, --jobs N        drawing processes (default: online CPUs, "
+	    "at most 16)\n"
+	    "  -q, --quiet         no summary line\n"
+	    "  -h, --help\n", fp);
+}
+
+static int
+parse_end(const char *s, time_t *out)
+{
+	uint64_t v;
+	const char *why;
+
+	if (strcmp(s, "now") == 0) {
+		*out = time(NULL);
+		return 0;
+	}
+	if (units_parse_uint(s, &v, &why) < 0 || v == 0 || v > INT64_MAX / 2)
+		return -1;
+	*out = (time_t)v;
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "rrd-dir", required_argument, NULL, 'o' },
+		{ "write", required_argument, NULL, 'w' },
+		{ "end", required_argument, NULL, 'E' },
+		{ "alerts", required_argument, NULL, 'A' },
+		{ "top", required_argument, NULL, 'T' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct site_cfg cfg;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	uint64_t v;
+	const char *why;
+	int c;
+
+	log_init("spanwatch-graph", 0, 0);
+	memset(&cfg, 0, sizeof cfg);
+	cfg.top = 20;
+	cfg.workers = cpus < 1 ? 1 : cpus > 16 ? 16 : (unsigned)cpus;
+	while ((c = getopt_long(argc, argv, "o:w:j:qh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			if (cfg.ndirs == SITE_MAX_DIRS) {
+				log_err("at most %d -o directories",
+				    SITE_MAX_DIRS);
+				return 2;
+			}
+			cfg.dirs[cfg.ndirs++] = optarg;
+			break;
+		case 'w':
+			cfg.outdir = optarg;
+			break;
+		case 'E':
+			if (parse_end(optarg, &cfg.end) < 0) {
+				log_err("--end %s: expected a Unix time in "
+				    "seconds or 'now'", optarg);
+				return 2;
+			}
+			break;
+		case 'A':
+			cfg.alerts = optarg;
+			break;
+		case 'T':
+			if (units_parse_uint(optarg, &v, &why) < 0 || v < 1 ||
+			    v > SITE_MAX_TOP) {
+				log_err("--top %s: expected 1 to %d", optarg,
+				    SITE_MAX_TOP);
+				return 2;
+			}
+			cfg.top = (size_t)v;
+			break;
+		case 'j':
+			if (units_parse_uint(optarg, &v, &why) < 0 || v < 1 ||
+			    v > 16) {
+				log_err("--jobs %s: expected 1 to 16", optarg);
+				return 2;
+			}
+			cfg.workers = (unsigned)v;
+			break;
+		case 'q':
+			cfg.quiet = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		log_err("unexpected argument '%s'", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (cfg.ndirs == 0 || cfg.outdir == NULL) {
+		log_err("%s", cfg.ndirs == 0 ? "no RRD directory (-o DIR)" :
+		    "no output directory (-w DIR)");
+		usage(stderr);
+		return 2;
+	}
+	for (size_t i = 0; i < cfg.ndirs; i++)
+		if (section_check_dir(cfg.dirs[i]) < 0)
+			return 2;
+	return site_build(&cfg) < 0 ? 1 : 0;
+}

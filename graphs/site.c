@@ -1,0 +1,281 @@
+/*
+ * site.c — one dashboard run (see site.h).
+ *
+ * Work is bounded by what is shown, not by what exists: each subscriber
+ * file is read once (a day at the step resolution, in subscan), and only
+ * the top N of each table get graphs and a page, so thousands of
+ * subscribers cost one fetch each and at most 2N x 4 images per sensor.
+ */
+#include "site.h"
+
+#include "alertlog.h"
+#include "log.h"
+#include "pages.h"
+#include "panels.h"
+#include "render.h"
+#include "rrdw.h"
+#include "section.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* mkdir -p. Returns 0, or -1 (logged). */
+static int
+make_dirs(const char *path)
+{
+	char buf[4096];
+	size_t len;
+
+	len = (size_t)snprintf(buf, sizeof buf, "%s", path);
+	if (len >= sizeof buf) {
+		log_err("%s: path too long", path);
+		return -1;
+	}
+	for (size_t i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST) {
+			log_err("%s: %s", buf, strerror(errno));
+			return -1;
+		}
+		if (i < len)
+			buf[i] = '/';
+	}
+	return 0;
+}
+
+/* Seconds per row of the finest MIN archive rrdw gives sensor.rrd at
+ * this step (its MAX archives match), or 0. */
+static unsigned long
+minmax_res(unsigned long step)
+{
+	struct rrdw_rra rra[RRDW_MAX_RRA];
+	size_t n = rrdw_rras(RRDW_SENSOR, (unsigned)step, rra);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(rra[i].cf, "MIN") == 0)
+			return rra[i].pdp_per_row * step;
+	return 0;
+}
+
+static int
+cmp_sub(const void *a, const void *b)
+{
+	const struct subpage *x = a, *y = b;
+	int c = strcmp(x->name, y->name);
+
+	return c ? c : (x->sec > y->sec) - (x->sec < y->sec);
+}
+
+/* Every subscriber in a table of any section, once per section, sorted.
+ * Returns the count; *out is NULL only when there are none or memory
+ * ran out (then -1 is returned). */
+static long
+collect_subs(const struct section *secs, size_t nsecs,
+    struct subpage **out)
+{
+	size_t cap = 0, n = 0;
+	struct subpage *v;
+
+	for (size_t k = 0; k < nsecs; k++)
+		for (int r = 0; r < SUBSCAN_NRANKS; r++)
+			cap += secs[k].scan.ranks[r].n;
+	*out = NULL;
+	if (cap == 0)
+		return 0;
+	v = calloc(cap, sizeof *v);
+	if (v == NULL)
+		return -1;
+	for (size_t k = 0; k < nsecs; k++) {
+		size_t base = n;
+
+		for (int r = 0; r < SUBSCAN_NRANKS; r++) {
+			const struct rank *rk = &secs[k].scan.ranks[r];
+
+			for (size_t i = 0; i < rk->n; i++) {
+				int dup = 0;
+
+				for (size_t d = base; d < n && !dup; d++)
+					dup = strcmp(v[d].name,
+					    rk->rows[i].name) == 0;
+				if (dup)
+					continue;
+				snprintf(v[n].name, sizeof v[n].name, "%s",
+				    rk->rows[i].name);
+				v[n].sec = (unsigned)k;
+				n++;
+			}
+		}
+	}
+	qsort(v, n, sizeof *v, cmp_sub);
+	*out = v;
+	return (long)n;
+}
+
+int
+site_build(const struct site_cfg *cfg)
+{
+	struct section *secs = NULL;
+	struct section_jobs *sj = NULL;
+	struct subpage *subs = NULL;
+	struct alertlog alerts;
+	struct jobs js = { 0 };
+	struct pages_in in;
+	char tmpl[4096], dirbuf[4200];
+	const char *tmpdir;
+	double t0 = now_s(), t1;
+	long nsubs = 0;
+	int rc = -1, have_alerts = 0, have_tmp = 0;
+	size_t nsec = 0;
+
+	memset(&alerts, 0, sizeof alerts);
+	tmpdir = getenv("TMPDIR");
+	snprintf(tmpl, sizeof tmpl, "%s/spanwatch-graph.XXXXXX",
+	    tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (mkdtemp(tmpl) == NULL) {
+		log_err("%s: %s", tmpl, strerror(errno));
+		return -1;
+	}
+	have_tmp = 1;
+
+	secs = calloc(cfg->ndirs, sizeof *secs);
+	sj = calloc(cfg->ndirs, sizeof *sj);
+	if (secs == NULL || sj == NULL) {
+		log_err("out of memory");
+		goto out;
+	}
+	for (; nsec < cfg->ndirs; nsec++)
+		if (section_gather(&secs[nsec], cfg->dirs[nsec],
+		    (unsigned)nsec, cfg->end, cfg->top, tmpl) < 0) {
+			section_free(&secs[nsec]);
+			goto out;
+		}
+
+	/* Only now, so that a directory that cannot be read leaves no
+	 * empty site behind. */
+	snprintf(dirbuf, sizeof dirbuf, "%s/img", cfg->outdir);
+	if (make_dirs(dirbuf) < 0)
+		goto out;
+	snprintf(dirbuf, sizeof dirbuf, "%s/sub/img", cfg->outdir);
+	if (make_dirs(dirbuf) < 0)
+		goto out;
+
+	if (cfg->alerts != NULL) {
+		time_t from = secs[0].day_start, to = secs[0].end;
+
+		for (size_t k = 1; k < nsec; k++) {
+			if (secs[k].day_start < from)
+				from = secs[k].day_start;
+			if (secs[k].end > to)
+				to = secs[k].end;
+		}
+		if (alertlog_load(cfg->alerts, from, to, SITE_ALERTS_KEPT,
+		    &alerts) < 0)
+			goto out;
+		have_alerts = 1;
+		if (alerts.bad > 0)
+			log_warn("%s: %zu lines are not alerts", cfg->alerts,
+			    alerts.bad);
+	}
+
+	nsubs = collect_subs(secs, nsec, &subs);
+	if (nsubs < 0) {
+		log_err("out of memory");
+		goto out;
+	}
+	for (size_t k = 0; k < nsec; k++) {
+		struct panel_env e = {
+			.top = cfg->outdir,
+			.sensor_rrd = secs[k].sensor_rrd,
+			.inout_rrd = secs[k].inout_rrd[0] ? secs[k].inout_rrd :
+			    NULL,
+			.label = secs[k].label,
+			.section = secs[k].idx,
+			.start = secs[k].start,
+			.end = secs[k].end,
+			.minmax_res = minmax_res(secs[k].step),
+			.alerts = have_alerts ? &alerts : NULL,
+		};
+
+		sj[k].overview[0] = js.n;
+		if (panels_sensor(&js, &e) < 0)
+			goto out;
+		sj[k].overview[1] = sj[k].scales[0] = js.n;
+		if (panels_fractal(&js, &e) < 0)
+			goto out;
+		sj[k].scales[1] = js.n;
+		for (long i = 0; i < nsubs; i++) {
+			char rrd[4300];
+
+			if (subs[i].sec != k)
+				continue;
+			snprintf(rrd, sizeof rrd, "%s/subscribers/%s.rrd",
+			    secs[k].dir, subs[i].name);
+			subs[i].first = js.n;
+			if (panels_subscriber(&js, &e, subs[i].name, rrd) < 0)
+				goto out;
+			subs[i].last = js.n;
+		}
+	}
+	t1 = now_s();
+
+	memset(&in, 0, sizeof in);
+	in.failed = render_all(&js, 0, js.n, cfg->workers);
+	in.render_s = now_s() - t1;
+	in.gather_s = t1 - t0;
+	in.top = cfg->outdir;
+	in.secs = secs;
+	in.sjobs = sj;
+	in.nsecs = nsec;
+	in.subs = subs;
+	in.nsubs = (size_t)nsubs;
+	in.jobs = &js;
+	in.alerts = have_alerts ? &alerts : NULL;
+	in.alerts_path = cfg->alerts;
+	in.top_n = cfg->top;
+	in.workers = cfg->workers;
+	if (pages_subscribers(&in) < 0 || pages_index(&in) < 0)
+		goto out;
+	if (!cfg->quiet) {
+		size_t files = 0;
+
+		for (size_t k = 0; k < nsec; k++)
+			files += secs[k].scan.files;
+		fprintf(stderr, "spanwatch-graph: %s/index.html: %zu sensor "
+		    "director%s, %zu subscriber files, %ld subscriber pages, "
+		    "%zu images (%zu failed); read %.2f s, drew %.2f s\n",
+		    cfg->outdir, nsec, nsec == 1 ? "y" : "ies", files, nsubs,
+		    js.n, in.failed, in.gather_s, in.render_s);
+	}
+	rc = in.failed > 0 ? -1 : 0;
+	if (in.failed > 0)
+		log_err("%zu of %zu images could not be drawn", in.failed,
+		    js.n);
+out:
+	for (size_t k = 0; k < nsec; k++)
+		section_free(&secs[k]);
+	if (have_tmp && rmdir(tmpl) < 0)
+		log_warn("%s: %s", tmpl, strerror(errno));
+	if (have_alerts)
+		alertlog_free(&alerts);
+	jobs_free(&js);
+	free(subs);
+	free(sj);
+	free(secs);
+	return rc;
+}
