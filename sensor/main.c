@@ -311,7 +311,8 @@ main(int argc, char **argv)
 	bad = load_config(&o, r.cfg) < 0;
 	if (r.cfg->subscribers.file && (r.subs = submap_load(r.cfg->subscribers.file)) == NULL)
 		bad = 1;
-	if (!bad && !o.read && !r.cfg->capture.interface) {
+	/* -n checks files; what to capture is the command line's business. */
+	if (!bad && !o.check && !o.read && !r.cfg->capture.interface) {
 		fprintf(stderr, "spanwatch: nothing to read: give -i IFACE, -r FILE or [capture] interface\n");
 		usage(stderr);
 		bad = 1;
