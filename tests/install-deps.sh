@@ -8,7 +8,9 @@ PKGS="build-essential pkg-config
 libpcap-dev libndpi-dev libndpi-bin librrd-dev rrdtool rrdcached
 libinih-dev libcmocka-dev tshark tcpdump tcpreplay iproute2
 clang libclang-rt-14-dev python3 libspf2-dev rsyslog time
-chromium fonts-dejavu-core"
+chromium fonts-dejavu-core
+python3-aiosmtpd swaks libnet-ssleay-perl python3-libtorrent
+dnsmasq-base"
 
 missing=""
 for p in $PKGS; do
