@@ -140,7 +140,8 @@ read_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, v
 	if (o->progress)
 		progress_show(&pr, p, name, 1);
 	rc = *o->stop || rc != -1 ? 0 : -1;
-	if (rc < 0 && strstr(pcap_geterr(p), "truncated dump file")) {
+	if (rc < 0 && (strstr(pcap_geterr(p), "truncated dump file") ||
+		       strstr(pcap_geterr(p), "truncated pcapng dump file"))) {
 		/* The writer stopped mid-record (a full disk, a killed
 		 * tcpdump): everything before it is good and counted. */
 		log_warn("%s: ends in an incomplete record after %llu packets: %s", name,

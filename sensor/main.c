@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "alert.h"
+#include "allowlist.h"
 #include "capture.h"
 #include "config.h"
 #include "daemon.h"
@@ -311,6 +312,14 @@ main(int argc, char **argv)
 	bad = load_config(&o, r.cfg) < 0;
 	if (r.cfg->subscribers.file && (r.subs = submap_load(r.cfg->subscribers.file)) == NULL)
 		bad = 1;
+	/* The allowlist is the p2p collector's, but a bad one is a bad
+	 * configuration: found here, before anything is created. */
+	if (r.cfg->p2p.allowlist) {
+		struct allowlist *al = allowlist_load(r.cfg->p2p.allowlist);
+		if (!al)
+			bad = 1;
+		allowlist_free(al);
+	}
 	/* -n checks files; what to capture is the command line's business. */
 	if (!bad && !o.check && !o.read && !r.cfg->capture.interface) {
 		fprintf(stderr, "spanwatch: nothing to read: give -i IFACE, -r FILE or [capture] interface\n");
