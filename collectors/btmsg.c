@@ -317,8 +317,10 @@ btmsg_krpc(const uint8_t *p, uint32_t len, struct btmsg_krpc *q, btmsg_peer_fn f
 	struct benc b;
 	struct benc_tok k, v;
 	unsigned n = 0;
+	int tid = 0;
+	uint8_t y = 0;
 
-	q->query = q->has_hash = 0;
+	q->query = q->has_hash = q->valid = 0;
 	benc_init(&b, p, len);
 	if (benc_next(&b, &k) != BENC_DICT)
 		return -1;
@@ -332,10 +334,17 @@ btmsg_krpc(const uint8_t *p, uint32_t len, struct btmsg_krpc *q, btmsg_peer_fn f
 		} else if (benc_is(&k, "r") && v.type == BENC_DICT) {
 			if (krpc_reply(&b, &n, fn, ctx) < 0)
 				break;
+		} else if (benc_is(&k, "t") && v.type == BENC_STR) {
+			tid = 1;
+		} else if (benc_is(&k, "y") && v.type == BENC_STR && v.len == 1) {
+			y = v.s[0];
 		} else if (benc_skip(&b, &v) < 0) {
 			break;
 		}
 	}
+	/* A truncated string reads as BENC_STR but the reader fails after
+	 * it, so reaching the dictionary's end means every value was whole. */
+	q->valid = k.type == BENC_END && tid && (y == 'q' || y == 'r' || y == 'e');
 	return (int)n;
 }
 

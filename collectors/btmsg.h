@@ -66,12 +66,17 @@ unsigned btmsg_udptracker_reply(const uint8_t *p, uint32_t len, int family, btms
 struct btmsg_krpc {
 	int query;		/* it carries arguments ("a"): a query */
 	int has_hash;		/* ... with an info_hash (get_peers, announce_peer) */
+	int valid;		/* a whole KRPC message: the dictionary is read to
+				 * its end and has a transaction id ("t") and a
+				 * type ("y": "q", "r" or "e"), as BEP 5 requires
+				 * of every message */
 	uint8_t hash[BTMSG_HASH_LEN];
 };
 
 /* A DHT KRPC message (BEP 5): a bencoded dictionary. Returns -1 when p is
  * not one; else fills *k and returns the number of peers and nodes of a
- * reply handed to fn (values, nodes, nodes6). */
+ * reply handed to fn (values, nodes, nodes6). A dictionary cut short or
+ * lacking "t" or "y" still yields what was read, with k->valid 0. */
 int btmsg_krpc(const uint8_t *p, uint32_t len, struct btmsg_krpc *k, btmsg_peer_fn fn,
 	       void *ctx);
 

@@ -25,12 +25,31 @@
  *     give-up guesses know services whose traffic also looks random
  *     (Telegram's MTProto to its own addresses has the MSE shape).
  *
+ * Plaintext BitTorrent traffic of a subscriber's: a packet it sent that
+ * spanwatch's own readers recognise (a whole DHT KRPC message, a BEP 3
+ * handshake over TCP or uTP, an HTTP tracker announce), at once, and
+ * every packet of a flow labelled (not encrypted) BitTorrent. Not only
+ * the label: nDPI keeps reading a DHT flow until it shows an info-hash
+ * (or its budget runs out), and a client opens its encrypted connections
+ * in the same second as its first DHT query. Evidence may also come just
+ * after an MSE-shaped flow's start (the tracker or DHT reply naming the
+ * peer), so such a flow that has none when nDPI gives up is asked again
+ * on each of its packets until EVIDENCE_WAIT seconds after its first
+ * packet, its bytes held meanwhile. A UDP tracker's own packets vouch for
+ * nobody: nDPI 4.2 leaves them Unknown and they are not counted.
+ *
  * Allowlisted torrents: the info-hash comes from the flow's own packets
  * (a handshake in the first payload of either direction, over TCP or
  * uTP; an HTTP or UDP tracker announce; a DHT get_peers or announce_peer,
  * which sets the class of its own exchange, since one DHT 5-tuple
  * carries queries about many torrents), never from nDPI's state, and is
- * never logged. A flow whose info-hash is on the list is counted in
+ * never logged. A client's DHT node and its uTP connections share one
+ * UDP socket (libtorrent, qBittorrent), so one UDP 5-tuple may carry
+ * both, interleaved: each packet is one or the other (a DHT message is a
+ * bencoded dictionary, which no uTP header starts like), and each keeps
+ * its own class, the DHT exchange in progress for DHT messages, the
+ * stream's own info-hash (uTP handshake, tracker announce) for the
+ * rest. A flow whose info-hash is on the list is counted in
  * bt_allow_* only: not in bt_in/bt_out, and not towards bt_volume, so
  * that a subscriber seeding a Linux ISO is neither billed as BitTorrent
  * nor alerted. sensor.rrd bt_bytes counts all BitTorrent, allowlisted or
@@ -88,12 +107,16 @@
 #define WIN_BUCKETS 16
 /* Payloads per direction that may hold an info-hash: the first over TCP;
  * over UDP the uTP SYN and STATE come before the data that carries the
- * handshake, and a UDP tracker sends connect before announce. */
+ * handshake, and a UDP tracker sends connect before announce. DHT
+ * messages on the same UDP 5-tuple are not counted among them. */
 #define LOOKS_TCP 1
 #define LOOKS_UDP 4
 /* With an allowlist, a BitTorrent flow waits this many packets at most
  * for its info-hash before its bytes count as not allowlisted. */
 #define HASH_WAIT_PKTS 16
+/* An MSE-shaped flow without evidence when nDPI gives up is asked again
+ * until this many seconds after its first packet. */
+#define EVIDENCE_WAIT 5
 #define NDPI_IDS 65536
 
 enum { C_BT_IN, C_BT_OUT, C_ALLOW_IN, C_ALLOW_OUT, C_P2P_IN, C_P2P_OUT, C_WIDTH };
@@ -120,16 +143,25 @@ enum {
 	PF_COUNTING = 1 << 3,	/* back-log added; counting packet by packet */
 	PF_ENC = 1 << 4,	/* BitTorrent.encrypted */
 	PF_REPLY = 1 << 5,	/* a tracker reply's peers were read */
+	PF_DHT_ALLOWED = 1 << 6, /* UDP: the DHT exchange in progress is of an
+				 * allowlisted torrent (see dht_query); PF_HASH
+				 * and PF_ALLOWED are the stream's */
+	PF_WAITING = 1 << 7,	/* MSE-shaped, waiting for evidence */
 };
+
+/* What one UDP packet of a BitTorrent 5-tuple is. */
+enum kind { K_STREAM, K_DHT };
 
 /* Per flow, by flow id: 24 bytes. */
 struct pflow {
 	union {
 		struct mse mse;		/* TCP: the MSE shape */
-		/* UDP, before its bytes are counted: bytes (by enum
-		 * flow_dir) of the class, allowlisted or not, other than
-		 * the current one (DHT exchanges differ; see dht_query) */
-		uint32_t alt[2];
+		/* UDP, before its bytes are counted: the bytes (by enum
+		 * flow_dir) of its DHT messages, of allowlisted exchanges
+		 * and of others; the rest are the stream's */
+		struct {
+			uint32_t allow[2], other[2];
+		} dht;
 	} u;
 	uint16_t pex;		/* PEX follower + 1; 0: none */
 	uint8_t label, role, flags;
@@ -160,7 +192,7 @@ _Static_assert(sizeof(struct subwin) == 152, "per-subscriber state grew");
 _Static_assert(sizeof(struct pexf) == 36, "PEX follower grew");
 
 struct p2p_stats {
-	uint64_t enc_flows, enc_by_cache, enc_by_recent, mse_no_evidence;
+	uint64_t enc_flows, enc_by_cache, enc_by_recent, enc_late, mse_no_evidence;
 	uint64_t bt_flows, allow_flows, p2p_flows, peers_named;
 	uint64_t pex_full, alerts;
 };
@@ -336,9 +368,9 @@ label_as(struct p2p *P, struct pflow *st, enum label l)
 /* nDPI speaks first: a flow it names is what it names (its address
  * lists and port guesses at give-up know Telegram's or a CDN's random-
  * looking traffic); only a flow it leaves Unknown may be encrypted
- * BitTorrent. */
+ * BitTorrent. final: the flow has ended, nothing more will come. */
 static void
-decide(struct p2p *P, struct pflow *st, struct flow *f)
+decide(struct p2p *P, struct pflow *st, struct flow *f, int final)
 {
 	if (!f->classified)
 		return;
@@ -363,11 +395,24 @@ decide(struct p2p *P, struct pflow *st, struct flow *f)
 	if ((st->flags & PF_SYN) && st->u.mse.verdict == MSE_UNDECIDED)
 		return;
 	if (st->u.mse.verdict == MSE_YES) {
-		if (evidence(P, f)) {
+		/* The reply naming the peer, or the client's first plaintext
+		 * message, may come a moment after nDPI gives up: a flow
+		 * without evidence asks again on its next packets, until
+		 * EVIDENCE_WAIT s after its start (time may step back a
+		 * little); evidence seen only after that is too late. */
+		int late = P->now > f->first_us / 1000000 + EVIDENCE_WAIT;
+
+		if (!(late && (st->flags & PF_WAITING)) && evidence(P, f)) {
+			if (st->flags & PF_WAITING)
+				P->st.enc_late++;
 			st->flags |= PF_ENC;
 			f->own_app = FLOW_OWN_BT_ENCRYPTED;
 			P->st.enc_flows++;
 			label_as(P, st, L_BT);
+			return;
+		}
+		if (!final && !late) {
+			st->flags |= PF_WAITING;
 			return;
 		}
 		P->st.mse_no_evidence++;
@@ -386,6 +431,16 @@ on_peer(void *ctx, int family, const uint8_t *addr, uint16_t port)
 	P->st.peers_named++;
 }
 
+/* Subscriber sub (-1: none) sent plaintext BitTorrent just now: its own
+ * client speaks the protocol (a packet it only received proves nothing:
+ * DHT crawlers query addresses that were nodes once). */
+static void
+vouch(struct p2p *P, int32_t sub)
+{
+	if (sub >= 0)
+		P->win[sub].last_bt = P->now;
+}
+
 static void
 set_hash(struct p2p *P, struct pflow *st, const uint8_t hash[BTMSG_HASH_LEN])
 {
@@ -401,31 +456,29 @@ set_hash(struct p2p *P, struct pflow *st, const uint8_t hash[BTMSG_HASH_LEN])
 /* A DHT query: its torrent, if any, is that of the exchange it opens. One
  * 5-tuple carries many exchanges (a node asked about one torrent, then
  * another), so each query sets the class of its packets and of the reply
- * that follows, rather than the first setting the flow's. */
+ * that follows, rather than the first setting the flow's. It says nothing
+ * about a uTP stream on the same 5-tuple. */
 static void
-dht_query(struct p2p *P, struct pflow *st, const struct flow_event *ev,
-	  const struct btmsg_krpc *k)
+dht_query(struct p2p *P, struct pflow *st, const struct btmsg_krpc *k)
 {
 	int allowed = k->has_hash && allowlist_has(P->allow, k->hash);
-	const struct flow *f = ev->f;
 
-	st->role = R_DHT;
-	if (allowed == !!(st->flags & PF_ALLOWED)) {
-		st->flags |= PF_HASH;
-		return;
-	}
-	if (allowed)
+	if (st->role == R_NONE)
+		st->role = R_DHT;
+	if (allowed && !(st->flags & PF_DHT_ALLOWED))
 		P->st.allow_flows++;
-	/* Not counted yet: the bytes before this query were the other
-	 * class's; those of the class now other are what alt held. */
-	if (!(st->flags & PF_COUNTING))
-		for (int d = 0; d < 2; d++) {
-			uint64_t before = f->bytes[d] - (d == (int)ev->dir ? ev->p->ip_len : 0);
-			uint64_t was = before > st->u.alt[d] ? before - st->u.alt[d] : 0;
+	st->flags = (uint8_t)(allowed ? st->flags | PF_DHT_ALLOWED : st->flags & ~PF_DHT_ALLOWED);
+}
 
-			st->u.alt[d] = was > UINT32_MAX ? UINT32_MAX : (uint32_t)was;
-		}
-	st->flags = (uint8_t)((st->flags & ~PF_ALLOWED) | PF_HASH | (allowed ? PF_ALLOWED : 0));
+/* A DHT message before the flow's bytes are counted: its bytes are of the
+ * exchange's class, whatever the stream's turns out to be. */
+static void
+dht_hold(struct pflow *st, const struct flow_event *ev)
+{
+	uint32_t *c = st->flags & PF_DHT_ALLOWED ? st->u.dht.allow : st->u.dht.other;
+	uint32_t n = ev->p->ip_len;
+
+	c[ev->dir] = c[ev->dir] > UINT32_MAX - n ? UINT32_MAX : c[ev->dir] + n;
 }
 
 /* Starts following direction d of a peer-wire connection whose
@@ -477,25 +530,31 @@ pex_segment(struct p2p *P, struct pflow *st, int d, uint32_t seq, const uint8_t 
 /* The first payloads of a direction: an info-hash, and what the flow is
  * (peer wire, tracker). */
 static void
-look_tcp(struct p2p *P, struct pflow *st, int d, uint32_t seq, const uint8_t *pl, uint32_t n)
+look_tcp(struct p2p *P, struct pflow *st, const struct flow_event *ev, uint32_t seq,
+	 const uint8_t *pl, uint32_t n)
 {
 	uint8_t hash[BTMSG_HASH_LEN];
+	int d = ev->dir;
 
 	if (btmsg_handshake(pl, n, hash)) {
 		set_hash(P, st, hash);
+		vouch(P, collector_sub_from(ev));
 		st->role = R_PEERWIRE;
 		pex_follow(P, st, d, seq);
 	} else if (d == FLOW_C2S && btmsg_tracker_request(pl, n, hash)) {
 		set_hash(P, st, hash);
+		vouch(P, collector_sub_from(ev));
 		st->role = R_TRACKER_HTTP;
 	}
 }
 
 static void
-look_udp(struct p2p *P, struct pflow *st, int d, const uint8_t *pl, uint32_t n)
+look_udp(struct p2p *P, struct pflow *st, const struct flow_event *ev, const uint8_t *pl,
+	 uint32_t n)
 {
 	uint8_t hash[BTMSG_HASH_LEN];
 	uint32_t off;
+	int d = ev->dir;
 
 	if (d == FLOW_C2S && btmsg_udptracker_connect(pl, n)) {
 		st->role = R_TRACKER_UDP;
@@ -504,10 +563,13 @@ look_udp(struct p2p *P, struct pflow *st, int d, const uint8_t *pl, uint32_t n)
 			set_hash(P, st, hash);
 	} else if (btmsg_utp(pl, n, &off) && btmsg_handshake(pl + off, n - off, hash)) {
 		set_hash(P, st, hash);
+		vouch(P, collector_sub_from(ev));
 	}
 }
 
-static void
+/* Reads what the packet's payload says; returns what kind of packet it
+ * is on a UDP 5-tuple (K_STREAM for TCP). */
+static enum kind
 inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 {
 	const struct pkt *p = ev->p;
@@ -522,7 +584,7 @@ inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 
 		if (st->looks[d]) {
 			st->looks[d]--;
-			look_tcp(P, st, d, seq, pl, n);
+			look_tcp(P, st, ev, seq, pl, n);
 		}
 		if (st->label == L_UNDECIDED && (st->flags & PF_SYN))
 			mse_feed(&st->u.mse, d == FLOW_C2S, seq, pl, n);
@@ -536,17 +598,25 @@ inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 		}
 		if (st->pex)
 			pex_segment(P, st, d, seq, pl, n);
-		return;
+		return K_STREAM;
+	}
+	/* A DHT message ('d', a bencoded dictionary) or not: a uTP header
+	 * starts with its type (0..4) and version 1, a UDP tracker's
+	 * messages with a connection id or an action (0..3), which a whole
+	 * KRPC dictionary with "t" and "y" does not follow by chance. */
+	if (pl[0] == 'd' && btmsg_krpc(pl, n, &k, on_peer, P) >= 0 && k.valid) {
+		vouch(P, collector_sub_from(ev));
+		if (k.query)
+			dht_query(P, st, &k);
+		return K_DHT;
 	}
 	if (st->looks[d]) {
 		st->looks[d]--;
-		look_udp(P, st, d, pl, n);
+		look_udp(P, st, ev, pl, n);
 	}
-	if (st->role == R_TRACKER_UDP && d == FLOW_S2C) {
+	if (st->role == R_TRACKER_UDP && d == FLOW_S2C)
 		btmsg_udptracker_reply(pl, n, ev->f->key.family, on_peer, P);
-	} else if (pl[0] == 'd' && btmsg_krpc(pl, n, &k, on_peer, P) >= 0 && k.query) {
-		dht_query(P, st, ev, &k);
-	}
+	return K_STREAM;
 }
 
 /* ---- counting ----------------------------------------------------------- */
@@ -641,8 +711,8 @@ add_bytes(struct p2p *P, const struct pflow *st, const struct flow *f, int dir, 
 	}
 }
 
-/* Counts the bytes f had before its label: those of a UDP flow's other
- * DHT class (alt) as that class, the rest as the current one. */
+/* Counts the bytes f had before its label: a UDP flow's DHT messages as
+ * their exchanges' classes, the rest as the stream's. */
 static void
 count_backlog(struct p2p *P, struct pflow *st, const struct flow *f)
 {
@@ -650,12 +720,17 @@ count_backlog(struct p2p *P, struct pflow *st, const struct flow *f)
 
 	st->flags |= PF_COUNTING;
 	for (int d = 0; d < 2; d++) {
-		uint64_t alt = f->key.proto == 6 ? 0 : st->u.alt[d];
+		uint64_t rest = f->bytes[d], da = 0, dn = 0;
 
-		if (alt > f->bytes[d])
-			alt = f->bytes[d];
-		add_bytes(P, st, f, d, f->bytes[d] - alt, allowed);
-		add_bytes(P, st, f, d, alt, !allowed);
+		if (f->key.proto == 17) {
+			da = st->u.dht.allow[d] < rest ? st->u.dht.allow[d] : rest;
+			rest -= da;
+			dn = st->u.dht.other[d] < rest ? st->u.dht.other[d] : rest;
+			rest -= dn;
+		}
+		add_bytes(P, st, f, d, rest, allowed);
+		add_bytes(P, st, f, d, da, 1);
+		add_bytes(P, st, f, d, dn, 0);
 	}
 }
 
@@ -674,20 +749,20 @@ mark_active(struct p2p *P, const struct pflow *st, const struct flow *f)
 	 * label vouching for the next would let one mistake breed more. */
 	if (st->label != L_BT || (st->flags & PF_ENC))
 		return;
-	if (f->sub_a >= 0)
-		P->win[f->sub_a].last_bt = P->now;
-	if (f->sub_b >= 0)
-		P->win[f->sub_b].last_bt = P->now;
+	vouch(P, f->sub_a);
+	vouch(P, f->sub_b);
 }
 
 static void
-account(struct p2p *P, struct pflow *st, const struct flow_event *ev)
+account(struct p2p *P, struct pflow *st, const struct flow_event *ev, enum kind kind)
 {
 	struct flow *f = ev->f;
 
 	mark_active(P, st, f);
 	if (st->flags & PF_COUNTING) {
-		add_bytes(P, st, f, ev->dir, ev->p->ip_len, !!(st->flags & PF_ALLOWED));
+		int cls = kind == K_DHT ? PF_DHT_ALLOWED : PF_ALLOWED;
+
+		add_bytes(P, st, f, ev->dir, ev->p->ip_len, !!(st->flags & cls));
 		return;
 	}
 	if (st->label == L_BT && hash_pending(P, st, f))
@@ -725,6 +800,7 @@ p2p_packet(void *self, const struct flow_event *ev)
 	struct p2p *P = self;
 	struct flow *f = ev->f;
 	struct pflow *st;
+	enum kind kind = K_STREAM;
 
 	if (f->id >= P->nflows)
 		return;
@@ -735,11 +811,13 @@ p2p_packet(void *self, const struct flow_event *ev)
 		return;		/* most flows, after their first packets */
 	P->now = (uint32_t)(ev->p->ts_us / 1000000);
 	if (ev->p->payload && ev->p->payload_len && !(ev->p->flags & PKT_F_FRAG_LATER))
-		inspect(P, st, ev);
+		kind = inspect(P, st, ev);
+	if (kind == K_DHT && !(st->flags & PF_COUNTING))
+		dht_hold(st, ev);
 	if (st->label == L_UNDECIDED)
-		decide(P, st, f);
+		decide(P, st, f, 0);
 	if (st->label == L_BT || st->label == L_P2P)
-		account(P, st, ev);
+		account(P, st, ev, kind);
 }
 
 static void
@@ -754,7 +832,7 @@ p2p_flow_end(void *self, struct flow *f, enum flow_end why)
 	P->now = (uint32_t)(f->last_us / 1000000);
 	/* nDPI's last word (a give-up guess) comes at flow end. */
 	if (st->label == L_UNDECIDED)
-		decide(P, st, f);
+		decide(P, st, f, 1);
 	if ((st->label == L_BT || st->label == L_P2P) && !(st->flags & PF_COUNTING)) {
 		mark_active(P, st, f);
 		count_backlog(P, st, f);
@@ -830,11 +908,12 @@ p2p_stop(void *self)
 		log_info("p2p: %" PRIu64 " BitTorrent flows (%" PRIu64 " flows showed an allowlisted"
 			 " info-hash), %" PRIu64
 			 " encrypted (%" PRIu64 " by peer cache, %" PRIu64 " by recent activity, %"
-			 PRIu64 " MSE-shaped without evidence), %" PRIu64 " other P2P; %" PRIu64
+			 PRIu64 " of them after nDPI gave up; %" PRIu64
+			 " MSE-shaped without evidence), %" PRIu64 " other P2P; %" PRIu64
 			 " peers named, cache %zu entries, %" PRIu64 " hits, %" PRIu64
 			 " evictions; %" PRIu64 " bt_volume alerts",
 			 P->st.bt_flows, P->st.allow_flows, P->st.enc_flows, P->st.enc_by_cache,
-			 P->st.enc_by_recent, P->st.mse_no_evidence, P->st.p2p_flows,
+			 P->st.enc_by_recent, P->st.enc_late, P->st.mse_no_evidence, P->st.p2p_flows,
 			 P->st.peers_named, ps.capacity, ps.hits, ps.evicted, P->st.alerts);
 	}
 	subrows_free(&P->rows);

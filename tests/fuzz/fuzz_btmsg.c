@@ -14,6 +14,8 @@
  *       tests/fuzz/fuzz_btmsg.c collectors/btmsg.c collectors/bencode.c collectors/mse.c \
  *       -lm -o fuzz_btmsg
  *   ./fuzz_btmsg -max_total_time=60
+ *
+ * or, with the Makefile's fuzz section: make fuzz-build && build/fuzz/fuzz_btmsg
  */
 #include <stddef.h>
 #include <stdint.h>

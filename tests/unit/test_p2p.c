@@ -3,8 +3,14 @@
  * bytes before its label counted once; the bt_volume window (crossing,
  * no repeat while above, re-armed after it slides below); allowlisted
  * torrents (over uTP) never alerted, also when the info-hash comes after
- * nDPI's label; a label that comes only at flow end; a reload that renumbers subscribers keeps their windows,
- * and a reload with a bad allowlist is refused.
+ * nDPI's label; uTP and DHT on one UDP 5-tuple keeping their classes
+ * apart (an allowlisted uTP stream after DHT queries, an encrypted one
+ * after an allowlisted query); a subscriber's plaintext BitTorrent
+ * vouching for its MSE-shaped flows as soon as spanwatch reads it, not
+ * when nDPI decides, and evidence that comes a moment after nDPI's
+ * verdict, within a bound; a label that comes only at flow end; a reload
+ * that renumbers subscribers keeps their windows, and a reload with a bad
+ * allowlist is refused.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -124,10 +130,20 @@ flow_init(struct flow *f, uint32_t id, int sub, int32_t subid)
 	f->dpi = FLOW_NONE;
 }
 
-/* One packet of ip_len bytes from the client (c2s) or to it. */
+/* A TCP flow from 100.64.S.2 to outside peer 198.18.0.peer:6881. */
 static void
-packet(struct world *w, struct flow *f, int c2s, uint32_t ip_len, uint64_t t_s,
-       const uint8_t *payload, uint32_t plen)
+tcp_flow_init(struct flow *f, uint32_t id, int sub, int32_t subid, uint8_t peer)
+{
+	flow_init(f, id, sub, subid);
+	f->key.proto = 6;
+	f->key.b[3] = peer;
+}
+
+/* One packet of ip_len bytes from the client (c2s) or to it; for TCP
+ * with its flags and sequence number. */
+static void
+segment(struct world *w, struct flow *f, int c2s, uint32_t ip_len, uint64_t t_s,
+	const uint8_t *payload, uint32_t plen, uint8_t tcp_flags, uint32_t seq)
 {
 	struct pkt p = { 0 };
 	struct flow_event ev = { 0 };
@@ -135,11 +151,15 @@ packet(struct world *w, struct flow *f, int c2s, uint32_t ip_len, uint64_t t_s,
 
 	p.ts_us = t_s * 1000000;
 	p.ip_len = ip_len;
-	p.proto = 17;
+	p.proto = f->key.proto;
 	p.family = 4;
 	p.payload = payload;
 	p.payload_len = plen;
+	p.tcp_flags = tcp_flags;
+	p.tcp_seq = seq;
 	ev.created = f->pkts[0] + f->pkts[1] == 0;
+	if (ev.created)
+		f->first_us = p.ts_us;
 	f->pkts[d]++;
 	f->bytes[d] += ip_len;
 	f->last_us = p.ts_us;
@@ -148,6 +168,35 @@ packet(struct world *w, struct flow *f, int c2s, uint32_t ip_len, uint64_t t_s,
 	ev.dir = d;
 	ev.from_a = c2s;
 	collector_p2p.packet(w->p2p, &ev);
+}
+
+static void
+packet(struct world *w, struct flow *f, int c2s, uint32_t ip_len, uint64_t t_s,
+       const uint8_t *payload, uint32_t plen)
+{
+	segment(w, f, c2s, ip_len, t_s, payload, plen, 0, 0);
+}
+
+/* nDPI's verdict: BitTorrent, or (bt 0) Unknown after its give-up. */
+static void
+ndpi_says(struct world *w, struct flow *f, int bt)
+{
+	f->classified = 1;
+	f->app_proto = bt ? (uint16_t)w->bt : 0;
+}
+
+/* Deterministic bytes that look random (xorshift32). */
+static void
+noise(uint8_t *p, size_t n, uint32_t seed)
+{
+	uint32_t x = seed * 2654435761u + 1;
+
+	for (size_t i = 0; i < n; i++) {
+		x ^= x << 13;
+		x ^= x >> 17;
+		x ^= x << 5;
+		p[i] = (uint8_t)(x >> 24);
+	}
 }
 
 static void
@@ -191,6 +240,315 @@ utp_handshake(uint8_t *p)
 	memcpy(p + 48, HASH, 20);
 	memcpy(p + 68, "-TR3000-abcdefghijkl", 20);
 	return 88;
+}
+
+static const uint8_t OTHER[20] = { 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09, 0x0a,
+				   0x0b, 0x0c, 0x0d, 0x0e, 0x0f, 0x10, 0x11, 0x12, 0x13, 0x14 };
+
+/* A DHT query (BEP 5) as libtorrent sends it: get_peers when hash is
+ * given, else ping; padded with a "v" value to about len bytes. */
+static size_t
+dht_query_msg(uint8_t *p, const uint8_t *hash, size_t len)
+{
+	size_t n = (size_t)sprintf((char *)p, "d1:ad2:id20:");
+
+	memset(p + n, 'N', 20);
+	n += 20;
+	if (hash) {
+		n += (size_t)sprintf((char *)p + n, "9:info_hash20:");
+		memcpy(p + n, hash, 20);
+		n += 20;
+	}
+	n += (size_t)sprintf((char *)p + n, "e1:q%s1:t2:aa", hash ? "9:get_peers" : "4:ping");
+	if (len > n + 20) {
+		size_t v = len - n - 20;
+
+		n += (size_t)sprintf((char *)p + n, "1:v%zu:", v);
+		memset(p + n, 'x', v);
+		n += v;
+	}
+	n += (size_t)sprintf((char *)p + n, "1:y1:qe");
+	return n;
+}
+
+/* A DHT reply without peers or nodes. */
+static size_t
+dht_reply_msg(uint8_t *p)
+{
+	size_t n = (size_t)sprintf((char *)p, "d1:rd2:id20:");
+
+	memset(p + n, 'R', 20);
+	n += 20;
+	n += (size_t)sprintf((char *)p + n, "5:token8:abcdefghe1:t2:aa1:y1:re");
+	return n;
+}
+
+/* A uTP packet (BEP 29) of type (0 DATA, 2 STATE, 4 SYN) with plen
+ * bytes of payload (already at p + 20). */
+static size_t
+utp_packet(uint8_t *p, int type, size_t plen)
+{
+	memset(p, 0, 20);
+	p[0] = (uint8_t)(type << 4 | 1);
+	p[3] = 7;			/* connection id */
+	return 20 + plen;
+}
+
+/* A DHT exchange on f: a query from the client (hash: get_peers, else
+ * ping) of about len bytes, and its reply. */
+static void
+dht_exchange(struct world *w, struct flow *f, uint64_t t, const uint8_t *hash, size_t len)
+{
+	uint8_t m[1600];
+	size_t n = dht_query_msg(m, hash, len);
+
+	packet(w, f, 1, (uint32_t)n + 28, t, m, (uint32_t)n);
+	n = dht_reply_msg(m);
+	packet(w, f, 0, (uint32_t)n + 28, t, m, (uint32_t)n);
+}
+
+static void
+utp_send(struct world *w, struct flow *f, int c2s, uint64_t t, int type, const uint8_t *pl,
+	 size_t plen)
+{
+	uint8_t m[1600];
+	size_t n;
+
+	if (plen)
+		memcpy(m + 20, pl, plen);
+	n = utp_packet(m, type, plen);
+	packet(w, f, c2s, (uint32_t)n + 28, t, m, (uint32_t)n);
+}
+
+/* Issue 1, plain: libtorrent's one UDP socket carries the two clients'
+ * DHT exchange and the uTP connection of an allowlisted torrent. The
+ * uTP handshake is the downloader's 6th payload and the seeder's 7th,
+ * after DHT queries without an info-hash: the stream is allowlisted by
+ * its own handshake, whatever DHT query came last, and the DHT
+ * exchanges keep their own classes. */
+static void
+test_utp_beside_dht(void **state)
+{
+	struct world w;
+	struct flow f;
+	uint8_t hs[100], junk[1400];
+	size_t n = utp_handshake(hs);
+
+	world_open(&w, 1);
+	noise(junk, sizeof junk, 1);
+	flow_init(&f, 10, 1, submap_find(w.subs, "b"));
+	dht_exchange(&w, &f, T0, NULL, 100);			/* ping */
+	ndpi_says(&w, &f, 1);	/* nDPI names it from its DHT */
+	dht_exchange(&w, &f, T0, HASH, 120);			/* get_peers, allowlisted */
+	utp_send(&w, &f, 1, T0, 4, NULL, 0);			/* SYN */
+	dht_exchange(&w, &f, T0, NULL, 100);			/* ping */
+	utp_send(&w, &f, 0, T0, 2, NULL, 0);			/* STATE */
+	dht_exchange(&w, &f, T0, NULL, 100);			/* ping: the last query */
+	utp_send(&w, &f, 0, T0, 2, NULL, 0);			/* STATE */
+	utp_send(&w, &f, 1, T0, 0, hs + 20, n - 20);		/* 6th payload of the client */
+	utp_send(&w, &f, 0, T0, 0, hs + 20, n - 20);		/* 7th of the server */
+	for (int i = 0; i < 100; i++) {
+		if (i % 25 == 0)
+			dht_exchange(&w, &f, T0 + 1, NULL, 100);
+		utp_send(&w, &f, i & 1, T0 + 1, 0, junk, sizeof junk);
+	}
+	/* 140 kB of allowlisted uTP, about 2 kB of DHT that is not. */
+	assert_int_equal(alerts_count(w.alerts), 0);
+	/* A query about another torrent is its exchange's class, not the
+	 * stream's: the uTP that follows stays allowlisted ... */
+	dht_exchange(&w, &f, T0 + 2, OTHER, 120);
+	for (int i = 0; i < 50; i++)
+		utp_send(&w, &f, i & 1, T0 + 2, 0, junk, sizeof junk);
+	assert_int_equal(alerts_count(w.alerts), 0);
+	/* ... and its own bytes count as BitTorrent: 10 exchanges of about
+	 * 1 kB pass 10000. */
+	for (int i = 0; i < 10; i++)
+		dht_exchange(&w, &f, T0 + 3, OTHER, 1000);
+	assert_int_equal(alerts_count(w.alerts), 1);
+	collector_p2p.flow_end(w.p2p, &f, FLOW_END_IDLE);
+	world_close(&w);
+}
+
+/* Issue 1, encrypted: an MSE-encrypted uTP stream shows no info-hash, so
+ * it is never allowlisted, also right after a DHT query about an
+ * allowlisted torrent on the same 5-tuple; that DHT exchange is. */
+static void
+test_encrypted_utp_beside_dht(void **state)
+{
+	struct world w;
+	struct flow f, g;
+	uint8_t junk[1400];
+
+	world_open(&w, 1);
+	noise(junk, sizeof junk, 2);
+	/* DHT only, all about the allowlisted torrent: 20 kB, no alert. */
+	flow_init(&f, 11, 0, submap_find(w.subs, "a"));
+	for (int i = 0; i < 10; i++)
+		dht_exchange(&w, &f, T0, HASH, 1000);
+	ndpi_says(&w, &f, 1);
+	for (int i = 0; i < 10; i++)
+		dht_exchange(&w, &f, T0 + 1, HASH, 1000);
+	collector_p2p.flow_end(w.p2p, &f, FLOW_END_IDLE);
+	assert_int_equal(alerts_count(w.alerts), 0);
+
+	flow_init(&g, 12, 1, submap_find(w.subs, "b"));
+	dht_exchange(&w, &g, T0, HASH, 120);
+	ndpi_says(&w, &g, 1);
+	utp_send(&w, &g, 1, T0, 4, NULL, 0);
+	utp_send(&w, &g, 0, T0, 2, NULL, 0);
+	dht_exchange(&w, &g, T0, HASH, 120);	/* the last query: allowlisted */
+	for (int i = 0; i < 20; i++)
+		utp_send(&w, &g, i & 1, T0 + 1, 0, junk, sizeof junk);
+	/* 28 kB of encrypted uTP: BitTorrent, not allowlisted. */
+	assert_int_equal(alerts_count(w.alerts), 1);
+	collector_p2p.flow_end(w.p2p, &g, FLOW_END_IDLE);
+	world_close(&w);
+}
+
+/* An MSE-shaped start of TCP flow f at t: SYN, message 1 (client), 2
+ * (server), 3 (client), all random; then blocks 1400-byte segments from
+ * the server. Returns the server's next sequence number. */
+static uint32_t
+mse_start(struct world *w, struct flow *f, uint64_t t, uint32_t seed)
+{
+	uint8_t m[700];
+	uint32_t cs = 1000, ss = 50000;
+
+	segment(w, f, 1, 40, t, NULL, 0, 0x02, cs++);
+	segment(w, f, 0, 40, t, NULL, 0, 0x12, ss++);
+	noise(m, 96 + 200, seed);
+	segment(w, f, 1, 40 + 296, t, m, 296, 0x18, cs);
+	cs += 296;
+	noise(m, 96 + 100, seed + 1);
+	segment(w, f, 0, 40 + 196, t, m, 196, 0x18, ss);
+	ss += 196;
+	noise(m, 120, seed + 2);
+	segment(w, f, 1, 40 + 120, t, m, 120, 0x18, cs);
+	return ss;
+}
+
+static uint32_t
+mse_data(struct world *w, struct flow *f, uint64_t t, uint32_t ss, int blocks)
+{
+	uint8_t m[1400];
+
+	noise(m, sizeof m, ss);
+	for (int i = 0; i < blocks; i++) {
+		segment(w, f, 0, 1440, t, m, sizeof m, 0x10, ss);
+		ss += sizeof m;
+	}
+	return ss;
+}
+
+/* Issue 2: a subscriber's DHT message vouches for its MSE-shaped flow at
+ * once, though nDPI is still reading the DHT flow (it wants an
+ * info-hash). A DHT query it only received, or a dictionary that is no
+ * KRPC message, vouches for nobody; a BEP 3 handshake it sends does. */
+static void
+test_vouched_before_label(void **state)
+{
+	struct world w;
+	struct flow dht, enc, dht_b, enc_b, pw_b, enc_b2;
+	uint8_t m[300], hs[100];
+	size_t n;
+	uint32_t ss;
+
+	world_open(&w, 0);
+	flow_init(&dht, 20, 0, submap_find(w.subs, "a"));
+	n = dht_query_msg(m, NULL, 100);
+	packet(&w, &dht, 1, (uint32_t)n + 28, T0, m, (uint32_t)n);
+	assert_false(dht.classified);
+	tcp_flow_init(&enc, 21, 0, submap_find(w.subs, "a"), 1);
+	ss = mse_start(&w, &enc, T0 + 2, 3);
+	ndpi_says(&w, &enc, 0);
+	ss = mse_data(&w, &enc, T0 + 2, ss, 10);
+	assert_int_equal(enc.own_app, FLOW_OWN_BT_ENCRYPTED);
+	assert_int_equal(alerts_count(w.alerts), 1);
+
+	/* b: a query from outside, and a dictionary without "t" and "y". */
+	flow_init(&dht_b, 22, 1, submap_find(w.subs, "b"));
+	packet(&w, &dht_b, 0, (uint32_t)n + 28, T0, m, (uint32_t)n);
+	n = (size_t)sprintf((char *)m, "d1:ad2:id3:abce1:q4:pinge");
+	packet(&w, &dht_b, 1, (uint32_t)n + 28, T0, m, (uint32_t)n);
+	tcp_flow_init(&enc_b, 23, 1, submap_find(w.subs, "b"), 2);
+	ss = mse_start(&w, &enc_b, T0 + 2, 5);
+	ndpi_says(&w, &enc_b, 0);
+	for (uint64_t t = T0 + 2; t < T0 + 10; t++)
+		ss = mse_data(&w, &enc_b, t, ss, 2);
+	collector_p2p.flow_end(w.p2p, &enc_b, FLOW_END_IDLE);
+	assert_int_equal(enc_b.own_app, FLOW_OWN_NONE);
+	assert_int_equal(alerts_count(w.alerts), 1);
+
+	/* b sends a plain handshake, nDPI not yet decided on that flow. */
+	tcp_flow_init(&pw_b, 24, 1, submap_find(w.subs, "b"), 3);
+	segment(&w, &pw_b, 1, 40, T0 + 20, NULL, 0, 0x02, 7);
+	n = utp_handshake(hs) - 20;
+	segment(&w, &pw_b, 1, 40 + (uint32_t)n, T0 + 20, hs + 20, (uint32_t)n, 0x18, 8);
+	assert_false(pw_b.classified);
+	tcp_flow_init(&enc_b2, 25, 1, submap_find(w.subs, "b"), 4);
+	ss = mse_start(&w, &enc_b2, T0 + 21, 11);
+	ndpi_says(&w, &enc_b2, 0);
+	ss = mse_data(&w, &enc_b2, T0 + 21, ss, 10);
+	assert_int_equal(enc_b2.own_app, FLOW_OWN_BT_ENCRYPTED);
+	assert_int_equal(alerts_count(w.alerts), 2);
+	collector_p2p.flow_end(w.p2p, &enc_b2, FLOW_END_IDLE);
+	collector_p2p.flow_end(w.p2p, &pw_b, FLOW_END_IDLE);
+	collector_p2p.flow_end(w.p2p, &dht_b, FLOW_END_IDLE);
+	collector_p2p.flow_end(w.p2p, &enc, FLOW_END_IDLE);
+	collector_p2p.flow_end(w.p2p, &dht, FLOW_END_IDLE);
+	world_close(&w);
+}
+
+/* Issue 2, after nDPI's verdict: the evidence comes a second after nDPI
+ * gave up on an MSE-shaped flow (here a peer-wire connection of the
+ * subscriber's that nDPI names BitTorrent); the flow, held meanwhile, is
+ * encrypted BitTorrent from its first byte. The wait is bounded:
+ * evidence that comes EVIDENCE_WAIT seconds after the flow's start is
+ * too late. */
+static void
+test_evidence_after_verdict(void **state)
+{
+	struct world w;
+	struct flow enc, peer, enc_b, dht_b;
+	uint8_t hs[100], m[300];
+	size_t n;
+	uint32_t ss;
+
+	world_open(&w, 0);
+	tcp_flow_init(&enc, 30, 0, submap_find(w.subs, "a"), 3);
+	ss = mse_start(&w, &enc, T0, 7);
+	ndpi_says(&w, &enc, 0);
+	ss = mse_data(&w, &enc, T0, ss, 10);
+	assert_int_equal(enc.own_app, FLOW_OWN_NONE);
+	assert_int_equal(alerts_count(w.alerts), 0);
+
+	tcp_flow_init(&peer, 31, 0, submap_find(w.subs, "a"), 4);
+	segment(&w, &peer, 1, 40, T0 + 1, NULL, 0, 0x02, 7);
+	ndpi_says(&w, &peer, 1);
+	memset(hs, 0, sizeof hs);	/* (not a handshake spanwatch reads) */
+	segment(&w, &peer, 0, 40 + 68, T0 + 1, hs, 68, 0x18, 8);
+	ss = mse_data(&w, &enc, T0 + 1, ss, 1);
+	assert_int_equal(enc.own_app, FLOW_OWN_BT_ENCRYPTED);
+	/* The MSE handshake and 11 segments of 1440 bytes, all counted. */
+	assert_int_equal(alerts_count(w.alerts), 1);
+
+	tcp_flow_init(&enc_b, 32, 1, submap_find(w.subs, "b"), 5);
+	ss = mse_start(&w, &enc_b, T0, 9);
+	ndpi_says(&w, &enc_b, 0);
+	for (uint64_t t = T0; t <= T0 + 2; t++)
+		ss = mse_data(&w, &enc_b, t, ss, 2);
+	flow_init(&dht_b, 33, 1, submap_find(w.subs, "b"));
+	n = dht_query_msg(m, NULL, 100);
+	packet(&w, &dht_b, 1, (uint32_t)n + 28, T0 + 10, m, (uint32_t)n);
+	ss = mse_data(&w, &enc_b, T0 + 11, ss, 10);
+	assert_int_equal(enc_b.own_app, FLOW_OWN_NONE);
+	collector_p2p.flow_end(w.p2p, &enc_b, FLOW_END_IDLE);
+	assert_int_equal(enc_b.own_app, FLOW_OWN_NONE);
+	assert_int_equal(alerts_count(w.alerts), 1);
+	collector_p2p.flow_end(w.p2p, &dht_b, FLOW_END_IDLE);
+	collector_p2p.flow_end(w.p2p, &peer, FLOW_END_IDLE);
+	collector_p2p.flow_end(w.p2p, &enc, FLOW_END_IDLE);
+	world_close(&w);
 }
 
 static void
@@ -307,6 +665,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_window_alerts),
 		cmocka_unit_test(test_allowlisted_never_alerted),
+		cmocka_unit_test(test_utp_beside_dht),
+		cmocka_unit_test(test_encrypted_utp_beside_dht),
+		cmocka_unit_test(test_vouched_before_label),
+		cmocka_unit_test(test_evidence_after_verdict),
 		cmocka_unit_test(test_label_at_flow_end),
 		cmocka_unit_test(test_reload),
 	};

@@ -1,0 +1,135 @@
+#!/usr/bin/python3
+"""One real BitTorrent client (libtorrent, Debian's python3-libtorrent) for
+t_real_bt.sh; runs inside a network namespace.
+
+    btpeer.py make FILE TORRENT           write FILE's v1 .torrent, print its info-hash
+    btpeer.py seed TORRENT DIR ADDR PORT ENC TRANSPORT DHT_NODE
+    btpeer.py fetch TORRENT DIR ADDR PORT ENC TRANSPORT DHT_NODE PEER
+    btpeer.py node ADDR PORT [DHT_NODE]     a DHT node and nothing else
+
+ENC is plain (pe_disabled both ways) or rc4 (pe_forced, RC4 only);
+TRANSPORT is tcp or utp (the other one disabled both ways). DHT is on; its
+only bootstrap node is DHT_NODE (ADDR:PORT, or "-" for none), never the
+public routers; DHT_NODE "off" turns DHT off. LSD,
+UPnP and NAT-PMP are off, so that nothing but the two peers' own traffic
+leaves the namespace. "seed" checks DIR's copy, prints "ready" when it
+seeds, and seeds until SIGTERM; "node" prints "ready", bootstraps from
+DHT_NODE if given, and answers DHT queries until SIGTERM. "fetch" adds PEER (ADDR:PORT) as a peer,
+downloads into DIR and prints one JSON line: done, seconds, bytes, and the
+peer connections it saw (uTP or TCP, RC4 or plaintext), for the test to
+confirm that the case it asked for is the one on the wire.
+"""
+import json
+import os
+import signal
+import sys
+import time
+
+import libtorrent as lt
+
+# peer_info::utp_socket (libtorrent/peer_info.hpp: bit 17, between
+# i2p_socket and ssl_socket); the Python binding of 2.0 does not export it.
+UTP_SOCKET = int(getattr(lt.peer_info, "utp_socket", 1 << 17))
+
+
+def make(path, torrent):
+    fs = lt.file_storage()
+    lt.add_files(fs, path)
+    # v1 only: the info-hash on the wire (and in the allowlist) is the
+    # SHA-1 one, as in the torrents the allowlist is made for.
+    ct = lt.create_torrent(fs, 0, lt.create_torrent.v1_only)
+    ct.set_creator("spanwatch t_real_bt")
+    lt.set_piece_hashes(ct, os.path.dirname(os.path.abspath(path)))
+    with open(torrent, "wb") as fp:
+        fp.write(lt.bencode(ct.generate()))
+    print(str(lt.torrent_info(torrent).info_hashes().v1))
+
+
+def session(addr, port, enc, transport, dht_node):
+    pol = lt.enc_policy.pe_forced if enc == "rc4" else lt.enc_policy.pe_disabled
+    utp = transport == "utp"
+    s = lt.session({
+        "listen_interfaces": "%s:%d" % (addr, port),
+        "outgoing_interfaces": addr,
+        "enable_dht": dht_node != "off",
+        "dht_bootstrap_nodes": "" if dht_node in ("-", "off") else dht_node,
+        "enable_lsd": False, "enable_upnp": False, "enable_natpmp": False,
+        "out_enc_policy": int(pol), "in_enc_policy": int(pol),
+        "allowed_enc_level": int(lt.enc_level.pe_rc4 if enc == "rc4" else lt.enc_level.pe_both),
+        "prefer_rc4": enc == "rc4",
+        "enable_outgoing_utp": utp, "enable_incoming_utp": utp,
+        "enable_outgoing_tcp": not utp, "enable_incoming_tcp": not utp,
+        # Both peers are on one made-up network: no ban for sharing a /24,
+        # no rate limit for it either.
+        "allow_multiple_connections_per_ip": True,
+        "alert_mask": lt.alert_category.error | lt.alert_category.status,
+    })
+    return s
+
+
+def add(s, torrent, where):
+    p = lt.add_torrent_params()
+    p.ti = lt.torrent_info(torrent)
+    p.save_path = where
+    return s.add_torrent(p)
+
+
+def seed(torrent, where, addr, port, enc, transport, dht_node):
+    s = session(addr, int(port), enc, transport, dht_node)
+    h = add(s, torrent, where) if torrent else None
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+    deadline = time.time() + 30
+    while h and not h.status().is_seeding:
+        if time.time() > deadline:
+            print("seed: not seeding after 30 s: %s" % h.status().state, flush=True)
+            return 1
+        time.sleep(0.1)
+
+    print("ready", flush=True)
+    while not stop:
+        time.sleep(0.2)
+    return 0
+
+
+def fetch(torrent, where, addr, port, enc, transport, dht_node, peer):
+    s = session(addr, int(port), enc, transport, dht_node)
+    h = add(s, torrent, where)
+    pa, pp = peer.rsplit(":", 1)
+    t0 = time.time()
+    h.connect_peer((pa, int(pp)))
+    seen = set()
+    while not h.status().is_seeding and time.time() - t0 < 60:
+        for pi in h.get_peer_info():
+            kind = "utp" if pi.flags & UTP_SOCKET else "tcp"
+            crypt = "rc4" if pi.flags & lt.peer_info.rc4_encrypted else (
+                "pe-plain" if pi.flags & lt.peer_info.plaintext_encrypted else "plain")
+            seen.add("%s:%d/%s/%s" % (pi.ip[0], pi.ip[1], kind, crypt))
+        if not h.status().has_metadata:
+            h.connect_peer((pa, int(pp)))
+        time.sleep(0.05)
+    st = h.status()
+    res = {"done": st.is_seeding, "seconds": round(time.time() - t0, 2),
+           "bytes": st.total_wanted_done, "total_download": st.total_download, "peers": sorted(seen)}
+    # Linger a moment so the last exchanges finish as a client would.
+    time.sleep(0.5)
+    print(json.dumps(res), flush=True)
+    return 0 if st.is_seeding else 1
+
+
+def main():
+    cmd, args = sys.argv[1] if len(sys.argv) > 1 else "", sys.argv[2:]
+    if cmd == "make" and len(args) == 2:
+        return make(*args) or 0
+    if cmd == "seed" and len(args) == 7:
+        return seed(*args)
+    if cmd == "node" and len(args) in (2, 3):
+        return seed(None, None, args[0], args[1], "plain", "utp", args[2] if args[2:] else "-")
+    if cmd == "fetch" and len(args) == 8:
+        return fetch(*args)
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
