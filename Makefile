@@ -23,7 +23,7 @@ LDFLAGS_san := -fsanitize=address,undefined
 CPPFLAGS += -D_GNU_SOURCE -Isensor -Icollectors
 CFLAGS   += -std=c11 $(WARN) $(CFLAGS_$(VARIANT)) -MMD -MP
 LDFLAGS  += $(LDFLAGS_$(VARIANT)) -pthread
-LDLIBS   += $(PKG_LIBS) -lm
+LDLIBS   += $(PKG_LIBS) -lspf2 -lresolv -lm
 
 # Everything but the mains goes into one static library that the sensor,
 # the unit tests and the fuzz targets link against.
@@ -107,3 +107,41 @@ clean:
 	rm -rf build bin
 
 -include $(LIB_OBJ:.o=.d) $(GEN_OBJ:.o=.d) $(GRAPH_OBJ:.o=.d) $(B)/obj/sensor/main.d
+
+# ---- fuzzing (issue 9; tests/fuzz/) ------------------------------------
+# libFuzzer targets, one per tests/fuzz/fuzz_NAME.c, built with clang over
+# the library's sources compiled again with clang, coverage for the fuzzer
+# and ASan + UBSan (every UB report aborts, so the fuzzer sees it). Objects
+# and targets live in build/fuzz/, seeds in build/fuzz/corpus/NAME/
+# (tests/fuzz/mkseeds.sh). `make fuzz` runs every target for FUZZ_SECONDS,
+# growing its corpus; tests/fuzz/t_fuzz.sh is the shorter run of make test.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 300
+FUZZ_JOBS    ?= 2
+FB           := build/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS  := -std=c11 $(WARN) -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) -MMD -MP
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(FB)/%)
+FUZZ_LIBOBJ  := $(LIB_SRC:%.c=$(FB)/obj/%.o)
+
+.PHONY: fuzz fuzz-build
+fuzz-build: $(FUZZ_BIN)
+
+$(FB)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FB)/libspanwatch.a: $(FUZZ_LIBOBJ)
+	$(AR) rcs $@ $^
+
+$(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FB)/libspanwatch.a
+	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -pthread \
+		-o $@ $< $(FB)/libspanwatch.a $(LDLIBS)
+
+# Every target for FUZZ_SECONDS, FUZZ_JOBS at a time, regression inputs
+# first; the corpus (seeded on the first run) keeps what they find.
+fuzz: deps fuzz-build bin/spanwatch-gen
+	@sh tests/fuzz/run.sh -t $(FUZZ_SECONDS) -j $(FUZZ_JOBS) -c $(FB)/corpus -g
+
+-include $(FUZZ_LIBOBJ:.o=.d) $(FUZZ_BIN:=.d)

@@ -27,6 +27,32 @@
  *    indexed by subscriber id, for non-exempt subscribers with direct
  *    SMTP; when it is full the least recently active of a bounded scan is
  *    recycled (its history is lost, which can only delay an alert).
+ *
+ * SPF ([smtp] spf = annotate or exempt; RFC 7208 through spf.h). Each
+ * direct session has one identity: the MAIL FROM domain when the session
+ * shows one; else the EHLO name (RFC 7208 2.3, 2.4: the null sender <>,
+ * a MAIL hidden by STARTTLS, no MAIL at all). It is asked about as soon
+ * as it is known (at MAIL, at TLS, at the session's end) for the
+ * subscriber's address; only the domain ever leaves the parser (it keeps
+ * no local part), and only the verdict and the domain are logged (-v:
+ * "spf=RESULT domain=D ..."). A domain the parser may have cut (its full
+ * SMTP_NAME_MAX length) is not asked about. Verdicts come back later:
+ *  - a pass counts in smtp_spfpass in the step it arrives (live, that is
+ *    the session's step but for the last moments of one; a replay waits
+ *    for them at each step's end, see spf.h);
+ *  - pass and fail are kept per subscriber in a window like smtp_track's
+ *    (same buckets, by the session's start) and smtp_direct alerts carry
+ *    spf_pass=N spf_fail=N (fail: the RFC's hard fail only);
+ *  - exempt: smtp_direct is not raised for a subscriber whose direct
+ *    sessions in the window all passed (a session without a verdict did
+ *    not pass);
+ *  - annotate and exempt: while verdicts for a subscriber's sessions are
+ *    still to come, its smtp_direct is held, until they are in or for one
+ *    step of packet time at most (checked every SPF_POLL_PACKETS packets
+ *    and at each step's end), then decided on what is known. Live, that
+ *    is usually milliseconds; smtp_surge is never held.
+ * Memory: a table of pending verdicts (SPF_QUEUE_WAITERS entries) and a
+ * list of held alerts (one per tracker at most), both allocated at start.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +66,7 @@
 #include "log.h"
 #include "rrdw.h"
 #include "smtp_parse.h"
+#include "spf.h"
 #include "smtp_track.h"
 #include "submap.h"
 #include "subrows.h"
@@ -48,10 +75,13 @@
 #define SMTP_TRACKERS_MAX 16384u
 /* Trackers looked at to find one to recycle: bounded work per new one. */
 #define EVICT_SCAN 64u
+/* Packets between two looks for SPF verdicts (and once per step). */
+#define SPF_POLL_PACKETS 1024u
 
-enum { U_DIRECT, U_UNAUTH, U_TLS, U_RCPT, U_WIDTH };
+enum { U_DIRECT, U_UNAUTH, U_TLS, U_RCPT, U_SPFPASS, U_WIDTH };
 static const int u_ds[U_WIDTH] = {
 	RRDW_U_SMTP_DIRECT, RRDW_U_SMTP_UNAUTH, RRDW_U_SMTP_TLS, RRDW_U_SMTP_RCPT,
+	RRDW_U_SMTP_SPFPASS,
 };
 
 /* What the index by flow id holds. */
@@ -62,6 +92,10 @@ enum {
 };
 
 enum sclass { CL_NONE, CL_AUTH, CL_TLS, CL_UNAUTH };
+
+/* A session's SPF: not asked about (SPF off, blind), identity still to
+ * come, asked (or settled without a verdict). */
+enum { SS_OFF, SS_NEED, SS_ASKED };
 
 #define NO_SLOT UINT32_MAX
 
@@ -74,6 +108,9 @@ struct sess {
 	uint8_t cls;		/* enum sclass, CL_NONE until decided */
 	uint8_t fam;		/* 4 or 6 */
 	uint8_t ip[16];		/* the client address, for alerts */
+	uint8_t spf;		/* SS_* */
+	uint32_t start;		/* packet time of the first packet */
+	uint32_t gen;		/* its tracker's generation then */
 };
 
 struct trk {
@@ -85,11 +122,33 @@ struct trk {
 	uint8_t ip[16];
 	char helo[SMTP_NAME_MAX + 1];
 	char from_domain[SMTP_NAME_MAX + 1];
+	/* SPF */
+	uint32_t gen;			/* tells this tracker from a recycled one */
+	uint32_t spf_open;		/* sessions whose verdict is still to come */
+	uint32_t held_pos;		/* 1 + place in the held list; 0: none */
+	uint32_t held_since;		/* packet time smtp_direct was held */
+	uint32_t sp_id[SMTP_TRACK_BUCKETS];	/* the SPF window (as smtp_track's) */
+	uint32_t sp_pass[SMTP_TRACK_BUCKETS];
+	uint32_t sp_fail[SMTP_TRACK_BUCKETS];
+};
+
+/* A verdict to come, by cookie. */
+struct spfp {
+	int32_t sub;		/* -1 once it left the map */
+	uint32_t gen;		/* its tracker's generation; 0: none */
+	uint32_t start;		/* the session's first packet */
+	uint32_t next_free;
+	uint8_t used;
+	uint8_t helo;		/* the identity is the EHLO name */
 };
 
 struct smtp_counts {
 	uint64_t sessions, direct, relay, blind, recycled;
 	uint64_t dups, held, gaps, overlong, garbage, unmatched, forced, not_smtp;
+	/* SPF: asked, no identity, identity maybe cut, not asked (full),
+	 * alerts not raised (all passed), alerts raised without every verdict */
+	uint64_t spf_asked, spf_noident, spf_cut, spf_dropped, spf_exempted, spf_late;
+	uint64_t spf_res[SPFR_N];
 };
 
 struct smtp {
@@ -109,6 +168,16 @@ struct smtp {
 	uint32_t *trk_of;		/* by subscriber id: tracker index + 1 */
 	uint8_t *exempt;		/* by subscriber id */
 	uint32_t nsubs;
+
+	/* SPF */
+	struct spf *spf;		/* NULL: off, or no helper */
+	enum config_spf spf_mode;
+	struct spfp *pend;
+	uint32_t npend, pend_hwm, pend_free;
+	uint32_t *held, nheld;		/* trackers with smtp_direct held */
+	uint32_t gen_seq;
+	uint32_t now;			/* latest packet time */
+	uint32_t poll_n;
 
 	struct smtp_counts n;
 };
@@ -176,6 +245,8 @@ addr_hash(unsigned family, const uint8_t *a)
 
 /* ---- trackers ----------------------------------------------------------- */
 
+static void unhold(struct smtp *m, struct trk *k);
+
 /* The tracker of subscriber sub, made (or recycled) when it has none. */
 static struct trk *
 trk_get(struct smtp *m, int32_t sub, uint32_t now)
@@ -203,11 +274,16 @@ trk_get(struct smtp *m, int32_t sub, uint32_t now)
 		m->n.recycled++;
 	}
 	struct trk *k = &m->trk[i];
+	if (k->held_pos)
+		unhold(m, k);
 	memset(k, 0, sizeof *k);
 	smtp_track_init(&k->t);
 	k->sub = sub;
 	k->last = now;
 	k->next_free = NO_SLOT;
+	if (++m->gen_seq == 0)
+		m->gen_seq = 1;
+	k->gen = m->gen_seq;
 	m->trk_of[sub] = i + 1;
 	return k;
 }
@@ -239,46 +315,409 @@ add_uint(struct alert_field *f, size_t n, const char *key, uint64_t v)
 	return n + 1;
 }
 
+static size_t
+add_ip(struct alert_field *f, const struct trk *k)
+{
+	f[0] = (struct alert_field){ .key = "ip", .type = AF_ADDR };
+	f[0].v.addr.family = k->fam == 4 ? AF_INET : AF_INET6;
+	memcpy(f[0].v.addr.a, k->ip, 16);
+	return 1;
+}
+
+/* ---- the SPF window ------------------------------------------------------ */
+
+/* Verdicts by the start of their session, in buckets laid out as
+ * smtp_track's (SMTP_TRACK_BUCKETS of ceil(window / buckets) seconds), so
+ * that "passed in the window" and smtp_track's "direct in the window"
+ * count the same sessions. */
+static uint32_t
+spf_bucket_width(const struct smtp_track_params *p)
+{
+	uint32_t w = (p->window + SMTP_TRACK_BUCKETS - 1) / SMTP_TRACK_BUCKETS;
+
+	return w ? w : 1;
+}
+
+static void
+spf_window_add(struct trk *k, const struct smtp_track_params *p, uint32_t start, int pass)
+{
+	uint32_t id = start / spf_bucket_width(p);
+	int i = (int)(id % SMTP_TRACK_BUCKETS);
+
+	if (k->sp_id[i] > id)
+		return;		/* its bucket has gone by */
+	if (k->sp_id[i] != id) {
+		k->sp_id[i] = id;
+		k->sp_pass[i] = k->sp_fail[i] = 0;
+	}
+	if (pass)
+		k->sp_pass[i]++;
+	else
+		k->sp_fail[i]++;
+}
+
+static uint32_t
+spf_window_sum(const struct trk *k, const struct smtp_track_params *p, uint32_t now,
+	       const uint32_t *b)
+{
+	uint32_t bw = spf_bucket_width(p), nb = (p->window + bw - 1) / bw, id = now / bw;
+	uint32_t sum = 0;
+
+	for (int i = 0; i < SMTP_TRACK_BUCKETS; i++)
+		if (k->sp_id[i] + nb > id)
+			sum += b[i];
+	return sum;
+}
+
+/* ---- alerts, continued --------------------------------------------------- */
+
+static void
+raise_direct(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, uint32_t now)
+{
+	struct alert_field f[12];
+	const char *name = submap_name(m->env.subs, k->sub);
+	size_t n;
+
+	if (!m->env.alerts || !name)
+		return;
+	n = add_ip(f, k);
+	n = add_uint(f, n, "sessions", c->sessions);
+	n = add_uint(f, n, "mx", c->mx);
+	n = add_uint(f, n, "rcpt", c->rcpt);
+	n = add_uint(f, n, "window", m->tp.window);
+	if (m->spf) {
+		n = add_uint(f, n, "spf_pass", spf_window_sum(k, &m->tp, now, k->sp_pass));
+		n = add_uint(f, n, "spf_fail", spf_window_sum(k, &m->tp, now, k->sp_fail));
+	}
+	n = add_str(f, n, "helo", k->helo);
+	n = add_str(f, n, "from_domain", k->from_domain);
+	alerts_raise(m->env.alerts, "smtp_direct", name, (time_t)now, f, n);
+}
+
+static void
+raise_surge(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, uint32_t now)
+{
+	struct alert_field f[10];
+	const char *name = submap_name(m->env.subs, k->sub);
+	char usual[32], factor[32];
+	size_t n;
+
+	if (!m->env.alerts || !name)
+		return;
+	/* The baseline as sessions per window, to read beside sessions. */
+	snprintf(usual, sizeof usual, "%.1f", c->baseline * m->tp.window / m->tp.step);
+	snprintf(factor, sizeof factor, "%.1f", m->tp.surge_factor);
+	n = add_ip(f, k);
+	n = add_uint(f, n, "sessions", c->direct);
+	n = add_str(f, n, "usual", usual);
+	n = add_str(f, n, "factor", factor);
+	n = add_uint(f, n, "window", m->tp.window);
+	n = add_str(f, n, "helo", k->helo);
+	n = add_str(f, n, "from_domain", k->from_domain);
+	alerts_raise(m->env.alerts, "smtp_surge", name, (time_t)now, f, n);
+}
+
+static void
+hold(struct smtp *m, struct trk *k, uint32_t now)
+{
+	if (k->held_pos)
+		return;
+	m->held[m->nheld++] = (uint32_t)(k - m->trk);
+	k->held_pos = m->nheld;
+	k->held_since = now;
+}
+
+static void
+unhold(struct smtp *m, struct trk *k)
+{
+	uint32_t pos = k->held_pos - 1, last = m->held[--m->nheld];
+
+	m->held[pos] = last;
+	m->trk[last].held_pos = pos + 1;
+	k->held_pos = 0;
+}
+
+/* smtp_direct is due for k: [smtp] spf decides. With exempt, a subscriber
+ * whose direct sessions in the window all passed is not alerted. With
+ * annotate or exempt, while verdicts of its sessions are still to come
+ * the alert is held (when may_hold), so that it says what SPF said;
+ * otherwise it is raised on what is known. */
+static void
+direct_due(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, uint32_t now,
+	   int may_hold)
+{
+	if (m->spf_mode == CONFIG_SPF_EXEMPT && m->spf && c->direct &&
+	    spf_window_sum(k, &m->tp, now, k->sp_pass) >= c->direct) {
+		m->n.spf_exempted++;
+		if (k->held_pos)
+			unhold(m, k);
+		return;
+	}
+	if (m->spf && k->spf_open) {
+		if (may_hold) {
+			hold(m, k, now);
+			return;
+		}
+		m->n.spf_late++;
+	}
+	if (k->held_pos)
+		unhold(m, k);
+	raise_direct(m, k, c, now);
+}
+
 static void
 judge(struct smtp *m, struct trk *k, uint32_t now)
 {
 	struct smtp_track_counts c;
-	struct alert_field f[10];
 	unsigned due = smtp_track_judge(&k->t, &m->tp, now, &c);
-	const char *name = submap_name(m->env.subs, k->sub);
-	size_t n;
 
 	k->last = now;
-	if (!due || !m->env.alerts || !name)
-		return;
-	f[0] = (struct alert_field){ .key = "ip", .type = AF_ADDR };
-	f[0].v.addr.family = k->fam == 4 ? AF_INET : AF_INET6;
-	memcpy(f[0].v.addr.a, k->ip, 16);
-	if (due & SMTP_TRACK_DIRECT) {
-		n = 1;
-		n = add_uint(f, n, "sessions", c.sessions);
-		n = add_uint(f, n, "mx", c.mx);
-		n = add_uint(f, n, "rcpt", c.rcpt);
-		n = add_uint(f, n, "window", m->tp.window);
-		n = add_str(f, n, "helo", k->helo);
-		n = add_str(f, n, "from_domain", k->from_domain);
-		alerts_raise(m->env.alerts, "smtp_direct", name, (time_t)now, f, n);
-	}
-	if (due & SMTP_TRACK_SURGE) {
-		char usual[32], factor[32];
+	if (due & SMTP_TRACK_DIRECT)
+		direct_due(m, k, &c, now, 1);
+	if (due & SMTP_TRACK_SURGE)
+		raise_surge(m, k, &c, now);
+}
 
-		/* The baseline as sessions per window, to read beside sessions. */
-		snprintf(usual, sizeof usual, "%.1f", c.baseline * m->tp.window / m->tp.step);
-		snprintf(factor, sizeof factor, "%.1f", m->tp.surge_factor);
-		n = 1;
-		n = add_uint(f, n, "sessions", c.direct);
-		n = add_str(f, n, "usual", usual);
-		n = add_str(f, n, "factor", factor);
-		n = add_uint(f, n, "window", m->tp.window);
-		n = add_str(f, n, "helo", k->helo);
-		n = add_str(f, n, "from_domain", k->from_domain);
-		alerts_raise(m->env.alerts, "smtp_surge", name, (time_t)now, f, n);
+/* A held smtp_direct: decided once k's verdicts are in, or when it has
+ * waited a step (force: now). The window may have moved on meanwhile;
+ * then nothing is due any more. */
+static void
+release(struct smtp *m, struct trk *k, uint32_t now, int force)
+{
+	struct smtp_track_counts c;
+	unsigned due;
+
+	if (!force && k->spf_open && now < k->held_since + m->tp.step)
+		return;
+	unhold(m, k);
+	due = smtp_track_judge(&k->t, &m->tp, now, &c);
+	if (due & SMTP_TRACK_SURGE)
+		raise_surge(m, k, &c, now);
+	if (c.sessions > m->tp.max_sessions || c.mx > m->tp.max_mx || c.rcpt > m->tp.max_rcpt)
+		direct_due(m, k, &c, now, 0);
+}
+
+static void
+release_due(struct smtp *m, uint32_t now, int force)
+{
+	/* Backwards: release() moves the last entry into the freed place. */
+	for (uint32_t i = m->nheld; i-- > 0;)
+		release(m, &m->trk[m->held[i]], now, force);
+}
+
+/* ---- SPF verdicts ------------------------------------------------------- */
+
+/* The tracker a session or a verdict belongs to: the subscriber's, if it
+ * is still the one that was there (not recycled meanwhile). */
+static struct trk *
+trk_gen(struct smtp *m, int32_t sub, uint32_t gen)
+{
+	struct trk *k;
+
+	if (!gen || sub < 0 || (uint32_t)sub >= m->nsubs || !m->trk_of[sub])
+		return NULL;
+	k = &m->trk[m->trk_of[sub] - 1];
+	return k->gen == gen ? k : NULL;
+}
+
+/* One of k's sessions has its SPF outcome (a verdict, or none to come). */
+static void
+settle(struct trk *k)
+{
+	if (k && k->spf_open)
+		k->spf_open--;
+}
+
+static uint32_t
+pend_get(struct smtp *m)
+{
+	uint32_t i;
+
+	if (m->pend_free != NO_SLOT) {
+		i = m->pend_free;
+		m->pend_free = m->pend[i].next_free;
+	} else if (m->pend_hwm < m->npend) {
+		i = m->pend_hwm++;
+	} else {
+		return NO_SLOT;
 	}
+	return i;
+}
+
+static void
+pend_put(struct smtp *m, uint32_t i)
+{
+	m->pend[i].used = 0;
+	m->pend[i].next_free = m->pend_free;
+	m->pend_free = i;
+}
+
+/* Verdicts still to come will not: their sessions are settled. */
+static void
+pend_abandon(struct smtp *m)
+{
+	for (uint32_t i = 0; i < m->pend_hwm; i++)
+		if (m->pend[i].used) {
+			settle(trk_gen(m, m->pend[i].sub, m->pend[i].gen));
+			pend_put(m, i);
+		}
+}
+
+/* The verdict for pending entry i. */
+static void
+apply(struct smtp *m, uint32_t i, const struct spf_verdict *v)
+{
+	struct spfp *p = &m->pend[i];
+	struct trk *k = trk_gen(m, p->sub, p->gen);
+	const char *name = p->sub >= 0 ? submap_name(m->env.subs, p->sub) : NULL;
+
+	m->n.spf_res[v->result]++;
+	/* The domain comes checked from spf.c ([a-z0-9._-] only), and it is
+	 * all of the envelope that is ever logged. */
+	if (log_verbosity() >= 1)
+		log_info("spf=%s domain=%s identity=%s subscriber=%s%s", spf_result_name(v->result),
+			 v->domain ? v->domain : "-", p->helo ? "helo" : "mailfrom",
+			 name ? name : "-", v->cached ? " cached=1" : "");
+	if (p->sub >= 0 && v->result == SPFR_PASS)
+		subrows_get(&m->rows, p->sub)[U_SPFPASS]++;
+	if (k) {
+		if (v->result == SPFR_PASS || v->result == SPFR_FAIL)
+			spf_window_add(k, &m->tp, p->start, v->result == SPFR_PASS);
+		settle(k);
+	}
+	pend_put(m, i);
+	if (k && k->held_pos)
+		release(m, k, m->now, 0);
+}
+
+static void
+on_spf(void *ctx, uint64_t cookie, const struct spf_verdict *v)
+{
+	struct smtp *m = ctx;
+
+	if (cookie < m->pend_hwm && m->pend[cookie].used)
+		apply(m, (uint32_t)cookie, v);
+}
+
+/* Asks about session s's identity d (helo: it is the EHLO name). */
+static void
+spf_ask(struct smtp *m, struct sess *s, const char *d, int helo, uint32_t now)
+{
+	struct trk *k = trk_gen(m, s->sub, s->gen);
+	struct spf_verdict v;
+	uint32_t i;
+
+	s->spf = SS_ASKED;
+	if (!d[0] || s->sub < 0) {
+		m->n.spf_noident++;
+		settle(k);
+		return;
+	}
+	if (strlen(d) >= SMTP_NAME_MAX) {
+		/* The parser keeps SMTP_NAME_MAX characters: this one may
+		 * have been longer, and a cut name is another domain. */
+		m->n.spf_cut++;
+		settle(k);
+		return;
+	}
+	if ((i = pend_get(m)) == NO_SLOT) {
+		m->n.spf_dropped++;
+		settle(k);
+		return;
+	}
+	m->pend[i] = (struct spfp){ .sub = s->sub, .gen = k ? k->gen : 0, .start = s->start,
+				    .next_free = NO_SLOT, .used = 1, .helo = (uint8_t)helo };
+	m->n.spf_asked++;
+	switch (spf_submit(m->spf, s->fam == 4 ? AF_INET : AF_INET6, s->ip, d, s->p.helo, i, &v)) {
+	case SPF_SUBMIT_NOW:
+		apply(m, i, &v);
+		break;
+	case SPF_SUBMIT_QUEUED:
+		break;
+	default:
+		pend_put(m, i);
+		m->n.spf_dropped++;
+		settle(k);
+		break;
+	}
+}
+
+/* Asks about s once its identity is known: the MAIL FROM domain, or the
+ * EHLO name for the null sender, when STARTTLS hides MAIL, or when the
+ * session ends without MAIL (ending). */
+static void
+spf_identity(struct smtp *m, struct sess *s, uint32_t now, int ending)
+{
+	if (s->spf != SS_NEED)
+		return;
+	if (!m->spf) {
+		/* SPF was turned off (SIGHUP) while the session ran. */
+		s->spf = SS_ASKED;
+		settle(trk_gen(m, s->sub, s->gen));
+		return;
+	}
+	if (s->p.flags & SMTP_F_MAIL) {
+		if (s->p.from_domain[0])
+			spf_ask(m, s, s->p.from_domain, 0, now);
+		else
+			spf_ask(m, s, s->p.helo, 1, now);
+	} else if ((s->p.flags & SMTP_F_TLS) || ending) {
+		spf_ask(m, s, s->p.helo, 1, now);
+	}
+}
+
+/* Looks for verdicts; held alerts whose time is up are decided. */
+static void
+spf_check(struct smtp *m, uint32_t now, int wait)
+{
+	if (m->spf) {
+		if (wait)
+			spf_wait(m->spf, SPF_REPLAY_WAIT_MS);
+		else
+			spf_poll(m->spf);
+	}
+	if (m->nheld)
+		release_due(m, now, 0);
+}
+
+static struct spf *
+spf_start(struct smtp *m, const struct sw_config *cfg)
+{
+	struct spf_opts o = { .resolver = cfg->smtp.resolver.addr, .port = cfg->smtp.resolver.port,
+			      .user = cfg->sensor.user };
+
+	if (cfg->smtp.spf == CONFIG_SPF_OFF)
+		return NULL;
+	return spf_open(&o, on_spf, m);
+}
+
+static void
+spf_report(const struct smtp *m)
+{
+	struct spf_stats st;
+	const uint64_t *r = m->n.spf_res;
+
+	if (!m->spf || !m->n.spf_asked)
+		return;
+	spf_get_stats(m->spf, &st);
+	log_info("spf: asked=%llu pass=%llu fail=%llu softfail=%llu neutral=%llu none=%llu "
+		 "temperror=%llu permerror=%llu no_identity=%llu cut=%llu dropped=%llu "
+		 "exempted=%llu late=%llu cached=%llu merged=%llu evaluations=%llu queue_peak=%u "
+		 "dns_queries=%llu dns_throttled=%llu dns_timeouts=%llu helper_starts=%llu "
+		 "helper_deaths=%llu helper_hung=%llu poisoned=%llu bad_msgs=%llu",
+		 (unsigned long long)m->n.spf_asked, (unsigned long long)r[SPFR_PASS],
+		 (unsigned long long)r[SPFR_FAIL], (unsigned long long)r[SPFR_SOFTFAIL],
+		 (unsigned long long)r[SPFR_NEUTRAL], (unsigned long long)r[SPFR_NONE],
+		 (unsigned long long)r[SPFR_TEMPERROR], (unsigned long long)r[SPFR_PERMERROR],
+		 (unsigned long long)m->n.spf_noident, (unsigned long long)m->n.spf_cut,
+		 (unsigned long long)m->n.spf_dropped,
+		 (unsigned long long)m->n.spf_exempted, (unsigned long long)m->n.spf_late,
+		 (unsigned long long)st.cached, (unsigned long long)st.merged,
+		 (unsigned long long)st.evaluations, st.queue_peak,
+		 (unsigned long long)st.dns_queries, (unsigned long long)st.dns_throttled,
+		 (unsigned long long)st.dns_timeouts, (unsigned long long)st.helper_starts,
+		 (unsigned long long)st.helper_deaths, (unsigned long long)st.helper_hung,
+		 (unsigned long long)st.poisoned, (unsigned long long)st.bad_msgs);
 }
 
 /* ---- sessions ----------------------------------------------------------- */
@@ -363,6 +802,7 @@ learn(struct smtp *m, struct sess *s, uint32_t ev, uint32_t now)
 		decide(m, s, CL_AUTH, now);
 	else if (s->p.flags & SMTP_F_TLS)
 		decide(m, s, CL_TLS, now);
+	spf_identity(m, s, now, (s->p.flags & SMTP_F_DONE) != 0);
 	if (!(s->p.flags & SMTP_F_DONE))
 		return 0;
 	decide(m, s, CL_UNAUTH, now);
@@ -419,6 +859,11 @@ sess_start(struct smtp *m, const struct flow_event *ev, uint32_t now)
 		s->fam = f->key.family;
 		memcpy(s->ip, cli, 16);
 		s->next_free = NO_SLOT;
+		s->spf = m->spf ? SS_NEED : SS_OFF;
+		s->start = now;
+		s->gen = k ? k->gen : 0;
+		if (k && m->spf)
+			k->spf_open++;
 		m->ix[f->id] = IX_SLOT0 + i;
 	}
 	if (k)
@@ -433,6 +878,12 @@ smtp_packet(void *self, const struct flow_event *ev)
 	const struct pkt *p = ev->p;
 	uint32_t now = (uint32_t)(p->ts_us / 1000000);
 
+	if (now > m->now)
+		m->now = now;
+	if ((m->spf || m->nheld) && ++m->poll_n >= SPF_POLL_PACKETS) {
+		m->poll_n = 0;
+		spf_check(m, m->now, 0);
+	}
 	if (f->id >= m->nix)
 		return;
 	if (m->ix[f->id] == IX_NONE) {
@@ -474,6 +925,7 @@ smtp_flow_end(void *self, struct flow *f, enum flow_end why)
 	struct sess *s = &m->pool[x - IX_SLOT0];
 	uint32_t got = smtp_parse_finish(&s->p);
 	learn(m, s, got, now);
+	spf_identity(m, s, now, 1);
 	decide(m, s, CL_UNAUTH, now);
 	slot_put(m, x - IX_SLOT0);
 }
@@ -485,6 +937,9 @@ smtp_step(void *self, time_t step_end)
 {
 	struct smtp *m = self;
 
+	/* Live, verdicts of the step that came back are counted in it;
+	 * reading files, the step first waits for its verdicts (spf.h). */
+	spf_check(m, (uint32_t)step_end, spf_replay());
 	subrows_flush(&m->rows, m->env.subs, m->env.rrdw, step_end, u_ds);
 	if (m->env.rrdw) {
 		uint64_t v[RRDW_MAX_DS];
@@ -501,7 +956,10 @@ smtp_step(void *self, time_t step_end)
 static void
 smtp_free(struct smtp *m)
 {
+	spf_close(m->spf);
 	subrows_free(&m->rows);
+	free(m->pend);
+	free(m->held);
 	free(m->ix);
 	free(m->pool);
 	free(m->trk);
@@ -536,12 +994,19 @@ smtp_start(const struct collector_env *env)
 	m->trk = calloc((size_t)m->ntrk + 1, sizeof *m->trk);
 	m->trk_of = calloc((size_t)m->nsubs + 1, sizeof *m->trk_of);
 	m->exempt = exempt_for(m->cfg, env->subs);
-	if (!m->ix || !m->pool || !m->trk || !m->trk_of || !m->exempt ||
+	m->npend = SPF_QUEUE_WAITERS;
+	m->pend_free = NO_SLOT;
+	m->pend = calloc(m->npend, sizeof *m->pend);
+	m->held = calloc((size_t)m->ntrk + 1, sizeof *m->held);
+	if (!m->ix || !m->pool || !m->trk || !m->trk_of || !m->exempt || !m->pend || !m->held ||
 	    subrows_init(&m->rows, env->subs, U_WIDTH) < 0) {
 		log_err("smtp: no memory for %u flows and %u subscribers", m->nix, m->nsubs);
 		smtp_free(m);
 		return NULL;
 	}
+	/* Without a helper (it could not start) SPF is simply not checked. */
+	m->spf_mode = m->cfg->smtp.spf;
+	m->spf = spf_start(m, m->cfg);
 	return m;
 }
 
@@ -573,6 +1038,12 @@ smtp_reload(void *self, const struct collector_env *env)
 		if (s->used && s->sub >= 0)
 			s->sub = submap_find(env->subs, submap_name(m->env.subs, s->sub));
 	}
+	for (uint32_t i = 0; i < m->pend_hwm; i++) {
+		struct spfp *p = &m->pend[i];
+
+		if (p->used && p->sub >= 0)
+			p->sub = submap_find(env->subs, submap_name(m->env.subs, p->sub));
+	}
 	params_from(&tp, cfg, env->step);
 	for (uint32_t i = 0; i < m->trk_hwm; i++) {
 		struct trk *k = &m->trk[i];
@@ -583,6 +1054,9 @@ smtp_reload(void *self, const struct collector_env *env)
 		id = submap_find(env->subs, submap_name(m->env.subs, k->sub));
 		m->trk_of[k->sub] = 0;
 		if (id < 0 || exempt[id]) {
+			if (k->held_pos)
+				unhold(m, k);
+			k->spf_open = 0;
 			k->sub = -1;
 			k->next_free = m->trk_free;
 			m->trk_free = i;
@@ -590,8 +1064,12 @@ smtp_reload(void *self, const struct collector_env *env)
 		}
 		k->sub = id;
 		trk_of[id] = i + 1;
-		if (tp.window != m->tp.window)
+		if (tp.window != m->tp.window) {
 			smtp_track_reset_window(&k->t);
+			memset(k->sp_id, 0, sizeof k->sp_id);
+			memset(k->sp_pass, 0, sizeof k->sp_pass);
+			memset(k->sp_fail, 0, sizeof k->sp_fail);
+		}
 	}
 	free(m->trk_of);
 	free(m->exempt);
@@ -599,6 +1077,19 @@ smtp_reload(void *self, const struct collector_env *env)
 	m->exempt = exempt;
 	m->nsubs = nsubs;
 	m->tp = tp;
+
+	/* A new spf setting or resolver: a new service (and helper). */
+	const struct config_endpoint *ra = &cfg->smtp.resolver, *rb = &m->cfg->smtp.resolver;
+	if (cfg->smtp.spf != m->spf_mode || ra->port != rb->port ||
+	    ra->addr.family != rb->addr.family || memcmp(ra->addr.a, rb->addr.a, 16) != 0) {
+		spf_close(m->spf);
+		m->spf = NULL;
+		pend_abandon(m);
+		m->spf_mode = cfg->smtp.spf;
+		m->spf = spf_start(m, cfg);
+		if (!m->spf)
+			release_due(m, m->now, 1);
+	}
 	m->cfg = cfg;
 	m->env = *env;
 	return 0;
@@ -612,6 +1103,8 @@ smtp_stop(void *self)
 	for (uint32_t i = 0; i < m->pool_hwm; i++)
 		if (m->pool[i].used)
 			slot_put(m, i);
+	release_due(m, m->now, 1);
+	spf_report(m);
 	if (m->n.sessions)
 		log_info("smtp: sessions=%llu direct=%llu relay=%llu blind=%llu trackers_recycled=%llu "
 			 "dups=%llu held=%llu gaps=%llu overlong=%llu garbage=%llu unmatched=%llu "

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "pipeline.h"
 #include "rrdw.h"
+#include "spf.h"
 #include "submap.h"
 #include "watchdog.h"
 
@@ -302,9 +303,13 @@ main(int argc, char **argv)
 	struct alerts_opts ao = { 0 };
 	int rc = 0, bad;
 
+	/* Started as the SPF helper (spf.h): that is all this process does. */
+	if ((bad = spf_main(argc, argv)) >= 0)
+		return bad;
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
 	log_init("spanwatch", o.verbosity, 0);
+	spf_set_replay(o.read != NULL);
 	log_plain(o.check);
 
 	if ((r.cfg = calloc(1, sizeof *r.cfg)) == NULL)
