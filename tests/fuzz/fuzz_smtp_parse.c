@@ -9,6 +9,8 @@
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icollectors \
  *       tests/fuzz/fuzz_smtp_parse.c collectors/smtp_parse.c -o fuzz_smtp_parse
  *   ./fuzz_smtp_parse -max_total_time=60
+ *
+ * or, with the Makefile's fuzz section: make fuzz-build && build/fuzz/fuzz_smtp_parse
  */
 #include <stddef.h>
 #include <stdint.h>
