@@ -92,6 +92,23 @@ def seed(torrent, where, addr, port, enc, transport, dht_node):
     return 0
 
 
+def settled_peers(h):
+    """The handle's peers as "ip:port/transport/crypto". A peer still
+    connecting or in its handshake has no encryption flag yet, so its
+    "plain" is not believed (an RC4 connection read "plain" that way when
+    the whole transfer fitted between two samples)."""
+    out = set()
+    for pi in h.get_peer_info():
+        unsettled = pi.flags & (lt.peer_info.connecting | lt.peer_info.handshake)
+        kind = "utp" if pi.flags & UTP_SOCKET else "tcp"
+        crypt = "rc4" if pi.flags & lt.peer_info.rc4_encrypted else (
+            "pe-plain" if pi.flags & lt.peer_info.plaintext_encrypted else "plain")
+        if unsettled and crypt == "plain":
+            continue
+        out.add("%s:%d/%s/%s" % (pi.ip[0], pi.ip[1], kind, crypt))
+    return out
+
+
 def fetch(torrent, where, addr, port, enc, transport, dht_node, peer):
     s = session(addr, int(port), enc, transport, dht_node)
     h = add(s, torrent, where)
@@ -100,14 +117,11 @@ def fetch(torrent, where, addr, port, enc, transport, dht_node, peer):
     h.connect_peer((pa, int(pp)))
     seen = set()
     while not h.status().is_seeding and time.time() - t0 < 60:
-        for pi in h.get_peer_info():
-            kind = "utp" if pi.flags & UTP_SOCKET else "tcp"
-            crypt = "rc4" if pi.flags & lt.peer_info.rc4_encrypted else (
-                "pe-plain" if pi.flags & lt.peer_info.plaintext_encrypted else "plain")
-            seen.add("%s:%d/%s/%s" % (pi.ip[0], pi.ip[1], kind, crypt))
+        seen |= settled_peers(h)
         if not h.status().has_metadata:
             h.connect_peer((pa, int(pp)))
-        time.sleep(0.05)
+        time.sleep(0.01)
+    seen |= settled_peers(h)
     st = h.status()
     res = {"done": st.is_seeding, "seconds": round(time.time() - t0, 2),
            "bytes": st.total_wanted_done, "total_download": st.total_download, "peers": sorted(seen)}
