@@ -36,6 +36,7 @@
 
 #include "log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -191,6 +192,7 @@ struct rrdw_file {
 	int w_bhead, w_btail;		/* its items there, chained by index */
 	unsigned char w_state, w_fresh, w_flushlist, w_errlogged, w_listed;
 	unsigned char w_retry;		/* refused once, probing again */
+	unsigned char w_rezero;		/* the file has no value to count from */
 	time_t w_last;			/* the file's last update */
 	uint64_t w_base[RRDW_MAX_DS];	/* file total = base + our total */
 	uint64_t w_tot[RRDW_MAX_DS];	/* our total at w_last */
@@ -239,6 +241,8 @@ struct rrdw {
 	time_t committed;	/* steps up to here are queued */
 	time_t last_tick;
 	int badname_logged, full_logged, drop_logged;
+	DIR *adopt;		/* subscriber files of earlier runs, read a
+				 * slice per step */
 
 	/* queue, under mu */
 	pthread_mutex_t mu;
@@ -386,6 +390,17 @@ table_grow(struct rrdw *w)
 	return 0;
 }
 
+/* The subscriber's entry, or NULL if it has none yet. */
+static struct rrdw_file *
+lookup(const struct rrdw *w, const char *name)
+{
+	struct rrdw_file *f = w->buckets[hash_name(name) & (w->nbuckets - 1)];
+
+	while (f != NULL && strcmp(f->name, name) != 0)
+		f = f->cap_hnext;
+	return f;
+}
+
 /* Returns the subscriber's entry, created on first use, or NULL after
  * logging once (bad name, table full, out of memory). */
 static struct rrdw_file *
@@ -397,10 +412,9 @@ subscriber(struct rrdw *w, const char *name)
 
 	if (name == NULL)
 		goto bad;
+	if ((f = lookup(w, name)) != NULL)
+		return f;
 	i = hash_name(name) & (w->nbuckets - 1);
-	for (f = w->buckets[i]; f != NULL; f = f->cap_hnext)
-		if (!strcmp(f->name, name))
-			return f;
 	if (!name_ok(name))
 		goto bad;
 	if (nfiles >= w->max_files) {
@@ -439,6 +453,59 @@ bad:
 	}
 	count(&w->st_rejected, 1);
 	return NULL;
+}
+
+/* Files of subscribers of earlier runs. A subscriber silent in this run
+ * must read 0 while the sensor runs, not unknown, and the writer keeps
+ * alive only the files it knows: so the folder is read a slice per step
+ * (a million files must not stall the first one) and each file found is
+ * given this step's zero, as if the subscriber had been seen. Only where
+ * the folder is ours to read: directly or through a local rrdcached (over
+ * TCP the path is the daemon's). */
+#define ADOPT_SLICE 512
+
+static void
+mark_dirty(struct rrdw *w, struct rrdw_file *f)
+{
+	if (f->cap_dirty)
+		return;
+	f->cap_dirty = 1;
+	if (w->dtail)
+		w->dtail->cap_dnext = f;
+	else
+		w->dhead = f;
+	w->dtail = f;
+}
+
+static void
+adopt_slice(struct rrdw *w)
+{
+	struct dirent *de = NULL;
+	char name[RRDW_NAME_MAX + 1];
+	int n = 0;
+
+	if (w->adopt == NULL)
+		return;
+	while (n < ADOPT_SLICE && (de = readdir(w->adopt)) != NULL) {
+		size_t len = strlen(de->d_name);
+		struct rrdw_file *f;
+
+		if (len <= 4 || len - 4 > RRDW_NAME_MAX ||
+		    strcmp(de->d_name + len - 4, ".rrd") != 0)
+			continue;
+		memcpy(name, de->d_name, len - 4);
+		name[len - 4] = '\0';
+		if (!name_ok(name) || lookup(w, name) != NULL)
+			continue;
+		n++;
+		if ((f = subscriber(w, name)) == NULL)
+			break;	/* table full: logged */
+		mark_dirty(w, f);
+	}
+	if (de == NULL) {
+		closedir(w->adopt);
+		w->adopt = NULL;
+	}
 }
 
 /* ----------------------------------------------------------------- queue */
@@ -612,14 +679,7 @@ rrdw_update(struct rrdw *w, enum rrdw_kind kind, const char *name,
 		else
 			f->cap_tot[i] += values[i];
 	}
-	if (!f->cap_dirty) {
-		f->cap_dirty = 1;
-		if (w->dtail)
-			w->dtail->cap_dnext = f;
-		else
-			w->dhead = f;
-		w->dtail = f;
-	}
+	mark_dirty(w, f);
 	return 0;
 }
 
@@ -628,6 +688,7 @@ rrdw_commit(struct rrdw *w, time_t step_end)
 {
 	if (w == NULL)
 		return -1;
+	adopt_slice(w);
 	return commit(w, align_up(w, step_end), w->block);
 }
 
@@ -806,6 +867,10 @@ probe_apply(struct rrdw *w, struct rrdw_file *f, const struct probe *p)
 			 * keep the offset (what a lost update lacked still
 			 * spreads into the next one). */
 			f->w_tot[i] = p->val[i] - f->w_base[i];
+		} else {
+			/* Not even a first value: rrdcached lost all it
+			 * had acknowledged for a new file. */
+			f->w_rezero = 1;
 		}
 	}
 	f->w_fresh = initial;
@@ -1263,6 +1328,7 @@ chunk_send(struct rrdw *w, struct chunk *c)
 		f->w_last = c->last;
 		memcpy(f->w_tot, c->tot, sizeof f->w_tot);
 		f->w_fresh = 0;
+		f->w_rezero = 0;
 		f->w_errlogged = 0;
 		count(&w->st_updates, (uint64_t)c->nitems);
 		count(&w->st_extra, (uint64_t)c->nextra);
@@ -1395,6 +1461,26 @@ ka_lines(struct rrdw *w, struct chunk *c, time_t upto)
 	}
 }
 
+/* A file found without a value (a new file whose first lines rrdcached
+ * acknowledged and then lost in a crash) gets our zero total just after
+ * its last update: the next line then has a value to count from, and the
+ * lost amounts, carried in the running totals, spread over the gap instead
+ * of vanishing into an unknown interval. Returns as add_line. */
+static int
+rezero_line(struct rrdw *w, struct chunk *c)
+{
+	uint64_t zero[RRDW_MAX_DS], tot[RRDW_MAX_DS];
+	int r;
+
+	if (!c->f->w_rezero)
+		return RC_OK;
+	memcpy(tot, c->tot, sizeof tot);
+	rrdw_clear_values(c->f->kind, zero);
+	r = add_line(w, c, c->last + 1, zero, 0, -1);
+	memcpy(c->tot, tot, sizeof c->tot);
+	return r;
+}
+
 /* The lines that go before the update at t. A file that existed before
  * this run (fresh): unknown up to this run's first step, then zero (the
  * sensor was watching, the subscriber was silent), kept within the
@@ -1466,6 +1552,8 @@ deliver_file(struct rrdw *w, struct rrdw_file *f)
 	c.last = f->w_last;
 	memcpy(c.tot, f->w_tot, sizeof c.tot);
 	fresh = f->w_fresh;
+	if ((r = rezero_line(w, &c)) != RC_OK)
+		return r == RC_DOWN ? r : RC_OK;
 	for (; i >= 0; i = w->batch[i].next) {
 		struct item *it = &w->batch[i];
 
@@ -1488,10 +1576,10 @@ deliver_file(struct rrdw *w, struct rrdw_file *f)
 			return r == RC_DOWN ? r : RC_OK;
 		fresh = 0;
 	}
-	if (fresh)	/* every item skipped: nothing known to keep alive */
-		r = c.n > 0 ? chunk_send(w, &c) : RC_OK;
-	else
-		r = tail_lines(w, &c);
+	/* Every item skipped means the file already reaches into this run
+	 * (an earlier run wrote this step): it is kept alive from there. */
+	f->w_fresh = 0;
+	r = tail_lines(w, &c);
 	return r == RC_DOWN ? r : RC_OK;
 }
 
@@ -1501,12 +1589,22 @@ static int
 keepalive(struct rrdw *w)
 {
 	for (struct rrdw_file *f = w->wfiles; f != NULL; f = f->w_next) {
-		struct chunk c = { .f = f, .budget = CMD_MAX, .last = f->w_last };
+		struct chunk c = { .f = f, .budget = CMD_MAX };
+		int r;
 
+		if (f->w_bhead < 0 && f->w_state == W_REPROBE &&
+		    (r = file_ready(w, f, f->w_last + (time_t)w->step)) != RC_OK) {
+			if (r == RC_DOWN)
+				return r;
+			continue;
+		}
 		if (f->w_state != W_READY || f->w_fresh || f->w_bhead >= 0)
 			continue;
+		c.last = f->w_last;
 		memcpy(c.tot, f->w_tot, sizeof c.tot);
-		if (tail_lines(w, &c) == RC_DOWN)
+		if ((r = rezero_line(w, &c)) == RC_OK)
+			r = tail_lines(w, &c);
+		if (r == RC_DOWN)
 			return RC_DOWN;
 	}
 	return RC_OK;
@@ -1628,6 +1726,12 @@ reconnect(struct rrdw *w)
 		w->down = 0;
 		log_warn("rrdcached %s: reconnected after %.1fs", w->addr,
 		    mono_now() - since);
+		/* What the daemon acknowledged since our last FLUSH may have
+		 * died with it (its journal is buffered): look at those files
+		 * again before writing on. */
+		for (struct rrdw_file *f = w->fhead; f != NULL; f = f->w_fnext)
+			if (f->w_state == W_READY)
+				f->w_state = W_REPROBE;
 		return 1;
 	}
 	if (w->backoff_ms < BACKOFF_MAX_MS)
@@ -1803,6 +1907,8 @@ setup_dir(struct rrdw *w, const char *dir)
 		free(w->dir);
 		w->dir = real;
 	}
+	/* A folder that cannot be read only means no files to adopt. */
+	w->adopt = opendir(sub);
 	return 0;
 }
 
@@ -1818,6 +1924,8 @@ free_all(struct rrdw *w)
 				free(f);
 			}
 		}
+	if (w->adopt != NULL)
+		closedir(w->adopt);
 	free(w->buckets);
 	free(w->sensor);
 	free(w->ring);
