@@ -43,7 +43,7 @@ GRAPH_OBJ := $(GRAPH_SRC:%.c=$(B)/obj/%.o)
 PROGS    := $(BIN)/spanwatch $(if $(GEN_SRC),$(BIN)/spanwatch-gen) \
             $(if $(GRAPH_SRC),$(BIN)/spanwatch-graph)
 
-.PHONY: all san units test run bench install clean deps
+.PHONY: print-cppflags all san units test run bench install clean deps
 all: $(PROGS)
 
 $(B)/obj/%.o: %.c
@@ -74,6 +74,10 @@ units: $(UNIT_BIN)
 
 deps:
 	@sh tests/install-deps.sh
+
+# The include flags, for the static analysers (tests/lint).
+print-cppflags:
+	@echo $(PKG_CFLAGS)
 
 san:
 	@$(MAKE) --no-print-directory VARIANT=san all units

@@ -61,6 +61,7 @@ mse_random_looking(const uint8_t *p, uint32_t len)
 	double q, q2, mean, var;
 	uint32_t n = len < MSE_SAMPLE_MAX ? len : MSE_SAMPLE_MAX;
 
+	/* cppcheck-suppress knownConditionTrueFalse ; it follows one caller's length */
 	if (n < 16)
 		return 0;
 	for (uint32_t i = 0; i < n; i++)

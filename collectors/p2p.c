@@ -335,7 +335,7 @@ evidence(struct p2p *P, const struct flow *f)
 {
 	const uint8_t *srv = f->client_is_a ? f->key.b : f->key.a;
 	uint16_t sport = f->client_is_a ? f->key.bport : f->key.aport;
-	int32_t subs[2] = { f->sub_a, f->sub_b };
+	const int32_t subs[2] = { f->sub_a, f->sub_b };
 
 	if (peercache_has(P->peers, f->key.family, srv, sport, P->now)) {
 		P->st.enc_by_cache++;

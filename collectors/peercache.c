@@ -17,7 +17,6 @@ struct entry {
 	uint32_t seen;		/* packet time it was last named, seconds */
 	uint16_t port;
 	uint8_t family;
-	uint8_t spare;
 };
 
 struct peercache {

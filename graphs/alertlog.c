@@ -36,7 +36,7 @@ read_string(const char *p, char *buf, size_t len)
 	while (*p != '"') {
 		int c = (unsigned char)*p++;
 
-		if (c == '\0' || c < 0x20)
+		if (c < 0x20)	/* NUL too */
 			return NULL;
 		if (c == '\\') {
 			c = (unsigned char)*p++;

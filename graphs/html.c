@@ -45,6 +45,7 @@ static const char check[] =
 int
 html_open(struct html *h, const char *path, const char *title)
 {
+	memset(h, 0, sizeof *h);
 	snprintf(h->path, sizeof h->path, "%s", path);
 	snprintf(h->tmp, sizeof h->tmp, "%s.tmp", path);
 	h->fp = fopen(h->tmp, "w");

@@ -124,8 +124,8 @@ scan_file(const struct subscan_cfg *cfg, const char *path, const char *name,
 		return -1;
 	}
 	/* By name, not position: a later version may add data sources. */
-	for (size_t k = 0; k < sch->nds; k++)
-		col[k] = series_ds(&s, sch->ds[k].name);
+	for (size_t k = 0; k < RRDW_MAX_DS; k++)
+		col[k] = k < sch->nds ? series_ds(&s, sch->ds[k].name) : -1;
 	for (size_t i = 0; i < s.rows; i++)
 		for (size_t k = 0; k < sch->nds; k++) {
 			double v = series_get(&s, i, col[k]);

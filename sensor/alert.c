@@ -277,10 +277,11 @@ hold_key(const char *kind, const char *sub)
 	uint64_t h = 0xcbf29ce484222325ULL;
 	size_t i;
 
-	for (i = 0; kind[i] && i < KIND_MAX; i++)
+	/* cppcheck-suppress arrayIndexOutOfBoundsCond ; a string: its NUL ends the loop */
+	for (i = 0; i < KIND_MAX && kind[i]; i++)
 		h = (h ^ (unsigned char)kind[i]) * 0x100000001b3ULL;
 	h = (h ^ (sub ? 0x100 : 0x200)) * 0x100000001b3ULL;
-	for (i = 0; sub && sub[i] && i < ALERTS_VALUE_MAX; i++)
+	for (i = 0; sub && i < ALERTS_VALUE_MAX && sub[i]; i++)
 		h = (h ^ (unsigned char)sub[i]) * 0x100000001b3ULL;
 	return hash_mix(h);
 }

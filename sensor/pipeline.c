@@ -159,7 +159,7 @@ pipeline_new(const struct pipeline_cfg *cfg)
 		.flows_active = &pl->flows_active, .drops = &pl->drops,
 	};
 	stepclock_init(&pl->clock, pl->env.step);
-	for (size_t i = 0; collector_registry[i] && i < MAX_COLLECTORS; i++) {
+	for (size_t i = 0; i < MAX_COLLECTORS && collector_registry[i]; i++) {
 		pl->cstate[i] = collector_registry[i]->start(&pl->env);
 		if (!pl->cstate[i]) {
 			log_err("collector %s: cannot start", collector_registry[i]->name);

@@ -282,6 +282,16 @@ count(atomic_uint_fast64_t *c, uint64_t n)
 	atomic_fetch_add_explicit(c, n, memory_order_relaxed);
 }
 
+/* 1 the first time for this flag: a message said once. */
+static int
+once(int *flag)
+{
+	if (*flag)
+		return 0;
+	*flag = 1;
+	return 1;
+}
+
 static time_t
 align_up(const struct rrdw *w, time_t t)
 {
@@ -418,7 +428,7 @@ subscriber(struct rrdw *w, const char *name)
 	if (!name_ok(name))
 		goto bad;
 	if (nfiles >= w->max_files) {
-		if (!w->full_logged && (w->full_logged = 1))
+		if (once(&w->full_logged))
 			log_err("rrd: more than %zu files; no RRD for "
 			    "subscriber %s and any further one", w->max_files,
 			    name);
@@ -573,7 +583,7 @@ enqueue_dirty(struct rrdw *w, time_t ts, int wait)
 	pthread_mutex_unlock(&w->mu);
 	if (left) {
 		count(&w->st_dropped, left);
-		if (!w->drop_logged && (w->drop_logged = 1))
+		if (once(&w->drop_logged))
 			log_warn("rrd: update queue full (%zu); %zu files wait "
 			    "for the next step, their totals carry over", w->cap,
 			    left);
@@ -1565,7 +1575,7 @@ deliver_file(struct rrdw *w, struct rrdw_file *f)
 			 * totals and goes with the next update. */
 			it->done = 1;
 			count(&w->st_skipped, 1);
-			if (!w->skip_logged && (w->skip_logged = 1))
+			if (once(&w->skip_logged))
 				log_info("rrd: %s: update for %lld not after the "
 				    "file's last (%lld); carried to the next step",
 				    f->path, (long long)it->ts, (long long)c.last);

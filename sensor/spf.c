@@ -293,6 +293,7 @@ receive(struct spf *s, uint64_t now)
 	union {
 		struct spf_msg_verdict v;
 		struct spf_msg_note n;
+		/* cppcheck-suppress unusedStructMember ; sizes the buffer */
 		uint8_t raw[1024];
 	} m;
 

@@ -30,7 +30,7 @@ spf_cache_key(struct spf_key *k, unsigned family, const uint8_t *addr, const cha
 	memset(k, 0, sizeof *k);
 	k->family = (uint8_t)family;
 	memcpy(k->addr, addr, family == 4 ? 4 : 16);
-	for (; domain[n] && n < SPF_NAME_MAX; n++) {
+	for (; n < SPF_NAME_MAX && domain[n]; n++) {
 		char c = domain[n];
 
 		k->domain[n] = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;

@@ -10,7 +10,7 @@ libinih-dev libcmocka-dev tshark tcpdump tcpreplay iproute2
 clang libclang-rt-14-dev python3 libspf2-dev rsyslog time
 chromium fonts-dejavu-core
 python3-aiosmtpd swaks libnet-ssleay-perl python3-libtorrent
-dnsmasq-base"
+dnsmasq-base cppcheck clang-tidy-14"
 
 missing=""
 for p in $PKGS; do

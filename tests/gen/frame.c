@@ -50,7 +50,7 @@ size_t frame_overhead(enum encap e, int v6, int proto, size_t optlen)
 uint8_t *frame_begin(struct frame *fr, enum encap e, const struct frame_hdr *h)
 {
 	const struct l2_def *d = &l2_defs[e];
-	uint16_t tags[2] = { d->ntags == 2 ? h->svlan : h->cvlan, h->cvlan };
+	const uint16_t tags[2] = { d->ntags == 2 ? h->svlan : h->cvlan, h->cvlan };
 	uint8_t *p = fr->buf;
 	size_t off;
 
@@ -60,7 +60,7 @@ uint8_t *frame_begin(struct frame *fr, enum encap e, const struct frame_hdr *h)
 	memcpy(p, h->dmac, 6);
 	memcpy(p + 6, h->smac, 6);
 	off = 12;
-	for (int i = 0; i < d->ntags; i++) {
+	for (int i = 0; i < d->ntags && i < 2; i++) {
 		put16(p + off, d->tpid[i]);
 		put16(p + off + 2, tags[i] & 0x0fff);
 		off += 4;

@@ -74,7 +74,7 @@ static char *default_flows_path(const char *truth)
 	memcpy(p, truth, n + 1);
 	if (n > 4 && strcmp(p + n - 4, ".tsv") == 0)
 		p[n - 4] = '\0';
-	strcat(p, ".flows.tsv");
+	snprintf(p + strlen(p), 16, ".flows.tsv");
 	return p;
 }
 
@@ -210,6 +210,8 @@ int main(int argc, char **argv)
 		flows_path = default_flows_path(o.truth);
 	g->truth = truth_open(o.truth, o.truth_flows ? o.truth_flows : flows_path,
 			      o.subscribers, o.step);
+	free(flows_path);	/* truth_open has opened it */
+	flows_path = NULL;
 	if (!g->truth)
 		return 1;
 	if (o.conf_dir && genconf_write(g, o.conf_dir) < 0)

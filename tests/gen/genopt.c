@@ -194,7 +194,7 @@ int genopt_parse(struct gen_opts *o, int argc, char **argv)
 				shorts[ns++] = ':';
 		}
 	}
-	memset(&lo[NOPTS], 0, sizeof(lo[NOPTS]));
+	lo[NOPTS] = (struct option){ 0 };
 	shorts[ns] = '\0';
 
 	opterr = 1;

@@ -26,6 +26,7 @@
 enum member { M_ALL, M_GAMER, M_BT, M_P2P, M_MAILER, M_BOT, M_EXEMPT };
 
 static const struct src_class {
+	/* cppcheck-suppress unusedStructMember ; names the row for a reader */
 	const char *name;
 	enum member who;
 	double share;		/* of --rate; 0 for event classes */

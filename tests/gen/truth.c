@@ -47,7 +47,7 @@ struct truth {
 	FILE *fp, *flows;
 	uint32_t nsubs, step;
 	uint64_t cur;		/* start of the step being counted, seconds */
-	int started, rows_begun, failed;
+	int started, rows_begun;
 	uint64_t (*row)[C_COUNT];
 	uint32_t ndirty;	/* subscribers with a row in this step */
 	uint8_t *is_dirty;
