@@ -6,7 +6,10 @@
  * registry.c, not edits through the sensor.
  *
  * All hooks run on the capture thread. None may block or allocate per
- * packet.
+ * packet. With [capture] threads = N, each capture thread has its own
+ * pipeline and its own instance of every collector (env.shard tells them
+ * apart); they share only what env points to, read-only, and the RRD
+ * writer and alerts, which are made for it.
  */
 #ifndef SPANWATCH_COLLECTOR_H
 #define SPANWATCH_COLLECTOR_H
@@ -36,6 +39,10 @@ struct collector_env {
 	/* Sensor-wide facts the pipeline keeps. */
 	const uint32_t *flows_active;	/* flows open now */
 	const uint64_t *drops;		/* capture drops so far */
+	/* Which capture thread (0..N-1). Counts that are not the packets'
+	 * own but sensor-wide (capture drops over every handle, alerts
+	 * raised) are reported by shard 0 alone, so that they land once. */
+	unsigned shard;
 };
 
 /* One packet of a flow, after the flow table and nDPI have seen it. */

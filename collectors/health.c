@@ -53,8 +53,10 @@ health_step(void *self, time_t step_end)
 {
 	struct health *h = self;
 	uint64_t v[RRDW_MAX_DS];
-	uint64_t drops = h->env.drops ? *h->env.drops : 0;
-	uint64_t alerts = h->env.alerts ? alerts_count(h->env.alerts) : 0;
+	/* Drops and alerts are sensor-wide: one shard reports them. */
+	int sensor_wide = h->env.shard == 0;
+	uint64_t drops = h->env.drops && sensor_wide ? *h->env.drops : 0;
+	uint64_t alerts = h->env.alerts && sensor_wide ? alerts_count(h->env.alerts) : 0;
 
 	if (h->env.rrdw) {
 		rrdw_clear_values(RRDW_SENSOR, v);

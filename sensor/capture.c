@@ -6,11 +6,13 @@
 #include "capture.h"
 
 #include <errno.h>
+#include <linux/if_packet.h>
 #include <pcap/pcap.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -192,6 +194,26 @@ live_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 	c->st->frames++;
 }
 
+/* Several handles on one interface share its packets: the kernel hashes
+ * each packet's flow (addresses, ports, protocol, both directions alike;
+ * fragments reassembled first, DEFRAG, so that they hash with their flow)
+ * and hands it to one member. Returns 0 or -1 (logged). */
+static int
+join_fanout(pcap_t *p, const char *iface, int group)
+{
+	/* The mode goes in the upper 16 bits; DEFRAG is 0x8000, so the
+	 * shift is done unsigned. */
+	uint32_t arg = ((uint32_t)group & 0xffff) |
+	    ((uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16);
+
+	if (setsockopt(pcap_fileno(p), SOL_PACKET, PACKET_FANOUT, &arg, sizeof arg) < 0) {
+		log_err("%s: cannot join packet fanout group %d: %s (threads > 1 needs "
+			"Linux AF_PACKET fanout)", iface, group & 0xffff, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 struct capture *
 capture_open_live(const char *iface, const struct capture_opts *o)
 {
@@ -219,6 +241,10 @@ capture_open_live(const char *iface, const struct capture_opts *o)
 	}
 	if (rc > 0)
 		log_warn("%s: %s", iface, pcap_statustostr(rc));
+	if (o->fanout_group > 0 && join_fanout(p, iface, o->fanout_group) < 0) {
+		pcap_close(p);
+		return NULL;
+	}
 	dlt = pcap_datalink(p);
 	if (decode_for_dlt(dlt) == NULL) {
 		log_err("%s: link type %d (%s) is not supported", iface, dlt,

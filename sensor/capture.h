@@ -26,6 +26,9 @@ struct capture_opts {
 	volatile sig_atomic_t *stop;	/* set by a signal: stop reading */
 	/* live capture */
 	int snaplen, promisc, buffer_mb;
+	/* > 0: join this AF_PACKET fanout group in flow-hash mode (both
+	 * directions of a flow reach the same member); 0: no fanout. */
+	int fanout_group;
 	/* Live: called between batches, at least every 100 ms, with the wall
 	 * clock and fresh drop counters; the place for timers and signals. */
 	void (*tick)(void *ctx, uint64_t now_us, const struct capture_stats *st);
@@ -41,8 +44,8 @@ int capture_files(const char *list, const struct capture_opts *, capture_frame_f
 struct capture;
 
 /* Opens iface for live capture (snap length, kernel buffer, promiscuous
- * mode, 100 ms timeout, TPACKET_V3 as libpcap does on Linux, the BPF
- * filter). Needs the privileges; drop them after. NULL when it fails
+ * mode, 100 ms timeout, TPACKET_V3 as libpcap does on Linux, the fanout
+ * group if asked, the BPF filter). Needs the privileges; drop them after. NULL when it fails
  * (logged). */
 struct capture *capture_open_live(const char *iface, const struct capture_opts *);
 

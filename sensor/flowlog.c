@@ -6,6 +6,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +16,8 @@
 struct flowlog {
 	FILE *fp;
 	char *path;
+	int shared;			/* flowlog_share: writes under mu */
+	pthread_mutex_t mu;
 	char buf[1 << 16];
 };
 
@@ -67,6 +70,8 @@ flowlog_write(struct flowlog *fl, const struct flow *f, const char *app,
 
 	inet_ntop(af, c, src, sizeof src);
 	inet_ntop(af, s, dst, sizeof dst);
+	if (fl->shared)
+		pthread_mutex_lock(&fl->mu);
 	fprintf(fl->fp, "%llu.%06llu\t%llu.%06llu\t%s\t%s\t%u\t%s\t%u\t%llu\t%llu\t%llu\t%llu\t%s\t%s\t%s\n",
 		(unsigned long long)(f->first_us / 1000000), (unsigned long long)(f->first_us % 1000000),
 		(unsigned long long)(f->last_us / 1000000), (unsigned long long)(f->last_us % 1000000),
@@ -74,6 +79,17 @@ flowlog_write(struct flowlog *fl, const struct flow *f, const char *app,
 		(unsigned long long)f->pkts[FLOW_C2S], (unsigned long long)f->bytes[FLOW_C2S],
 		(unsigned long long)f->pkts[FLOW_S2C], (unsigned long long)f->bytes[FLOW_S2C],
 		app, subscriber ? subscriber : "-", direction);
+	if (fl->shared)
+		pthread_mutex_unlock(&fl->mu);
+}
+
+void
+flowlog_share(struct flowlog *fl)
+{
+	if (!fl || fl->shared)
+		return;
+	pthread_mutex_init(&fl->mu, NULL);
+	fl->shared = 1;
 }
 
 int
@@ -89,6 +105,8 @@ flowlog_close(struct flowlog *fl)
 	}
 	if (fl->fp != stdout)
 		fclose(fl->fp);
+	if (fl->shared)
+		pthread_mutex_destroy(&fl->mu);
 	free(fl->path);
 	free(fl);
 	return rc;

@@ -19,6 +19,10 @@ void flowlog_write(struct flowlog *, const struct flow *f, const char *app,
 		   const char *subscriber, const char *direction);
 
 /* Flushes and closes; returns 0, or -1 when a write failed (logged). */
+/* From now on several pipelines write fl, each from its own thread: every
+ * line is written whole, under a lock. Call before they start. */
+void flowlog_share(struct flowlog *fl);
+
 int flowlog_close(struct flowlog *);
 
 #endif

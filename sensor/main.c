@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "alert.h"
@@ -22,6 +23,7 @@
 #include "spf.h"
 #include "submap.h"
 #include "watchdog.h"
+#include "workers.h"
 
 #define DEFAULT_CONFIG "/etc/spanwatch/spanwatch.conf"
 
@@ -48,9 +50,19 @@ struct opts {
 	unsigned dpi_max_bytes, watchdog_s;
 };
 
+/* A configuration some capture thread may still use after a reload that
+ * not all of them took (workers_reload): freed at exit. */
+struct retired {
+	struct sw_config *cfg;
+	struct submap *subs;
+	struct retired *next;
+};
+
 /* What the frame and tick callbacks need; one per run. */
 struct run {
-	struct pipeline *pl;
+	struct pipeline *pl;		/* one capture thread */
+	struct workers *wk;		/* or several ([capture] threads) */
+	struct retired *retired;
 	const struct opts *o;
 	struct sw_config *cfg;		/* the configuration in force */
 	struct submap *subs;
@@ -172,12 +184,14 @@ reload(struct run *r)
 {
 	struct sw_config *cfg = calloc(1, sizeof *cfg);
 	struct submap *subs = NULL;
+	struct retired *old;
+	int sw = -1;
 
 	if (!cfg)
 		return;
 	if (load_config(r->o, cfg) < 0 ||
 	    (cfg->subscribers.file && (subs = submap_load(cfg->subscribers.file)) == NULL) ||
-	    pipeline_reload(r->pl, cfg, subs) < 0) {
+	    (sw = r->wk ? workers_reload(r->wk, cfg, subs) : pipeline_reload(r->pl, cfg, subs)) < 0) {
 		log_err("reload failed: keeping the running configuration");
 		submap_free(subs);
 		config_free(cfg);
@@ -187,9 +201,16 @@ reload(struct run *r)
 	if (cfg->rrd.step != r->cfg->rrd.step || cfg->sensor.max_flows != r->cfg->sensor.max_flows ||
 	    (cfg->rrd.dir == NULL) != (r->cfg->rrd.dir == NULL))
 		log_warn("reload: rrd step, rrd dir and max_flows change at the next restart");
-	submap_free(r->subs);
-	config_free(r->cfg);
-	free(r->cfg);
+	if (sw > 0 && (old = calloc(1, sizeof *old)) != NULL) {
+		/* Some capture thread kept the old one (out of memory). */
+		log_err("reload: not every capture thread switched; restart to be sure");
+		*old = (struct retired){ r->cfg, r->subs, r->retired };
+		r->retired = old;
+	} else {
+		submap_free(r->subs);
+		config_free(r->cfg);
+		free(r->cfg);
+	}
 	r->cfg = cfg;
 	r->subs = subs;
 	log_info("reloaded: %d subscribers", submap_count(subs));
@@ -255,13 +276,12 @@ load_config(const struct opts *o, struct sw_config *cfg)
 }
 
 static void
-summary(const struct pipeline *pl, const struct capture_stats *cs, const struct alerts *al)
+summary(const struct pipeline_stats *sp, const struct flow_stats *fsp,
+	const struct capture_stats *cs, const struct alerts *al)
 {
-	struct pipeline_stats st;
-	struct flow_stats fs;
+	struct pipeline_stats st = *sp;
+	struct flow_stats fs = *fsp;
 
-	pipeline_get_stats(pl, &st);
-	pipeline_get_flow_stats(pl, &fs);
 	fprintf(stderr, "summary packets=%llu ip_packets=%llu ip_bytes=%llu non_ip=%llu "
 		"truncated=%llu malformed=%llu frag_orphans=%llu flows=%llu peak_flows=%u "
 		"evicted=%llu classified_pct=%.1f subscribers=%u alerts=%llu drops=%llu\n",
@@ -273,6 +293,81 @@ summary(const struct pipeline *pl, const struct capture_stats *cs, const struct 
 		st.flows ? 100.0 * (double)st.flows_classified / (double)st.flows : 0.0,
 		st.subscribers_seen, al ? (unsigned long long)alerts_count(al) : 0ULL,
 		(unsigned long long)(cs->kernel_drops + cs->if_drops));
+}
+
+/* Several capture threads: their counters added up. Subscribers seen are
+ * counted once (after the run, else the largest share); peak flows is the
+ * sum of each table's peak, an upper bound. */
+static void
+threads_stats(struct run *r, struct pipeline_stats *st, struct flow_stats *fs,
+	      struct capture_stats *cs, int final)
+{
+	memset(st, 0, sizeof *st);
+	memset(fs, 0, sizeof *fs);
+	memset(cs, 0, sizeof *cs);
+	for (unsigned i = 0; i < workers_count(r->wk); i++) {
+		struct pipeline_stats p;
+		struct flow_stats f;
+		struct capture_stats c;
+
+		workers_get(r->wk, i, &p, &f, &c);
+		st->packets += p.packets;
+		st->ip_packets += p.ip_packets;
+		st->ip_bytes += p.ip_bytes;
+		st->non_ip += p.non_ip;
+		st->truncated += p.truncated;
+		st->malformed += p.malformed;
+		st->frag_orphans += p.frag_orphans;
+		st->l4_truncated += p.l4_truncated;
+		st->flows += p.flows;
+		st->flows_classified += p.flows_classified;
+		if (p.subscribers_seen > st->subscribers_seen)
+			st->subscribers_seen = p.subscribers_seen;
+		st->steps = p.steps > st->steps ? p.steps : st->steps;
+		fs->active += f.active;
+		fs->peak += f.peak;
+		fs->created += f.created;
+		fs->evicted += f.evicted;
+		cs->frames += c.frames;
+		cs->kernel_drops += c.kernel_drops;
+		cs->if_drops += c.if_drops;
+	}
+	if (final)
+		st->subscribers_seen = workers_subscribers_seen(r->wk, r->subs);
+}
+
+/* Several capture threads: the main thread waits for signals and passes
+ * them on; the threads do the rest. Returns 0, or -1 if a capture failed. */
+static int
+run_threads(struct run *r)
+{
+	struct timespec tick = { 0, 100 * 1000000L };
+	uint64_t last_health = 0, now;
+
+	while (!stop_flag && !workers_failed(r->wk)) {
+		nanosleep(&tick, NULL);
+		if (reload_flag) {
+			reload_flag = 0;
+			reload(r);
+		}
+		now = (uint64_t)time(NULL);
+		if (log_verbosity() >= 1 && now >= last_health + 60) {
+			struct pipeline_stats ps;
+			struct flow_stats fs;
+			struct capture_stats cs;
+
+			last_health = now;
+			threads_stats(r, &ps, &fs, &cs, 0);
+			log_info("health packets=%llu ip_bytes=%llu flows_active=%u flows=%llu "
+				 "evicted=%llu drops=%llu subscribers=%u threads=%u",
+				 (unsigned long long)ps.packets, (unsigned long long)ps.ip_bytes,
+				 fs.active, (unsigned long long)fs.created,
+				 (unsigned long long)fs.evicted,
+				 (unsigned long long)(cs.kernel_drops + cs.if_drops),
+				 ps.subscribers_seen, workers_count(r->wk));
+		}
+	}
+	return workers_stop(r->wk);
 }
 
 static void
@@ -301,6 +396,7 @@ main(int argc, char **argv)
 	struct rrdw *rrdw = NULL;
 	struct alerts *alerts = NULL;
 	struct alerts_opts ao = { 0 };
+	unsigned threads = 1;
 	int rc = 0, bad;
 
 	/* Started as the SPF helper (spf.h): that is all this process does. */
@@ -345,9 +441,17 @@ main(int argc, char **argv)
 	co.buffer_mb = (int)r.cfg->capture.buffer_mb;
 	co.progress = o.verbosity >= 0 && isatty(STDERR_FILENO) && !o.daemon;
 	co.tick = on_tick;
+	/* Files are read by one thread, whatever the configuration says. */
+	if (!o.read && r.cfg->capture.threads > 1)
+		threads = r.cfg->capture.threads;
 	/* Open the capture while root, then let root go before the first
 	 * packet, and before any thread exists (fork and setuid act on one). */
-	if (!o.read && (cap = capture_open_live(r.cfg->capture.interface, &co)) == NULL) {
+	if (!o.read && threads == 1 &&
+	    (cap = capture_open_live(r.cfg->capture.interface, &co)) == NULL) {
+		rc = 1;
+		goto out;
+	}
+	if (threads > 1 && (r.wk = workers_open(r.cfg->capture.interface, threads, &co)) == NULL) {
 		rc = 1;
 		goto out;
 	}
@@ -396,6 +500,15 @@ main(int argc, char **argv)
 	pc.subs = r.subs;
 	pc.rrdw = rrdw;
 	pc.alerts = alerts;
+	if (r.wk) {
+		if (workers_start(r.wk, &pc) < 0) {
+			workers_stop(r.wk);
+			rc = 1;
+			goto out;
+		}
+		rc = run_threads(&r);
+		goto finish_threads;
+	}
 	if ((r.pl = pipeline_new(&pc)) == NULL) {
 		rc = 1;
 		goto out;
@@ -411,18 +524,59 @@ main(int argc, char **argv)
 	if (rrdw && rrdw_flush(rrdw) < 0)
 		rc = -1;
 	alerts_flush(alerts);
-	if (o.verbosity >= 0 && !o.daemon)
-		summary(r.pl, &cs, alerts);
+	if (o.verbosity >= 0 && !o.daemon) {
+		struct pipeline_stats ps;
+		struct flow_stats fs;
+
+		pipeline_get_stats(r.pl, &ps);
+		pipeline_get_flow_stats(r.pl, &fs);
+		summary(&ps, &fs, &cs, alerts);
+	}
 	if (pipeline_free(r.pl) < 0)
 		rc = -1;
 	rc = rc < 0 ? 1 : 0;
+	goto out;
+
+finish_threads:
+	/* The threads have ended their flows and steps: write, then sum. */
+	if (rrdw && rrdw_flush(rrdw) < 0)
+		rc = -1;
+	alerts_flush(alerts);
+	if (o.verbosity >= 0 && !o.daemon) {
+		struct pipeline_stats ps;
+		struct flow_stats fs;
+
+		threads_stats(&r, &ps, &fs, &cs, 1);
+		summary(&ps, &fs, &cs, alerts);
+		for (unsigned i = 0; i < threads; i++) {
+			struct capture_stats c;
+
+			workers_get(r.wk, i, &ps, &fs, &c);
+			fprintf(stderr, "summary thread=%u packets=%llu ip_bytes=%llu flows=%llu "
+				"peak_flows=%u drops=%llu\n", i, (unsigned long long)ps.packets,
+				(unsigned long long)ps.ip_bytes, (unsigned long long)ps.flows,
+				fs.peak, (unsigned long long)(c.kernel_drops + c.if_drops));
+		}
+	}
+	rc = rc < 0 ? 1 : 0;
 out:
 	watchdog_stop();
+	if (workers_free(r.wk) < 0)
+		rc = 1;
 	capture_close(cap);
 	rrdw_close(rrdw);
 	alerts_close(alerts);
 	submap_free(r.subs);
 	config_free(r.cfg);
 	free(r.cfg);
+	while (r.retired) {
+		struct retired *next = r.retired->next;
+
+		submap_free(r.retired->subs);
+		config_free(r.retired->cfg);
+		free(r.retired->cfg);
+		free(r.retired);
+		r.retired = next;
+	}
 	return rc;
 }

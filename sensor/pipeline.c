@@ -33,6 +33,7 @@ struct pipeline {
 	struct frag_table *frags;
 	struct classifier *cls;
 	struct flowlog *flog;
+	int flog_owned;
 	struct pipeline_stats st;
 	uint64_t now_us;		/* latest packet time */
 	struct stepclock clock;
@@ -149,14 +150,20 @@ pipeline_new(const struct pipeline_cfg *cfg)
 		pipeline_free(pl);
 		return NULL;
 	}
-	if (cfg->flow_log && (pl->flog = flowlog_open(cfg->flow_log)) == NULL) {
-		pipeline_free(pl);
-		return NULL;
+	if (cfg->flog) {
+		pl->flog = cfg->flog;
+	} else if (cfg->flow_log) {
+		if ((pl->flog = flowlog_open(cfg->flow_log)) == NULL) {
+			pipeline_free(pl);
+			return NULL;
+		}
+		pl->flog_owned = 1;
 	}
 	pl->env = (struct collector_env){
 		.cfg = cfg->cfg, .subs = cfg->subs, .cls = pl->cls, .rrdw = cfg->rrdw,
 		.alerts = cfg->alerts, .step = cfg->step ? cfg->step : 60,
 		.flows_active = &pl->flows_active, .drops = &pl->drops,
+		.shard = cfg->shard,
 	};
 	stepclock_init(&pl->clock, pl->env.step);
 	for (size_t i = 0; i < MAX_COLLECTORS && collector_registry[i]; i++) {
@@ -289,6 +296,15 @@ pipeline_get_flow_stats(const struct pipeline *pl, struct flow_stats *st)
 	flow_get_stats(pl->flows, st);
 }
 
+void
+pipeline_mark_seen(const struct pipeline *pl, uint8_t *seen)
+{
+	int n = submap_count(pl->env.subs);
+
+	for (int i = 0; i < n; i++)
+		seen[i] |= pl->sub_seen[i];
+}
+
 int
 pipeline_free(struct pipeline *pl)
 {
@@ -298,7 +314,7 @@ pipeline_free(struct pipeline *pl)
 		return 0;
 	for (size_t i = 0; i < pl->ncollectors; i++)
 		collector_registry[i]->stop(pl->cstate[i]);
-	rc = flowlog_close(pl->flog);
+	rc = pl->flog_owned ? flowlog_close(pl->flog) : 0;
 	flow_table_free(pl->flows);
 	frag_free(pl->frags);
 	classify_free(pl->cls);

@@ -17,6 +17,7 @@ struct sw_config;
 struct submap;
 struct rrdw;
 struct alerts;
+struct flowlog;
 
 struct pipeline_cfg {
 	uint32_t max_flows;
@@ -25,6 +26,9 @@ struct pipeline_cfg {
 	uint32_t dpi_max_bytes;		/* of a datagram given to nDPI */
 	unsigned step;			/* seconds */
 	const char *flow_log;		/* NULL: no flow log */
+	struct flowlog *flog;		/* else a flow log several pipelines
+					 * share (flowlog_share); not owned */
+	unsigned shard;			/* capture thread 0..N-1 (collector_env) */
 	const struct sw_config *cfg;
 	const struct submap *subs;	/* NULL: no subscribers */
 	struct rrdw *rrdw;		/* NULL: no RRD files */
@@ -71,6 +75,11 @@ void pipeline_finish(struct pipeline *);
 
 void pipeline_get_stats(const struct pipeline *, struct pipeline_stats *);
 void pipeline_get_flow_stats(const struct pipeline *, struct flow_stats *);
+
+/* Marks in seen[] (one byte per subscriber id of the map in force, as
+ * many as submap_count + 1) the subscribers this pipeline has seen: the
+ * union over several pipelines counts each subscriber once. */
+void pipeline_mark_seen(const struct pipeline *, uint8_t *seen);
 
 /* Stops the collectors, closes the flow log and frees (call
  * pipeline_finish first, or open flows are dropped unaccounted); returns

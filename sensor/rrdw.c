@@ -270,6 +270,13 @@ struct rrdw {
 	char cmd[2 * CMD_MAX];	/* a CREATE may pass CMD_MAX: the daemon
 				 * then says so */
 
+	/* several producers (rrdw_set_producers); with nprod > 1 the
+	 * capture-side fields above are under cap_mu */
+	unsigned nprod;
+	pthread_mutex_t cap_mu;
+	time_t prod_done[RRDW_MAX_PRODUCERS];	/* each one's last commit */
+	uint64_t prod_gauge[RRDW_MAX_PRODUCERS][RRDW_S_NDS];	/* sensor.rrd */
+
 	/* statistics, written by either thread */
 	atomic_uint_fast64_t st_updates, st_extra, st_dropped, st_failed,
 	    st_skipped, st_late, st_rejected, st_created, st_outages;
@@ -655,24 +662,62 @@ commit(struct rrdw *w, time_t t, int wait)
 	return r;
 }
 
+/* The producer the calling thread is (rrdw_bind_producer). */
+static _Thread_local unsigned tl_producer;
+
+void
+rrdw_bind_producer(unsigned idx)
+{
+	tl_producer = idx;
+}
+
 int
-rrdw_update(struct rrdw *w, enum rrdw_kind kind, const char *name,
-    time_t step_end, const uint64_t *values)
+rrdw_set_producers(struct rrdw *w, unsigned n)
+{
+	if (w == NULL || n < 1 || n > RRDW_MAX_PRODUCERS)
+		return -1;
+	w->nprod = n;
+	for (unsigned p = 0; p < RRDW_MAX_PRODUCERS; p++) {
+		w->prod_done[p] = 0;
+		rrdw_clear_values(RRDW_SENSOR, w->prod_gauge[p]);
+	}
+	return 0;
+}
+
+/* A gauge of sensor.rrd with several producers: the sum of what each
+ * reported last (RRDW_KEEP while none has). */
+static uint64_t
+gauge_sum(const struct rrdw *w, size_t i)
+{
+	uint64_t sum = RRDW_KEEP;
+
+	for (unsigned p = 0; p < w->nprod; p++) {
+		if (w->prod_gauge[p][i] == RRDW_KEEP)
+			continue;
+		sum = (sum == RRDW_KEEP ? 0 : sum) + w->prod_gauge[p][i];
+	}
+	return sum;
+}
+
+static int
+update(struct rrdw *w, enum rrdw_kind kind, const char *name,
+    time_t step_end, const uint64_t *values, int multi)
 {
 	const struct rrdw_schema *s;
 	struct rrdw_file *f;
 	time_t t;
 
-	if (w == NULL || values == NULL || (unsigned)kind >= RRDW_NKINDS)
-		return -1;
 	f = kind == RRDW_SENSOR ? w->sensor : subscriber(w, name);
 	if (f == NULL)
 		return -1;
 	t = align_up(w, step_end);
 	if (t > w->committed) {
-		if (w->cur != 0 && t > w->cur)
+		/* Several producers: the step stays open until all have
+		 * committed it (rrdw_commit); a faster one's amounts for the
+		 * next step ride with it, none is lost. */
+		if (!multi && w->cur != 0 && t > w->cur)
 			(void)commit(w, w->cur, w->block);
-		if (w->cur == 0)
+		if (w->cur == 0 || (multi && t < w->cur))
 			w->cur = t;
 		else if (t < w->cur)
 			f->cap_carried = 1;	/* an older, open step */
@@ -684,22 +729,66 @@ rrdw_update(struct rrdw *w, enum rrdw_kind kind, const char *name,
 	for (size_t i = 0; i < s->nds; i++) {
 		if (values[i] == RRDW_KEEP)
 			continue;
-		if (s->ds[i].type == RRDW_GAUGE)
-			f->cap_tot[i] = values[i];
-		else
+		if (s->ds[i].type != RRDW_GAUGE) {
 			f->cap_tot[i] += values[i];
+		} else if (multi && f == w->sensor) {
+			unsigned p = tl_producer < w->nprod ? tl_producer : 0;
+
+			w->prod_gauge[p][i] = values[i];
+			f->cap_tot[i] = gauge_sum(w, i);
+		} else {
+			f->cap_tot[i] = values[i];
+		}
 	}
 	mark_dirty(w, f);
 	return 0;
 }
 
 int
+rrdw_update(struct rrdw *w, enum rrdw_kind kind, const char *name,
+    time_t step_end, const uint64_t *values)
+{
+	int r;
+
+	if (w == NULL || values == NULL || (unsigned)kind >= RRDW_NKINDS)
+		return -1;
+	if (w->nprod <= 1)
+		return update(w, kind, name, step_end, values, 0);
+	pthread_mutex_lock(&w->cap_mu);
+	r = update(w, kind, name, step_end, values, 1);
+	pthread_mutex_unlock(&w->cap_mu);
+	return r;
+}
+
+int
 rrdw_commit(struct rrdw *w, time_t step_end)
 {
+	unsigned me;
+	time_t t, q;
+	int r = 0;
+
 	if (w == NULL)
 		return -1;
-	adopt_slice(w);
-	return commit(w, align_up(w, step_end), w->block);
+	t = align_up(w, step_end);
+	if (w->nprod <= 1) {
+		adopt_slice(w);
+		return commit(w, t, w->block);
+	}
+	/* The quorum: steps every producer has committed. */
+	pthread_mutex_lock(&w->cap_mu);
+	me = tl_producer < w->nprod ? tl_producer : 0;
+	if (t > w->prod_done[me])
+		w->prod_done[me] = t;
+	q = w->prod_done[0];
+	for (unsigned p = 1; p < w->nprod; p++)
+		if (w->prod_done[p] < q)
+			q = w->prod_done[p];
+	if (q > 0) {
+		adopt_slice(w);
+		r = commit(w, q, w->block);
+	}
+	pthread_mutex_unlock(&w->cap_mu);
+	return r;
 }
 
 int
@@ -2007,6 +2096,8 @@ rrdw_open(const struct rrdw_cfg *cfg)
 		goto fail;
 	}
 	pthread_mutex_init(&w->mu, NULL);
+	pthread_mutex_init(&w->cap_mu, NULL);
+	w->nprod = 1;
 	pthread_cond_init(&w->can_put, NULL);
 	pthread_cond_init(&w->flushed, NULL);
 	pthread_condattr_init(&ca);
@@ -2030,6 +2121,7 @@ rrdw_open(const struct rrdw_cfg *cfg)
 		pthread_cond_destroy(&w->can_put);
 		pthread_cond_destroy(&w->flushed);
 		pthread_mutex_destroy(&w->mu);
+		pthread_mutex_destroy(&w->cap_mu);
 		goto fail;
 	}
 	pthread_setname_np(w->thr, "rrdw");
@@ -2078,5 +2170,6 @@ rrdw_close(struct rrdw *w)
 	pthread_cond_destroy(&w->can_put);
 	pthread_cond_destroy(&w->flushed);
 	pthread_mutex_destroy(&w->mu);
+	pthread_mutex_destroy(&w->cap_mu);
 	free_all(w);
 }

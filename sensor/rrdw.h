@@ -13,7 +13,10 @@
  * amount lands in, or spreads over, the neighbouring steps.
  *
  * Every function is for the capture thread (the one that calls rrdw_open),
- * except the schema helpers, which are pure.
+ * except the schema helpers, which are pure. With several capture threads
+ * (rrdw_set_producers), rrdw_update and rrdw_commit may be called from all
+ * of them; the rest stays with one thread at a time (rrdw_flush and
+ * rrdw_close after the producers have stopped).
  */
 #ifndef SPANWATCH_RRDW_H
 #define SPANWATCH_RRDW_H
@@ -151,6 +154,24 @@ int rrdw_flush(struct rrdw *w);
  * everything; NULL is fine. Updates still undeliverable (rrdcached down)
  * are counted as failed and logged. */
 void rrdw_close(struct rrdw *w);
+
+#define RRDW_MAX_PRODUCERS 16
+
+/* Several capture threads, each with its own pipeline, feed this writer
+ * (live capture with [capture] threads > 1). Call once, before any producer
+ * thread runs; n is 1..RRDW_MAX_PRODUCERS (1 is the default and changes
+ * nothing). With n > 1, rrdw_update and rrdw_commit serialise on a mutex
+ * of their own; a step is queued only once every producer has committed it
+ * (an update for a later step no longer commits the earlier one by
+ * itself); counting data sources add up over the producers, and a gauge of
+ * sensor.rrd is the sum of each producer's latest value (subscriber files
+ * have no gauges). Returns 0, or -1 for a bad n. */
+int rrdw_set_producers(struct rrdw *w, unsigned n);
+
+/* Says that the calling thread is producer idx (0..n-1) from now on: each
+ * producer thread calls it once before its first rrdw_update. A thread that
+ * never calls it is producer 0. */
+void rrdw_bind_producer(unsigned idx);
 
 struct rrdw_stats {
 	uint64_t updates;	/* step updates written */

@@ -13,6 +13,10 @@ other end with -i, started as root with -u nobody. Checked:
     and logs file:line;
   * SIGTERM: the partial step is in the RRDs (the totals above include the
     last step, cut short).
+All of it twice: with one capture thread (the default) and with
+[capture] threads = 2 (an AF_PACKET fanout group in flow-hash mode), where
+each thread must have captured a share and the merged RRD totals must be
+the same exact sums.
 Needs root (namespaces); prints SKIP otherwise.
 """
 import os
@@ -97,6 +101,23 @@ def rrd_totals(d, subs):
     return res
 
 
+def with_threads(conf, n):
+    """A copy of conf with [capture] threads = n."""
+    out, done = [], False
+    with open(conf) as fp:
+        for line in fp:
+            out.append(line)
+            if line.strip() == "[capture]" and not done:
+                out.append("threads = %d\n" % n)
+                done = True
+    if not done:
+        out.append("\n[capture]\nthreads = %d\n" % n)
+    path = "%s.t%d" % (conf, n)
+    with open(path, "w") as fp:
+        fp.writelines(out)
+    return path
+
+
 def main():
     if os.geteuid() != 0:
         print("SKIP: network namespaces need root")
@@ -107,7 +128,6 @@ def main():
             return 77
     work = tempfile.mkdtemp(prefix="sw-live-")
     os.chmod(work, 0o755)
-    proc = None
     try:
         setup()
         pcap = os.path.join(work, "g.pcap")
@@ -115,7 +135,20 @@ def main():
            "--conf-dir", os.path.join(work, "conf"), "--seed", "9", "--subscribers", "30",
            "--duration", "300", "--rate", "25", "--v6-share", "0.3")
         truth = truth_totals(os.path.join(work, "truth.tsv"))
-        subs_file = os.path.join(work, "conf", "subscribers.txt")
+        for n in [int(x) for x in os.environ.get("LIVE_THREADS", "1,2").split(",")]:
+            print("# threads = %d" % n)
+            run_case(work, pcap, truth, n)
+    finally:
+        teardown()
+        shutil.rmtree(work, ignore_errors=True)
+    print("live: %s" % ("pass" if not failures else "FAIL (%d)" % len(failures)))
+    return 0 if not failures else 1
+
+
+def run_case(work, pcap, truth, nthreads):
+    proc = None
+    subs_file = os.path.join(work, "conf", "subscribers.txt")
+    try:
         with open(subs_file) as fp:
             lines = fp.readlines()
         # One subscriber left out of the map until the reload.
@@ -123,16 +156,23 @@ def main():
         kept = [l for l in lines if not l.split() or l.split()[-1] != late]
         with open(subs_file, "w") as fp:
             fp.writelines(kept)
-        rrd = os.path.join(work, "rrd")
+        rrd = os.path.join(work, "rrd%d" % nthreads)
         os.makedirs(rrd)
         nobody = pwd.getpwnam("nobody")
         os.chown(rrd, nobody.pw_uid, nobody.pw_gid)
-        errlog = open(os.path.join(work, "spanwatch.err"), "w+")
+        errlog = open(os.path.join(work, "spanwatch%d.err" % nthreads), "w+")
+        conf = with_threads(os.path.join(work, "conf", "spanwatch.conf"), nthreads)
         proc = subprocess.Popen(["ip", "netns", "exec", NS_SW, os.path.join(SW_BIN, "spanwatch"), "-v",
-                                 "--no-syslog", "-c", os.path.join(work, "conf", "spanwatch.conf"),
+                                 "--no-syslog", "-c", conf,
                                  "-i", TAG + "b", "-o", rrd, "-u", "nobody"], stderr=errlog)
         time.sleep(1.5)
-        pid = int(sh("ip", "netns", "pids", NS_SW).stdout.split()[0])
+        pids = sh("ip", "netns", "pids", NS_SW).stdout.split()
+        if not pids:
+            errlog.seek(0)
+            check(False, "spanwatch is running (exit %s): %s" % (proc.wait(), errlog.read()[-3000:]))
+            proc = None
+            return
+        pid = int(pids[0])
         st = status(pid)
         uid = st["Uid"].split()
         gid = st["Gid"].split()
@@ -173,6 +213,22 @@ def main():
         summary = next((l for l in err.splitlines() if l.startswith("summary ")), "")
         drops = int(summary.split("drops=")[1].split()[0]) if "drops=" in summary else -1
         check(drops == 0, "no drops reported (%d)" % drops)
+        per = [l for l in err.splitlines() if l.startswith("summary thread=")]
+        for l in per:
+            print("     " + l)
+        if nthreads > 1:
+            pk = [int(l.split("packets=")[1].split()[0]) for l in per]
+            check(len(pk) == nthreads and all(p > 0 for p in pk),
+                  "each of %d capture threads captured packets (%s)" % (nthreads, ", ".join(map(str, pk))))
+            total = int(summary.split(" packets=")[1].split()[0]) if " packets=" in summary else -1
+            check(total == sum(pk), "summary packets = sum over threads (%d)" % total)
+        # sensor.rrd: packets merged over the threads exactly, drops once.
+        sensor = rrdsum.totals(os.path.join(rrd, "sensor.rrd"), end=int(time.time()) + 120)
+        ip_packets = int(summary.split("ip_packets=")[1].split()[0]) if "ip_packets=" in summary else -1
+        check(abs(sensor.get("packets", 0) - ip_packets) <= 1 and sensor.get("drops", 0) == 0,
+              "sensor.rrd packets = summary ip_packets (%.0f, %d), drops 0" % (sensor.get("packets", 0), ip_packets))
+        san = [l for l in err.splitlines() if "Sanitizer" in l or "runtime error" in l]
+        check(not san, "no sanitizer report (%s)" % (san[0] if san else ""))
 
         got = rrd_totals(rrd, truth)
         bad = []
@@ -189,10 +245,8 @@ def main():
         if proc:
             proc.kill()
             proc.wait()
-        teardown()
-        shutil.rmtree(work, ignore_errors=True)
-    print("live: %s" % ("pass" if not failures else "FAIL (%d)" % len(failures)))
-    return 0 if not failures else 1
+        with open(subs_file, "w") as fp:
+            fp.writelines(lines)
 
 
 if __name__ == "__main__":
