@@ -52,6 +52,7 @@
 #include "config.h"
 #include "hash.h"
 #include "log.h"
+#include "thr.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -60,7 +61,6 @@
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1294,7 +1294,6 @@ alerts_open(const struct sw_config *cfg, const struct alerts_opts *o)
 	pthread_condattr_t ca;
 	struct strv name;
 	struct sbuf sb;
-	sigset_t all, old;
 	int err;
 	const char *path;
 	uint64_t nhold;
@@ -1386,19 +1385,7 @@ alerts_open(const struct sw_config *cfg, const struct alerts_opts *o)
 		}
 	}
 
-	/* Asynchronous signals are for the capture loop (SIGTERM, SIGHUP,
-	 * SIGINT): the sink thread blocks them, so that none lands in its
-	 * poll or send. Faults stay deliverable. */
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGABRT);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&a->thr, NULL, sink_main, a);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err != 0) {
+	if ((err = thr_start(&a->thr, sink_main, a, "alerts")) != 0) {
 		log_err("alerts: cannot start the sink thread: %s", strerror(err));
 		free_alerts(a);
 		return NULL;

@@ -35,6 +35,7 @@
 #include "rrdw.h"
 
 #include "log.h"
+#include "thr.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -46,7 +47,6 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -2044,7 +2044,6 @@ rrdw_open(const struct rrdw_cfg *cfg)
 	struct rrdw_rra rra[RRDW_MAX_RRA];
 	struct rrdw *w;
 	pthread_condattr_t ca;
-	sigset_t all, old;
 	int err;
 
 	if (cfg == NULL || cfg->dir == NULL || cfg->dir[0] == '\0') {
@@ -2106,16 +2105,7 @@ rrdw_open(const struct rrdw_cfg *cfg)
 	pthread_condattr_destroy(&ca);
 	/* The writer takes no asynchronous signal: SIGTERM, SIGHUP and SIGINT
 	 * belong to the capture loop, and a SIGPIPE has nobody to kill. */
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGABRT);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
-	err = pthread_create(&w->thr, NULL, writer_main, w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (err != 0) {
+	if ((err = thr_start(&w->thr, writer_main, w, "rrdw")) != 0) {
 		log_err("rrd: cannot start the writer thread: %s", strerror(err));
 		pthread_cond_destroy(&w->can_take);
 		pthread_cond_destroy(&w->can_put);
@@ -2124,7 +2114,6 @@ rrdw_open(const struct rrdw_cfg *cfg)
 		pthread_mutex_destroy(&w->cap_mu);
 		goto fail;
 	}
-	pthread_setname_np(w->thr, "rrdw");
 	log_debug("rrd: %s%s, step %us, heartbeat %us, queue %zu (%s)",
 	    w->dir, w->addr ? " through rrdcached" : "", w->step, w->hb, w->cap,
 	    w->block ? "block" : "drop");

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "rrdw.h"
 #include "submap.h"
+#include "thr.h"
 
 /* Counters are published for the main thread at most this often. */
 #define PUBLISH_US 1000000
@@ -196,7 +197,6 @@ int
 workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 {
 	struct pipeline_cfg c = *pc;
-	sigset_t all, old;
 	int err = 0;
 
 	if (pc->flow_log) {
@@ -217,19 +217,13 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 	}
 	ws->nstarted = ws->n;
 	/* Signals are the main thread's: it waits for them. */
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGABRT);
-	pthread_sigmask(SIG_SETMASK, &all, &old);
 	for (unsigned i = 0; i < ws->n; i++) {
 		struct worker *wk = &ws->w[i];
 		char name[16];
 
 		wk->co = (struct capture_opts){ .stop = &wk->stop, .tick = on_tick };
-		if ((err = pthread_create(&wk->thr, NULL, worker_main, wk)) != 0) {
+		snprintf(name, sizeof name, "capture%u", i % 100);
+		if ((err = thr_start(&wk->thr, worker_main, wk, name)) != 0) {
 			log_err("cannot start capture thread %u: %s", i, strerror(err));
 			pthread_mutex_lock(&ws->mu);
 			ws->nstarted = i;
@@ -238,10 +232,7 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 			break;
 		}
 		wk->started = 1;
-		snprintf(name, sizeof name, "capture%u", i % 100);
-		pthread_setname_np(wk->thr, name);
 	}
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return err ? -1 : 0;
 }
 
