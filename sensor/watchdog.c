@@ -1,9 +1,11 @@
 /*
- * watchdog.c — the nDPI hang watchdog. The capture thread publishes the
- * packet it hands to nDPI and a generation counter; the watchdog thread
- * sees the same generation on two looks far enough apart and acts. The
- * packet's bytes stay valid while the capture thread is stuck on them,
- * which is the only time the watchdog reads them.
+ * watchdog.c — the nDPI hang watchdog. Each capture thread publishes, in a
+ * slot of its own, the packet it hands to nDPI and a generation counter;
+ * the watchdog thread sees the same odd generation in a slot on looks far
+ * enough apart and acts. One slot per thread, because with several capture
+ * threads a shared counter would keep moving while one of them hangs. The
+ * packet's bytes stay valid while its thread is stuck on them, which is
+ * the only time the watchdog reads them.
  */
 #include "watchdog.h"
 
@@ -19,11 +21,20 @@
 
 #include "log.h"
 
-static struct {
+/* Capture threads at most ([capture] threads is 1..16), with room for the
+ * main thread of a file replay and the fuzz harness. */
+#define WD_SLOTS 32
+
+struct wd_slot {
 	_Atomic(const uint8_t *) l3;
 	_Atomic uint32_t len;
 	_Atomic uint64_t ts_us;
 	_Atomic uint64_t gen;		/* odd: inside nDPI */
+};
+
+static struct {
+	struct wd_slot slot[WD_SLOTS];
+	atomic_uint nslots;		/* slots handed out */
 	atomic_int stop;
 	unsigned limit_s;
 	char dir[256];
@@ -31,28 +42,53 @@ static struct {
 	int running;
 } wd;
 
+/* The calling thread's slot, taken on its first call. A thread beyond
+ * WD_SLOTS goes unwatched rather than sharing a slot. */
+static _Thread_local struct wd_slot *my_slot;
+static _Thread_local int my_slot_none;
+
+static struct wd_slot *
+slot(void)
+{
+	unsigned i;
+
+	if (my_slot || my_slot_none)
+		return my_slot;
+	i = atomic_fetch_add(&wd.nslots, 1);
+	if (i < WD_SLOTS)
+		my_slot = &wd.slot[i];
+	else
+		my_slot_none = 1;
+	return my_slot;
+}
+
 void
 watchdog_enter(const uint8_t *l3, uint32_t len, uint64_t ts_us)
 {
-	atomic_store_explicit(&wd.l3, l3, memory_order_relaxed);
-	atomic_store_explicit(&wd.len, len, memory_order_relaxed);
-	atomic_store_explicit(&wd.ts_us, ts_us, memory_order_relaxed);
-	atomic_fetch_add_explicit(&wd.gen, 1, memory_order_release);
+	struct wd_slot *s = slot();
+
+	if (!s)
+		return;
+	atomic_store_explicit(&s->l3, l3, memory_order_relaxed);
+	atomic_store_explicit(&s->len, len, memory_order_relaxed);
+	atomic_store_explicit(&s->ts_us, ts_us, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->gen, 1, memory_order_release);
 }
 
 void
 watchdog_leave(void)
 {
-	atomic_fetch_add_explicit(&wd.gen, 1, memory_order_release);
+	if (my_slot)
+		atomic_fetch_add_explicit(&my_slot->gen, 1, memory_order_release);
 }
 
-/* Writes the stuck packet; returns the file name in path. */
+/* Writes the stuck packet of slot s; returns the file name in path. */
 static int
-dump(char *path, size_t plen)
+dump(const struct wd_slot *s, char *path, size_t plen)
 {
-	const uint8_t *l3 = atomic_load(&wd.l3);
-	uint32_t len = atomic_load(&wd.len);
-	uint64_t ts = atomic_load(&wd.ts_us);
+	const uint8_t *l3 = atomic_load(&s->l3);
+	uint32_t len = atomic_load(&s->len);
+	uint64_t ts = atomic_load(&s->ts_us);
 	struct pcap_pkthdr h = { .ts = { (time_t)(ts / 1000000), (suseconds_t)(ts % 1000000) },
 				 .caplen = len, .len = len };
 	pcap_t *dead = pcap_open_dead(DLT_RAW, 262144);
@@ -73,8 +109,8 @@ dump(char *path, size_t plen)
 static void *
 watch(void *arg)
 {
-	uint64_t seen = 0;
-	unsigned stuck_for = 0;		/* half-seconds */
+	uint64_t seen[WD_SLOTS] = { 0 };
+	unsigned stuck_for[WD_SLOTS] = { 0 };	/* half-seconds */
 	char path[320];
 	sigset_t all;
 
@@ -83,22 +119,27 @@ watch(void *arg)
 	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	while (!atomic_load(&wd.stop)) {
 		struct timespec half = { 0, 500000000 };
-		uint64_t g = atomic_load_explicit(&wd.gen, memory_order_acquire);
+		unsigned n = atomic_load(&wd.nslots);
 
 		nanosleep(&half, NULL);
-		if ((g & 1) && g == seen) {
-			if (++stuck_for >= 2 * wd.limit_s) {
-				int ok = dump(path, sizeof path) == 0;
+		for (unsigned i = 0; i < n && i < WD_SLOTS; i++) {
+			const struct wd_slot *s = &wd.slot[i];
+			uint64_t g = atomic_load_explicit(&s->gen, memory_order_acquire);
+
+			if (!(g & 1) || g != seen[i]) {
+				stuck_for[i] = 0;
+				seen[i] = g;
+				continue;
+			}
+			if (++stuck_for[i] >= 2 * wd.limit_s) {
+				int ok = dump(s, path, sizeof path) == 0;
 				log_err("watchdog: a packet has been inside nDPI for %u s; %s%s; exiting "
 					"so that the service manager restarts the sensor",
 					wd.limit_s, ok ? "it is saved in " : "it could not be saved",
 					ok ? path : "");
 				_exit(1);
 			}
-		} else {
-			stuck_for = 0;
 		}
-		seen = g;
 	}
 	return NULL;
 }
