@@ -804,11 +804,15 @@ p2p_packet(void *self, const struct flow_event *ev)
 
 	if (f->id >= P->nflows)
 		return;
+	if (ev->created) {
+		flow_begin(P, &P->flows[f->id], ev);
+		if (P->flows[f->id].label != L_NONE)
+			f->watch |= FLOW_W_P2P;
+	}
+	/* Most flows, after their first packets: decided not P2P. */
+	if (!(f->watch & FLOW_W_P2P))
+		return;
 	st = &P->flows[f->id];
-	if (ev->created)
-		flow_begin(P, st, ev);
-	if (st->label == L_NONE)
-		return;		/* most flows, after their first packets */
 	P->now = (uint32_t)(ev->p->ts_us / 1000000);
 	if (ev->p->payload && ev->p->payload_len && !(ev->p->flags & PKT_F_FRAG_LATER))
 		kind = inspect(P, st, ev);
@@ -818,6 +822,8 @@ p2p_packet(void *self, const struct flow_event *ev)
 		decide(P, st, f, 0);
 	if (st->label == L_BT || st->label == L_P2P)
 		account(P, st, ev, kind);
+	else if (st->label == L_NONE)
+		f->watch &= (uint8_t)~FLOW_W_P2P;
 }
 
 static void

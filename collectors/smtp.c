@@ -874,7 +874,7 @@ static void
 smtp_packet(void *self, const struct flow_event *ev)
 {
 	struct smtp *m = self;
-	const struct flow *f = ev->f;
+	struct flow *f = ev->f;
 	const struct pkt *p = ev->p;
 	uint32_t now = (uint32_t)(p->ts_us / 1000000);
 
@@ -886,15 +886,21 @@ smtp_packet(void *self, const struct flow_event *ev)
 	}
 	if (f->id >= m->nix)
 		return;
-	if (m->ix[f->id] == IX_NONE) {
-		if (!ev->created)
-			return;
+	if (ev->created) {
 		sess_start(m, ev, now);
+		if (m->ix[f->id] >= IX_SLOT0)
+			f->watch |= FLOW_W_SMTP;
 	}
+	/* Only sessions still being parsed: the others cost no look into
+	 * ix[] (a cache miss per packet). */
+	if (!(f->watch & FLOW_W_SMTP))
+		return;
 
 	uint32_t x = m->ix[f->id];
-	if (x < IX_SLOT0)
+	if (x < IX_SLOT0) {
+		f->watch &= (uint8_t)~FLOW_W_SMTP;
 		return;
+	}
 
 	struct sess *s = &m->pool[x - IX_SLOT0];
 	enum smtp_dir dir = ev->dir == FLOW_C2S ? SMTP_C2S : SMTP_S2C;
@@ -907,6 +913,7 @@ smtp_packet(void *self, const struct flow_event *ev)
 	if (got && learn(m, s, got, now)) {
 		slot_put(m, x - IX_SLOT0);
 		m->ix[f->id] = IX_DONE;
+		f->watch &= (uint8_t)~FLOW_W_SMTP;
 	}
 }
 

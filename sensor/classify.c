@@ -182,7 +182,6 @@ classify_packet(struct classifier *c, struct flow *f, const struct pkt *p)
 	watchdog_enter(l3, len, p->ts_us);
 	r = ndpi_detection_process_packet(c->ndpi, nf, l3, (unsigned short)len, p->ts_us / 1000);
 	watchdog_leave();
-	f->dpi_pkts++;
 	c->st.fed++;
 	seen = f->pkts[0] + f->pkts[1];
 	enough = seen > (p->proto == 6 ? BUDGET_TCP : BUDGET_OTHER);

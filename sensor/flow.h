@@ -57,14 +57,21 @@ struct flow {
 	uint32_t dpi;			/* classifier state, or FLOW_NONE */
 	int32_t sub_a, sub_b;		/* subscriber ids of key.a and key.b, -1: outside */
 	uint16_t app_master, app_proto;	/* nDPI protocol ids */
-	uint16_t dpi_pkts;		/* packets given to nDPI */
+	uint16_t linked_s;		/* packet second (mod 65536) it took its
+					 * list place: moved once a second */
 	uint8_t client_is_a;		/* the client is key.a */
 	uint8_t state;			/* FLOW_S_* */
 	uint8_t classified;		/* nDPI is done with it */
 	uint8_t direction;		/* enum flow_direction, set by the pipeline */
 	uint8_t own_app;		/* enum flow_own_app */
-	uint8_t spare;
+	uint8_t watch;			/* FLOW_W_*: collectors that want its packets */
 };
+
+/* Bits of flow.watch. A collector that follows only some flows keeps its
+ * bit set on those, so that for all the others its packet hook returns
+ * without touching its own per-flow table (a cache miss per packet). */
+#define FLOW_W_P2P	0x01
+#define FLOW_W_SMTP	0x02
 
 struct flow_table;
 
@@ -87,6 +94,14 @@ void flow_table_free(struct flow_table *);
  * is 0. *created is set when the packet opened a new flow. */
 struct flow *flow_packet(struct flow_table *, const struct pkt *p,
 			 enum flow_dir *dir, int *created);
+
+/* Packets are looked up two at a time behind the newest: these start the
+ * memory loads of the flow p will need, so that flow_packet finds them in
+ * cache. flow_prefetch_bucket returns p's bucket for flow_prefetch_entry,
+ * which may come one packet later, once the bucket has arrived. Neither
+ * changes the table; a stale bucket only makes the prefetch useless. */
+uint32_t flow_prefetch_bucket(const struct flow_table *, const struct pkt *p);
+void flow_prefetch_entry(const struct flow_table *, uint32_t bucket);
 
 /* Ends flows idle (or lingering) past their timeout at now_us, at most
  * budget of them, so that no single packet pays for a large expiry.

@@ -28,6 +28,22 @@
 #define FRAG_BITS 12
 #define MAX_COLLECTORS 16
 
+/* The lookup of a packet's flow is two cache misses (bucket, entry) that
+ * dominated the packet path. Packets therefore wait in a queue of three:
+ * the newest has its bucket prefetched, the next its flow entry, and the
+ * oldest, whose memory has arrived by then, is processed. Every clock and
+ * table sees the packets in their order; drain() empties the queue before
+ * anything else (ticks, reloads, the end) looks at the state. */
+#define QLEN 3
+#define QSLOT_BYTES 262144	/* libpcap's largest snapshot length */
+#define NO_BUCKET UINT32_MAX
+
+struct qslot {
+	struct pkt p;
+	uint32_t bucket;
+	uint8_t *buf;		/* QSLOT_BYTES, the frame p points into */
+};
+
 struct pipeline {
 	struct flow_table *flows;
 	struct frag_table *frags;
@@ -44,6 +60,9 @@ struct pipeline {
 	uint64_t drops;
 	uint8_t *sub_seen;		/* by subscriber id */
 	uint32_t max_flows;
+	struct qslot q[QLEN];
+	unsigned qh, qn;		/* oldest queued, how many */
+	uint8_t *qbuf;
 };
 
 static const char *const direction_word[] = {
@@ -145,7 +164,10 @@ pipeline_new(const struct pipeline_cfg *cfg)
 	pl->frags = frag_new(FRAG_BITS);
 	pl->cls = classify_new(cfg->dpi_states, cfg->dpi_max_bytes);
 	pl->sub_seen = calloc((size_t)submap_count(cfg->subs) + 1, 1);
-	if (!pl->flows || !pl->frags || !pl->cls || !pl->sub_seen) {
+	pl->qbuf = malloc((size_t)QLEN * QSLOT_BYTES);
+	for (unsigned i = 0; pl->qbuf && i < QLEN; i++)
+		pl->q[i].buf = pl->qbuf + (size_t)i * QSLOT_BYTES;
+	if (!pl->flows || !pl->frags || !pl->cls || !pl->sub_seen || !pl->qbuf) {
 		log_err("cannot set up the packet path (max_flows %u): out of memory", cfg->max_flows);
 		pipeline_free(pl);
 		return NULL;
@@ -178,59 +200,112 @@ pipeline_new(const struct pipeline_cfg *cfg)
 	return pl;
 }
 
-void
-pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t caplen,
-	       uint64_t ts_us)
+/* The packet in p, decoded, from here on: fragments, clocks, the flow,
+ * nDPI, the collectors. */
+static void
+process(struct pipeline *pl, struct pkt *p)
 {
 	struct flow_event ev;
-	struct pkt p;
+	int created;
 
-	pl->st.packets++;
-	switch (decode_frame(fn, data, caplen, &p)) {
-	case DEC_IP:
-		break;
-	case DEC_NONIP:
-		pl->st.non_ip++;
-		return;
-	case DEC_TRUNCATED:
-		pl->st.truncated++;
-		return;
-	default:
-		pl->st.malformed++;
-		return;
-	}
-	p.ts_us = ts_us;
 	pl->st.ip_packets++;
-	pl->st.ip_bytes += p.ip_len;
-	if (p.flags & PKT_F_L4_TRUNC)
+	pl->st.ip_bytes += p->ip_len;
+	if (p->flags & PKT_F_L4_TRUNC)
 		pl->st.l4_truncated++;
-	if (p.flags & PKT_F_FRAG) {
-		if (!(p.flags & PKT_F_FRAG_LATER))
-			frag_note_first(pl->frags, &p);
-		else if (frag_fill_ports(pl->frags, &p) < 0)
+	if (p->flags & PKT_F_FRAG) {
+		if (!(p->flags & PKT_F_FRAG_LATER))
+			frag_note_first(pl->frags, p);
+		else if (frag_fill_ports(pl->frags, p) < 0)
 			pl->st.frag_orphans++;
 	}
-	if (ts_us > pl->now_us) {
-		stepclock_advance(&pl->clock, (time_t)(ts_us / 1000000), end_step, pl);
-		pl->now_us = ts_us;
-		flow_expire(pl->flows, ts_us, EXPIRE_BUDGET);
+	if (p->ts_us > pl->now_us) {
+		stepclock_advance(&pl->clock, (time_t)(p->ts_us / 1000000), end_step, pl);
+		pl->now_us = p->ts_us;
+		flow_expire(pl->flows, p->ts_us, EXPIRE_BUDGET);
 	}
-
-	int created;
-	ev.p = &p;
-	ev.f = flow_packet(pl->flows, &p, &ev.dir, &created);
+	ev.p = p;
+	ev.f = flow_packet(pl->flows, p, &ev.dir, &created);
 	ev.created = (uint8_t)created;
 	if (created)
 		assign_subscribers(pl, ev.f);
 	ev.from_a = (ev.dir == FLOW_C2S) == (ev.f->client_is_a != 0);
-	ev.classified_now = (uint8_t)classify_packet(pl->cls, ev.f, &p);
+	ev.classified_now = (uint8_t)classify_packet(pl->cls, ev.f, p);
 	for (size_t i = 0; i < pl->ncollectors; i++)
 		collector_registry[i]->packet(pl->cstate[i], &ev);
+}
+
+/* Processes the packets still in the queue, oldest first. */
+static void
+drain(struct pipeline *pl)
+{
+	while (pl->qn > 0) {
+		process(pl, &pl->q[pl->qh].p);
+		pl->qh = (pl->qh + 1) % QLEN;
+		pl->qn--;
+	}
+}
+
+/* Counts a frame that is not an IP packet; returns 1 for an IP packet. */
+static int
+decoded(struct pipeline *pl, enum decode_result r)
+{
+	uint64_t *counter[DEC_NRESULTS] = {
+		[DEC_NONIP] = &pl->st.non_ip,
+		[DEC_TRUNCATED] = &pl->st.truncated,
+		[DEC_MALFORMED] = &pl->st.malformed,
+	};
+
+	if (r == DEC_IP)
+		return 1;
+	(*counter[(unsigned)r < DEC_NRESULTS ? r : DEC_MALFORMED])++;
+	return 0;
+}
+
+void
+pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t caplen,
+	       uint64_t ts_us)
+{
+	struct qslot *s;
+
+	pl->st.packets++;
+	if (caplen > QSLOT_BYTES) {
+		/* Larger than any link's frame: no copy, in order. */
+		struct pkt p;
+
+		drain(pl);
+		if (decoded(pl, decode_frame(fn, data, caplen, &p))) {
+			p.ts_us = ts_us;
+			process(pl, &p);
+		}
+		return;
+	}
+	/* libpcap reuses its buffer for the next frame: the queue keeps a
+	 * copy, which the decoded packet points into. */
+	s = &pl->q[(pl->qh + pl->qn) % QLEN];
+	memcpy(s->buf, data, caplen);
+	if (!decoded(pl, decode_frame(fn, s->buf, caplen, &s->p)))
+		return;
+	s->p.ts_us = ts_us;
+	/* A later fragment's ports come from its first, in process(). */
+	s->bucket = (s->p.flags & PKT_F_FRAG_LATER) ? NO_BUCKET
+		    : flow_prefetch_bucket(pl->flows, &s->p);
+	if (pl->qn > 0) {	/* the one before: its bucket is in */
+		const struct qslot *m = &pl->q[(pl->qh + pl->qn - 1) % QLEN];
+
+		if (m->bucket != NO_BUCKET)
+			flow_prefetch_entry(pl->flows, m->bucket);
+	}
+	if (++pl->qn == QLEN) {	/* the oldest: its flow is in */
+		process(pl, &pl->q[pl->qh].p);
+		pl->qh = (pl->qh + 1) % QLEN;
+		pl->qn--;
+	}
 }
 
 void
 pipeline_tick(struct pipeline *pl, uint64_t now_us)
 {
+	drain(pl);
 	if (now_us <= pl->now_us)
 		return;
 	stepclock_advance(&pl->clock, (time_t)(now_us / 1000000), end_step, pl);
@@ -251,6 +326,7 @@ pipeline_reload(struct pipeline *pl, const struct sw_config *cfg, const struct s
 	struct collector_env env = pl->env;
 	uint8_t *seen = calloc((size_t)submap_count(subs) + 1, 1);
 
+	drain(pl);
 	if (!seen) {
 		log_err("reload: out of memory");
 		return -1;
@@ -280,6 +356,7 @@ pipeline_set_drops(struct pipeline *pl, uint64_t drops)
 void
 pipeline_finish(struct pipeline *pl)
 {
+	drain(pl);
 	flow_drain(pl->flows);
 	stepclock_finish(&pl->clock, end_step, pl);
 }
@@ -319,6 +396,7 @@ pipeline_free(struct pipeline *pl)
 	frag_free(pl->frags);
 	classify_free(pl->cls);
 	free(pl->sub_seen);
+	free(pl->qbuf);
 	free(pl);
 	return rc;
 }
