@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "errcap.h"
+
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,41 +35,6 @@ write_list(const char *text)
 	fputs(text, fp);
 	fclose(fp);
 	return path;
-}
-
-static int saved_fd = -1;
-static char errpath[300];
-
-static void
-capture_begin(void)
-{
-	int fd;
-
-	snprintf(errpath, sizeof errpath, "%s/stderr", tmpdir);
-	fflush(stderr);
-	saved_fd = dup(2);
-	fd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	dup2(fd, 2);
-	close(fd);
-}
-
-static const char *
-capture_end(void)
-{
-	static char text[65536];
-	FILE *fp;
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved_fd, 2);
-	close(saved_fd);
-	fp = fopen(errpath, "r");
-	assert_non_null(fp);
-	n = fread(text, 1, sizeof text - 1, fp);
-	text[n] = '\0';
-	fclose(fp);
-	return text;
 }
 
 static void
@@ -146,9 +113,9 @@ test_bad_lines(void **state)
 		FEDORA " ctrl\x01label\n");			/* 9 */
 	struct allowlist *al;
 
-	capture_begin();
+	errcap_begin(tmpdir);
 	al = allowlist_load(path);
-	err = capture_end();
+	err = errcap_end();
 	assert_null(al);
 	for (int line = 2; line <= 9; line++) {
 		if (line == 6)
@@ -177,9 +144,9 @@ test_unreadable(void **state)
 	const char *err;
 
 	snprintf(path, sizeof path, "%s/missing.txt", tmpdir);
-	capture_begin();
+	errcap_begin(tmpdir);
 	assert_null(allowlist_load(path));
-	err = capture_end();
+	err = errcap_end();
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, "No such file"));
 }
@@ -197,9 +164,9 @@ test_long_line(void **state)
 	strcpy(text + 2041, "\n" FEDORA "\n");
 	path = write_list(text);
 	free(text);
-	capture_begin();
+	errcap_begin(tmpdir);
 	assert_null(allowlist_load(path));
-	err = capture_end();
+	err = errcap_end();
 	snprintf(want, sizeof want, "%s:1: line longer than", path);
 	assert_non_null(strstr(err, want));
 }

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "errcap.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -51,43 +53,6 @@ write_conf(const char *text)
 	return write_conf_n(text, 0);
 }
 
-/* stderr into a file while a call runs, to check the messages. */
-static int saved_fd = -1;
-static char errpath[300];
-
-static void
-capture_begin(void)
-{
-	int fd;
-
-	snprintf(errpath, sizeof(errpath), "%s/stderr", tmpdir);
-	fflush(stderr);
-	saved_fd = dup(2);
-	fd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	dup2(fd, 2);
-	close(fd);
-}
-
-/* Returns what was written to stderr since capture_begin (static). */
-static const char *
-capture_end(void)
-{
-	static char text[65536];
-	FILE *fp;
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved_fd, 2);
-	close(saved_fd);
-	fp = fopen(errpath, "r");
-	assert_non_null(fp);
-	n = fread(text, 1, sizeof(text) - 1, fp);
-	text[n] = '\0';
-	fclose(fp);
-	return text;
-}
-
 static int
 count_lines(const char *s)
 {
@@ -106,9 +71,9 @@ load_text(struct sw_config *c, const char *text, const char **err)
 	int rc;
 
 	config_defaults(c);
-	capture_begin();
+	errcap_begin(tmpdir);
 	rc = config_load(c, write_conf(text));
-	*err = capture_end();
+	*err = errcap_end();
 	return rc;
 }
 
@@ -494,9 +459,9 @@ test_errors(void **state)
 
 	config_defaults(&c);
 	path = write_conf(text);
-	capture_begin();
+	errcap_begin(tmpdir);
 	assert_int_equal(config_load(&c, path), -1);
-	err = capture_end();
+	err = errcap_end();
 	for (i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
 		if (lines[i].expect == NULL)
 			continue;
@@ -604,28 +569,28 @@ test_unreadable(void **state)
 
 	config_defaults(&c);
 	snprintf(path, sizeof(path), "%s/missing.conf", tmpdir);
-	capture_begin();
+	errcap_begin(tmpdir);
 	assert_int_equal(config_load(&c, path), -1);
 	assert_int_equal(errno, ENOENT);
-	err = capture_end();
+	err = errcap_end();
 	snprintf(path + strlen(path), sizeof(path) - strlen(path),
 	    ": No such file or directory");
 	assert_non_null(strstr(err, path));
 
-	capture_begin();
+	errcap_begin(tmpdir);
 	assert_int_equal(config_load(&c, tmpdir), -1);
-	err = capture_end();
+	err = errcap_end();
 	assert_non_null(strstr(err, ": Is a directory"));
 
 	/* A NUL byte is an error of its line. */
-	capture_begin();
+	errcap_begin(tmpdir);
 	{
 		static const char nul[] = "[rrd]\nstep = 60\0\nstep = 70\n";
 
 		assert_int_equal(config_load(&c,
 		    write_conf_n(nul, sizeof(nul) - 1)), -1);
 	}
-	err = capture_end();
+	err = errcap_end();
 	assert_non_null(strstr(err, ":2: line holds a NUL byte"));
 	config_free(&c);
 }
@@ -650,11 +615,11 @@ test_overrides(void **state)
 	assert_int_equal(config_set(&c, "capture", "filter", "tcp", "-f"), 0);
 	assert_string_equal(c.capture.filter, "tcp");
 
-	capture_begin();
+	errcap_begin(tmpdir);
 	assert_int_equal(config_set(&c, "rrd", "step", "5", "--step"), -1);
 	assert_int_equal(config_set(&c, "rrd", "step", "x", NULL), -1);
 	assert_int_equal(config_set(&c, "rrd", "nope", "x", "--nope"), -1);
-	err = capture_end();
+	err = errcap_end();
 	assert_non_null(strstr(err, "--step: '5' is out of range (20s..1h)\n"));
 	assert_non_null(strstr(err, "[rrd] step: 'x' is not a duration"));
 	assert_non_null(strstr(err, "--nope: no such setting [rrd] nope"));
@@ -685,9 +650,9 @@ test_example_conf(void **state)
 	if (in == NULL)
 		skip();
 	config_defaults(&c);
-	capture_begin();
+	errcap_begin(tmpdir);
 	assert_int_equal(config_load(&c, candidates[i]), 0);
-	err = capture_end();
+	err = errcap_end();
 	assert_string_equal(err, "");
 	config_free(&c);
 
@@ -708,9 +673,9 @@ test_example_conf(void **state)
 	assert_int_equal(keys, 33);	/* every key of struct sw_config */
 	config_defaults(&c);
 	config_defaults(&d);
-	capture_begin();
+	errcap_begin(tmpdir);
 	assert_int_equal(config_load(&c, path), 0);
-	err = capture_end();
+	err = errcap_end();
 	assert_string_equal(err, "");
 	assert_int_equal(c.capture.snaplen, d.capture.snaplen);
 	assert_int_equal(c.capture.buffer_mb, d.capture.buffer_mb);

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "errcap.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -38,43 +40,6 @@ write_map(const char *text)
 	fputs(text, fp);
 	fclose(fp);
 	return path;
-}
-
-/* stderr into a file while a call runs, to check the messages. */
-static int saved_fd = -1;
-static char errpath[300];
-
-static void
-capture_begin(void)
-{
-	int fd;
-
-	snprintf(errpath, sizeof(errpath), "%s/stderr", tmpdir);
-	fflush(stderr);
-	saved_fd = dup(2);
-	fd = open(errpath, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	assert_true(fd >= 0);
-	dup2(fd, 2);
-	close(fd);
-}
-
-/* Returns what was written to stderr since capture_begin (static). */
-static const char *
-capture_end(void)
-{
-	static char text[65536];
-	FILE *fp;
-	size_t n;
-
-	fflush(stderr);
-	dup2(saved_fd, 2);
-	close(saved_fd);
-	fp = fopen(errpath, "r");
-	assert_non_null(fp);
-	n = fread(text, 1, sizeof(text) - 1, fp);
-	text[n] = '\0';
-	fclose(fp);
-	return text;
 }
 
 static int
@@ -144,11 +109,11 @@ test_ipv6(void **state)
 {
 	struct submap *m;
 
-	capture_begin();
+	errcap_begin(tmpdir);
 	m = submap_load(write_map(
 	    "2001:db8::/32        isp\n"
 	    "2001:db8:2::1/128    \n"));	/* one field: an error */
-	assert_non_null(strstr(capture_end(), ":2: expected 'CIDR NAME'"));
+	assert_non_null(strstr(errcap_end(), ":2: expected 'CIDR NAME'"));
 	assert_null(m);
 	m = submap_load(write_map(
 	    "2001:db8::/32        isp\n"
@@ -238,15 +203,15 @@ test_unreadable(void **state)
 	const char *err;
 
 	snprintf(path, sizeof(path), "%s/does-not-exist.txt", tmpdir);
-	capture_begin();
+	errcap_begin(tmpdir);
 	assert_null(submap_load(path));
-	err = capture_end();
+	err = errcap_end();
 	assert_non_null(strstr(err, path));
 	assert_non_null(strstr(err, ": No such file or directory"));
 
-	capture_begin();
+	errcap_begin(tmpdir);
 	assert_null(submap_load(tmpdir));	/* a directory */
-	err = capture_end();
+	err = errcap_end();
 	assert_non_null(strstr(err, ": Is a directory"));
 }
 
@@ -305,9 +270,9 @@ test_bad_lines(void **state)
 		    "%s\n# fine\n172.16.%zu.0/24 good-%zu\n", bad[i].text, i, i);
 	snprintf(path, sizeof(path), "%s", write_map(text));
 
-	capture_begin();
+	errcap_begin(tmpdir);
 	assert_null(submap_load(path));
-	err = capture_end();
+	err = errcap_end();
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(want, sizeof(want), "%s:%zu: ", path, 4 + 3 * i);
 		p = strstr(err, want);
@@ -329,9 +294,9 @@ test_bad_lines(void **state)
 		fp = fopen(path, "w");
 		fwrite("10.0.0.0/8 a\n10.1.0.0/16 b\0c\n", 1, 29, fp);
 		fclose(fp);
-		capture_begin();
+		errcap_begin(tmpdir);
 		assert_null(submap_load(path));
-		err = capture_end();
+		err = errcap_end();
 		snprintf(want, sizeof(want), "%s:2: line holds a NUL byte", path);
 		assert_non_null(strstr(err, want));
 	}
@@ -493,9 +458,9 @@ test_error_cap(void **state)
 	assert_non_null(text);
 	for (i = 0; i < 300; i++)
 		used += (size_t)sprintf(text + used, "a,b,c,%d\n", i);
-	capture_begin();
+	errcap_begin(tmpdir);
 	assert_null(submap_load(write_map(text)));
-	err = capture_end();
+	err = errcap_end();
 	free(text);
 	assert_non_null(strstr(err, ":200: expected 'CIDR NAME'"));
 	assert_null(strstr(err, ":201: expected"));
