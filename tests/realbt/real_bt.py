@@ -66,11 +66,13 @@ TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__fi
 SW_BIN = os.environ.get("SW_BIN") or os.path.join(TOP, "bin")
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import netns  # noqa: E402
 import rrdsum  # noqa: E402
 
-TAG = "bt%d" % (os.getpid() % 100000)
-NS_SUB, NS_RTR, NS_NET = TAG + "sub", TAG + "rtr", TAG + "net"
-IF_S, IF_R, IF_U, IF_N = TAG + "s", TAG + "r", TAG + "u", TAG + "n"
+NET = netns.Topology("bt")
+TAG = NET.tag
+NS_SUB, NS_RTR, NS_NET = NET.sub, NET.rtr, NET.net
+IF_S, IF_R, IF_U, IF_N = NET.if_s, NET.if_r, NET.if_u, NET.if_n
 DOWN, SEED, NODE = "198.18.1.10", "198.19.0.10", "198.19.0.20"
 PORT = 6881                     # libtorrent's default, on every host
 SUB_DHT_PORT = 7881
@@ -120,52 +122,13 @@ def check(ok, msg):
         failures.append(msg)
 
 
-def sh(*args, **kw):
-    r = subprocess.run(list(args), capture_output=True, text=True, **kw)
-    if r.returncode != 0:
-        raise RuntimeError("%s: exit %d: %s" % (" ".join(args), r.returncode, (r.stdout + r.stderr).strip()))
-    return r
-
-
-def nsx(ns, *args):
-    return ["ip", "netns", "exec", ns] + list(args)
-
-
-def wait_capturing(pids, seconds=20):
-    """Waits until every process in pids has a packet socket open in the
-    router namespace (spanwatch prints nothing when its capture is open)."""
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        out = subprocess.run(nsx(NS_RTR, "ss", "-0", "-n", "-p"), capture_output=True, text=True).stdout
-        if all("pid=%d," % p in out for p in pids):
-            time.sleep(0.3)     # from socket() to the ring set up
-            return True
-        time.sleep(0.1)
-    return False
+sh, nsx = netns.sh, netns.nsx
+wait_capturing = NET.wait_capturing
+teardown = NET.teardown
 
 
 def setup():
-    for ns in (NS_SUB, NS_RTR, NS_NET):
-        sh("ip", "netns", "add", ns)
-        # No IPv6: the kernel's own ND/MLD chatter stays off the wire.
-        sh(*nsx(ns, "sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=1"))
-        sh(*nsx(ns, "sysctl", "-qw", "net.ipv6.conf.default.disable_ipv6=1"))
-        sh("ip", "-n", ns, "link", "set", "lo", "up")
-    sh("ip", "link", "add", IF_S, "netns", NS_SUB, "type", "veth", "peer", "name", IF_R, "netns", NS_RTR)
-    sh("ip", "link", "add", IF_N, "netns", NS_NET, "type", "veth", "peer", "name", IF_U, "netns", NS_RTR)
-    sh(*nsx(NS_RTR, "sysctl", "-qw", "net.ipv4.ip_forward=1"))
-    for ns, dev, addrs in ((NS_SUB, IF_S, [DOWN]), (NS_RTR, IF_R, ["198.18.1.254"]),
-                           (NS_RTR, IF_U, ["198.19.0.254"]), (NS_NET, IF_N, [SEED, NODE])):
-        for a in addrs:
-            sh("ip", "-n", ns, "addr", "add", a + "/24", "dev", dev)
-        sh("ip", "-n", ns, "link", "set", dev, "up")
-    sh("ip", "-n", NS_SUB, "route", "add", "198.19.0.0/24", "via", "198.18.1.254")
-    sh("ip", "-n", NS_NET, "route", "add", "198.18.1.0/24", "via", "198.19.0.254")
-
-
-def teardown():
-    for ns in (NS_SUB, NS_RTR, NS_NET):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    NET.setup([DOWN], [SEED, NODE])
 
 
 def tshark_bytes(pcap, peer=None, more=None):
