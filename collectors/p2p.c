@@ -78,8 +78,8 @@
  * the following of that direction.
  *
  * Memory, all allocated at start: 24 bytes per flow of [sensor]
- * max_flows, 152 bytes per subscriber, the peer cache (PEER_ENTRIES
- * endpoints of 24 bytes), PEX_SLOTS peer-wire followers of 36 bytes, 20
+ * max_flows, 152 bytes per subscriber, the peer cache (8 endpoints of 24
+ * bytes per flow of max_flows, within PEER_MIN..PEER_MAX), PEX_SLOTS peer-wire followers of 36 bytes, 20
  * bytes per allowlisted torrent.
  */
 #include <inttypes.h>
@@ -100,7 +100,11 @@
 #include "submap.h"
 #include "subrows.h"
 
-#define PEER_ENTRIES (1u << 19)	/* 12 MiB */
+/* Peer cache size: 8 endpoints per flow the sensor may hold (a peer list
+ * names many, most never contacted), 1.5 to 12 MiB. */
+#define PEER_PER_FLOW 8
+#define PEER_MIN (1u << 16)
+#define PEER_MAX (1u << 19)
 #define PEER_TTL 1800		/* a peer list is fresh for about a tracker interval */
 #define RECENT_BT 600		/* "the subscriber runs a BitTorrent client now" */
 #define PEX_SLOTS 4096		/* plaintext peer-wire connections followed at once */
@@ -280,7 +284,9 @@ p2p_start(const struct collector_env *env)
 	 * pages that flows have touched. */
 	P->flows = calloc((size_t)P->nflows + 1, sizeof *P->flows);
 	P->win = win_new(P->nsubs);
-	P->peers = peercache_new(PEER_ENTRIES, PEER_TTL);
+	P->peers = peercache_new(P->nflows >= PEER_MAX / PEER_PER_FLOW ? PEER_MAX
+				 : P->nflows <= PEER_MIN / PEER_PER_FLOW ? PEER_MIN
+				 : (size_t)P->nflows * PEER_PER_FLOW, PEER_TTL);
 	P->pex = calloc(PEX_SLOTS, sizeof *P->pex);
 	P->pex_free = malloc(PEX_SLOTS * sizeof *P->pex_free);
 	P->is_p2p = calloc(NDPI_IDS / 8, 1);
