@@ -62,7 +62,11 @@ def session(addr, port, enc, transport, dht_node):
         # Both peers are on one made-up network: no ban for sharing a /24,
         # no rate limit for it either.
         "allow_multiple_connections_per_ip": True,
-        "alert_mask": lt.alert_category.error | lt.alert_category.status,
+        # A failed connection is retried after a second, not after the
+        # default minute: the fetch has 60 s in all.
+        "min_reconnect_time": 1,
+        "alert_mask": lt.alert_category.error | lt.alert_category.status
+                      | lt.alert_category.connect | lt.alert_category.peer,
     })
     return s
 
@@ -109,6 +113,15 @@ def settled_peers(h):
     return out
 
 
+def peer_events(s):
+    """Why peer connections ended, for the log when a fetch fails."""
+    out = []
+    for a in s.pop_alerts():
+        if isinstance(a, (lt.peer_disconnected_alert, lt.peer_error_alert)):
+            out.append("%.2f %s" % (time.time() % 1000, a.message()))
+    return out
+
+
 def fetch(torrent, where, addr, port, enc, transport, dht_node, peer):
     s = session(addr, int(port), enc, transport, dht_node)
     h = add(s, torrent, where)
@@ -116,15 +129,35 @@ def fetch(torrent, where, addr, port, enc, transport, dht_node, peer):
     t0 = time.time()
     h.connect_peer((pa, int(pp)))
     seen = set()
+    events = []
+    asked = moved = t0
+    done = -1
     while not h.status().is_seeding and time.time() - t0 < 60:
         seen |= settled_peers(h)
-        if not h.status().has_metadata:
+        st = h.status()
+        now = time.time()
+        if st.total_wanted_done != done:
+            done, moved = st.total_wanted_done, now
+        # No peer for three seconds, or no progress for six: start over
+        # with a fresh peer list. libtorrent gives a peer three failed
+        # connections, then drops it from its connect candidates for good
+        # (max_failcount set on the session did not reach an existing
+        # torrent), so connect_peer alone cannot bring it back. Once in
+        # CI an RC4 fetch got no connection and waited out its minute.
+        if (st.num_peers == 0 and now - asked > 3) or (now - max(moved, asked) > 6):
+            events.append("%.2f no peer or no progress: adding the torrent again" % (now % 1000))
+            s.remove_torrent(h)
+            h = add(s, torrent, where)
             h.connect_peer((pa, int(pp)))
+            asked = now
+        events.extend(peer_events(s))
         time.sleep(0.01)
     seen |= settled_peers(h)
+    events.extend(peer_events(s))
     st = h.status()
     res = {"done": st.is_seeding, "seconds": round(time.time() - t0, 2),
-           "bytes": st.total_wanted_done, "total_download": st.total_download, "peers": sorted(seen)}
+           "bytes": st.total_wanted_done, "total_download": st.total_download, "peers": sorted(seen),
+           "events": events[:20]}
     # Linger a moment so the last exchanges finish as a client would.
     time.sleep(0.5)
     print(json.dumps(res), flush=True)

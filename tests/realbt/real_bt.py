@@ -281,6 +281,9 @@ def run_case(work, torrent, enc, transport, dht, procs):
     check(r.returncode == 0 and res.get("done") and same,
           "%s: the downloader fetched the file in %s s, identical (exit %d)%s"
           % (name, res.get("seconds"), r.returncode, "" if res else ": " + (r.stdout + r.stderr)[-400:]))
+    for e in res.get("events", []):
+        if not res.get("done") or "again" in e:
+            print("    libtorrent: %s" % e)
     want = "/%s/%s" % (transport, enc)
     peers = res.get("peers", [])
     check(any(p.startswith(SEED) and p.endswith(want) for p in peers),
