@@ -13,8 +13,6 @@ For each file it checks, against independent oracles:
 Exit 0 pass, 1 fail, 77 skip.
 """
 import concurrent.futures as cf
-import csv
-import ipaddress
 import os
 import re
 import subprocess
@@ -23,30 +21,14 @@ import sys
 TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SHARED = os.environ.get("SHARED") or os.path.join(TOP, "..", "shared")
 SW_BIN = os.environ.get("SW_BIN") or os.path.join(TOP, "bin")
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import ndpicsv  # noqa: E402
 VARIANT = os.environ.get("SW_VARIANT", "opt")
 CORPUS = os.path.join(SHARED, "pcap", "ndpi")
 CACHE = os.path.join(TOP, "build", "test-cache", "ndpi")
 WORK = os.path.join(TOP, "build", "test-work", "corpus-" + VARIANT)
 AGREEMENT_MIN = 98.0
-PROTO_NUM = {"icmp": 1, "igmp": 2, "ipip": 4, "tcp": 6, "udp": 17, "ipv6": 41, "gre": 47,
-             "esp": 50, "ah": 51, "icmp6": 58, "ospf": 89, "sctp": 132}
 SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer")
-
-
-def norm_ip(s):
-    # ndpiReader 4.2's CSV drops a final zero group of IPv6 addresses
-    # ("2600:1901::7a0b:"); put it back before comparing.
-    for cand in (s, s + "0"):
-        try:
-            return str(ipaddress.ip_address(cand))
-        except ValueError:
-            pass
-    return s
-
-
-def flow_key(proto, a, ap, b, bp):
-    ends = sorted([(norm_ip(a), int(ap)), (norm_ip(b), int(bp))])
-    return (int(proto), ends[0], ends[1])
 
 
 def run_spanwatch(name):
@@ -61,26 +43,7 @@ def run_spanwatch(name):
 
 
 def ndpi_flows(name):
-    os.makedirs(CACHE, exist_ok=True)
-    out = os.path.join(CACHE, name + ".csv")
-    if not os.path.exists(out):
-        tmp = out + ".tmp"
-        subprocess.run(["ndpiReader", "-q", "-i", os.path.join(CORPUS, name), "-C", tmp],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not os.path.exists(tmp):
-            open(tmp, "w").close()
-        os.replace(tmp, out)
-    flows = {}
-    with open(out, newline="", errors="replace") as fp:
-        for row in csv.reader(fp):
-            if not row or row[0].startswith("#") or len(row) < 11:
-                continue
-            try:
-                k = flow_key(row[1], row[5], row[6], row[7], row[8])
-            except ValueError:
-                continue
-            flows[k] = row[10]
-    return flows
+    return dict(ndpicsv.rows(CORPUS, CACHE, name))
 
 
 def our_flows(log):
@@ -93,8 +56,7 @@ def our_flows(log):
             f = line.rstrip("\n").split("\t")
             if len(f) < 14:
                 continue
-            proto = PROTO_NUM.get(f[2], f[2])
-            flows.setdefault(flow_key(proto, f[3], f[4], f[5], f[6]), []).append(f[11])
+            flows.setdefault(ndpicsv.flow_key(f[2], f[3], f[4], f[5], f[6]), []).append(f[11])
     return flows
 
 

@@ -10,8 +10,6 @@ does not call BitTorrent must stay <= 0.5%.
 Exit 0 pass, 1 fail, 77 skip.
 """
 import concurrent.futures as cf
-import csv
-import ipaddress
 import os
 import subprocess
 import sys
@@ -19,51 +17,18 @@ import sys
 TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SHARED = os.environ.get("SHARED") or os.path.join(TOP, "..", "shared")
 SW_BIN = os.environ.get("SW_BIN") or os.path.join(TOP, "bin")
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import ndpicsv  # noqa: E402
 VARIANT = os.environ.get("SW_VARIANT", "opt")
 CORPUS = os.path.join(SHARED, "pcap", "ndpi")
 # The same cache as tests/corpus: ndpiReader's answer for a file never changes.
 CACHE = os.path.join(TOP, "build", "test-cache", "ndpi")
 WORK = os.path.join(TOP, "build", "test-work", "p2p-corpus-" + VARIANT)
 FP_MAX = 0.005
-PROTO_NUM = {"icmp": 1, "igmp": 2, "tcp": 6, "udp": 17, "gre": 47, "esp": 50, "ah": 51,
-             "icmp6": 58, "sctp": 132}
-
-
-def norm_ip(s):
-    # ndpiReader 4.2's CSV drops a final zero group of IPv6 addresses.
-    for cand in (s, s + "0"):
-        try:
-            return str(ipaddress.ip_address(cand))
-        except ValueError:
-            pass
-    return s
-
-
-def flow_key(proto, a, ap, b, bp):
-    ends = sorted([(norm_ip(a), int(ap)), (norm_ip(b), int(bp))])
-    return (int(proto), ends[0], ends[1])
-
-
 def ndpi_labels(name):
-    os.makedirs(CACHE, exist_ok=True)
-    out = os.path.join(CACHE, name + ".csv")
-    if not os.path.exists(out):
-        tmp = out + ".tmp.%d" % os.getpid()
-        subprocess.run(["ndpiReader", "-q", "-i", os.path.join(CORPUS, name), "-C", tmp],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not os.path.exists(tmp):
-            open(tmp, "w").close()
-        os.replace(tmp, out)
     labels = {}
-    with open(out, newline="", errors="replace") as fp:
-        for row in csv.reader(fp):
-            if not row or row[0].startswith("#") or len(row) < 11:
-                continue
-            try:
-                k = flow_key(row[1], row[5], row[6], row[7], row[8])
-            except ValueError:
-                continue
-            labels.setdefault(k, set()).add(row[10])
+    for k, label in ndpicsv.rows(CORPUS, CACHE, name):
+        labels.setdefault(k, set()).add(label)
     return labels
 
 
@@ -97,7 +62,7 @@ def main():
                 if len(f) < 14:
                     continue
                 try:
-                    k = flow_key(PROTO_NUM.get(f[2], f[2]), f[3], f[4], f[5], f[6])
+                    k = ndpicsv.flow_key(f[2], f[3], f[4], f[5], f[6])
                 except ValueError:
                     continue
                 nbytes = int(f[8]) + int(f[10])
