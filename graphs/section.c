@@ -10,6 +10,7 @@
 #include "section.h"
 
 #include "log.h"
+#include "mono.h"
 #include "series.h"
 
 #include <errno.h>
@@ -23,14 +24,6 @@
 
 #include <rrd.h>
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int
 section_check_dir(const char *dir)
@@ -144,7 +137,7 @@ section_gather(struct section *s, const char *dir, unsigned idx, time_t end,
 {
 	struct subscan_cfg sc;
 	struct series day;
-	double t = now_s();
+	double t = mono_s();
 	char why[512];
 	size_t len;
 	int col;
@@ -204,7 +197,7 @@ section_gather(struct section *s, const char *dir, unsigned idx, time_t end,
 		return -1;
 	if (s->scan.summed > 0)
 		write_inout(s, tmpdir);
-	s->seconds = now_s() - t;
+	s->seconds = mono_s() - t;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 
 #include "alertlog.h"
 #include "log.h"
+#include "mono.h"
 #include "pages.h"
 #include "panels.h"
 #include "render.h"
@@ -24,14 +25,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* mkdir -p. Returns 0, or -1 (logged). */
 static int
@@ -138,7 +131,7 @@ site_build(const struct site_cfg *cfg)
 	struct pages_in in;
 	char tmpl[4096], dirbuf[4200];
 	const char *tmpdir;
-	double t0 = now_s(), t1;
+	double t0 = mono_s(), t1;
 	long nsubs = 0;
 	int rc = -1, have_alerts = 0, have_tmp = 0;
 	size_t nsec = 0;
@@ -232,11 +225,11 @@ site_build(const struct site_cfg *cfg)
 			subs[i].last = js.n;
 		}
 	}
-	t1 = now_s();
+	t1 = mono_s();
 
 	memset(&in, 0, sizeof in);
 	in.failed = render_all(&js, 0, js.n, cfg->workers);
-	in.render_s = now_s() - t1;
+	in.render_s = mono_s() - t1;
 	in.gather_s = t1 - t0;
 	in.top = cfg->outdir;
 	in.secs = secs;

@@ -18,6 +18,7 @@
 #include "subscan.h"
 
 #include "log.h"
+#include "mono.h"
 #include "rrdw.h"
 #include "series.h"
 #include "units.h"
@@ -35,14 +36,6 @@
 
 #define PREFETCH 16	/* files read ahead */
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Adds rate v into the per-step sum, where NAN means "nobody knew". */
 static void
@@ -159,7 +152,7 @@ int
 subscan_run(const struct subscan_cfg *cfg, struct subscan *out)
 {
 	char dir[4096], path[4096 + 300];
-	double t = now_s();
+	double t = mono_s();
 	struct dirent *de;
 	struct layout lay;
 	DIR *d, *ahead;
@@ -229,7 +222,7 @@ subscan_run(const struct subscan_cfg *cfg, struct subscan *out)
 		    out->unreadable);
 	for (int k = 0; k < SUBSCAN_NRANKS; k++)
 		rank_sort(&out->ranks[k]);
-	out->seconds = now_s() - t;
+	out->seconds = mono_s() - t;
 	return 0;
 nomem:
 	log_err("out of memory");

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "mono.h"
 
 /* stdio buffer for capture files. */
 #define READ_BUFFER (1 << 20)
@@ -31,19 +32,11 @@ struct progress {
 	uint64_t frames;
 };
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void
 progress_show(struct progress *pr, pcap_t *p, const char *name, int final)
 {
-	double t = now_s();
+	double t = mono_s();
 	FILE *fp = pcap_file(p);
 	char pct[16] = "";
 
@@ -131,7 +124,7 @@ read_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, v
 	}
 	if (o->progress && strcmp(name, "-") != 0 && stat(name, &sb) == 0)
 		pr.size = sb.st_size;
-	pr.start = pr.last = now_s();
+	pr.start = pr.last = mono_s();
 
 	while (!*o->stop && (rc = pcap_next_ex(p, &h, &data)) == 1) {
 		fn(ctx, dec, data, h->caplen, ts_of(h));

@@ -35,6 +35,7 @@
 #include "rrdw.h"
 
 #include "log.h"
+#include "mono.h"
 #include "thr.h"
 
 #include <dirent.h>
@@ -310,14 +311,6 @@ align_up(const struct rrdw *w, time_t t)
 	return r ? t - r + s : t;
 }
 
-static double
-mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* ---------------------------------------------------- capture-side table */
 
@@ -1824,7 +1817,7 @@ reconnect(struct rrdw *w)
 
 		w->down = 0;
 		log_warn("rrdcached %s: reconnected after %.1fs", w->addr,
-		    mono_now() - since);
+		    mono_s() - since);
 		/* What the daemon acknowledged since our last FLUSH may have
 		 * died with it (its journal is buffered): look at those files
 		 * again before writing on. */

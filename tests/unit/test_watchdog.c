@@ -25,6 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "mono.h"
 #include "watchdog.h"
 
 #define LIMIT_S 1
@@ -46,21 +47,13 @@ busy(void *arg)
 	return NULL;
 }
 
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* Runs child(dir) in a fork; returns its wait status after at most
  * limit seconds (then it is killed: status shows SIGKILL). */
 static int
 in_child(void (*child)(const char *), const char *dir, unsigned limit, double *took)
 {
-	double t0 = now_s();
+	double t0 = mono_s();
 	pid_t pid = fork();
 	int status = 0;
 
@@ -75,14 +68,14 @@ in_child(void (*child)(const char *), const char *dir, unsigned limit, double *t
 		assert_true(r >= 0);
 		if (r == pid)
 			break;
-		if (now_s() - t0 > limit) {
+		if (mono_s() - t0 > limit) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &status, 0);
 			break;
 		}
 		usleep(20000);
 	}
-	*took = now_s() - t0;
+	*took = mono_s() - t0;
 	return status;
 }
 
