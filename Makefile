@@ -9,6 +9,9 @@ BIN      := $(if $(filter opt,$(VARIANT)),bin,$(B)/bin)
 
 CC       ?= cc
 PKGS     := libpcap libndpi librrd inih
+# pkg-config is asked when the Makefile is read, so a target that installs
+# the packages first (run, test, bench, fuzz) builds in a second make that
+# reads it again: on a bare machine the first read finds nothing.
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -43,7 +46,7 @@ GRAPH_OBJ := $(GRAPH_SRC:%.c=$(B)/obj/%.o)
 PROGS    := $(BIN)/spanwatch $(if $(GEN_SRC),$(BIN)/spanwatch-gen) \
             $(if $(GRAPH_SRC),$(BIN)/spanwatch-graph)
 
-.PHONY: print-cppflags all san units test run bench install clean deps
+.PHONY: print-cppflags all san units test run bench install clean distclean deps
 all: $(PROGS)
 
 $(B)/obj/%.o: %.c
@@ -87,10 +90,12 @@ test: deps
 	@$(MAKE) --no-print-directory VARIANT=san all units
 	@sh tests/run.sh
 
-run: deps all
+run: deps
+	@$(MAKE) --no-print-directory VARIANT=opt all
 	@sh tests/demo.sh
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory VARIANT=opt all
 	@sh tests/bench/bench.sh
 
 PREFIX  ?= /usr/local
@@ -107,8 +112,13 @@ install: all
 	[ -e $(DESTDIR)/etc/spanwatch/spanwatch.conf ] || install -m 644 conf/spanwatch.conf $(DESTDIR)/etc/spanwatch/spanwatch.conf
 	sed 's|/usr/local|$(PREFIX)|g' conf/spanwatch.service >$(DESTDIR)/lib/systemd/system/spanwatch.service
 
+# var/ (make run's capture, RRDs and dashboard) is kept: regenerating the
+# demo capture takes a while. `make distclean` removes it too.
 clean:
 	rm -rf build bin
+
+distclean: clean
+	rm -rf var
 
 -include $(LIB_OBJ:.o=.d) $(GEN_OBJ:.o=.d) $(GRAPH_OBJ:.o=.d) $(B)/obj/sensor/main.d
 
@@ -145,7 +155,8 @@ $(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FB)/libspanwatch.a
 
 # Every target for FUZZ_SECONDS, FUZZ_JOBS at a time, regression inputs
 # first; the corpus (seeded on the first run) keeps what they find.
-fuzz: deps fuzz-build bin/spanwatch-gen
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build bin/spanwatch-gen
 	@sh tests/fuzz/run.sh -t $(FUZZ_SECONDS) -j $(FUZZ_JOBS) -c $(FB)/corpus -g
 
 -include $(FUZZ_LIBOBJ:.o=.d) $(FUZZ_BIN:=.d)

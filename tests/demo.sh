@@ -17,7 +17,7 @@ if [ ! -f "$var/demo.pcap" ] || [ "$(cat "$var/demo.opts" 2>/dev/null)" != "$GEN
 		--conf-dir "$var/conf" $GEN_OPTS
 	echo "$GEN_OPTS" >"$var/demo.opts"
 fi
-rm -rf "$var/rrd" "$var/alerts.json"
+rm -rf "$var/rrd" "$var/alerts.json" "$var/flows.tsv"
 echo "replaying it through spanwatch into var/rrd"
 bin/spanwatch -c "$var/conf/spanwatch.conf" -r "$var/demo.pcap" -o "$var/rrd" \
 	--flow-log "$var/flows.tsv" --alerts-json "$var/alerts.json" --no-syslog 2>"$var/spanwatch.log" || {
