@@ -189,6 +189,7 @@ struct alerts {
 	char sensor_json[6 * UNITS_NAME_MAX + 3];
 	char *json_path;
 	FILE *json;
+	atomic_int json_reopen;		/* SIGHUP: the sink reopens json_path */
 
 	/* The raisers' side, under mu. The sink thread never takes mu, so
 	 * a raiser waits at most for another raiser. */
@@ -1082,6 +1083,25 @@ local_record(struct alerts *a, const struct rec *r)
 	}
 }
 
+/* After logrotate's mv: new records go to a new file at the old name.
+ * The old file is kept when the new one cannot be opened. */
+static void
+json_reopen(struct alerts *a)
+{
+	FILE *fp;
+
+	if (!a->json || !atomic_exchange(&a->json_reopen, 0))
+		return;
+	if ((fp = fopen(a->json_path, "ae")) == NULL) {
+		log_err("alerts: reopening %s: %s; still writing the old file", a->json_path,
+			strerror(errno));
+		return;
+	}
+	if (fclose(a->json) != 0)
+		log_err("alerts: %s (rotated): %s", a->json_path, strerror(errno));
+	a->json = fp;
+}
+
 static void
 json_sync(struct alerts *a)
 {
@@ -1128,6 +1148,7 @@ sink_pass(struct alerts *a, uint64_t h, uint64_t drops, int64_t drop_ts, int for
 	struct rec r;
 	uint64_t now = now_ms(), pending;
 
+	json_reopen(a);
 	for (; k->jpos < h; k->jpos++) {
 		slot_parse(&a->slots[k->jpos & (a->nslots - 1)], &r);
 		local_record(a, &r);
@@ -1421,6 +1442,17 @@ wake_sink(struct alerts *a)
 		pthread_cond_signal(&a->wake);
 		pthread_mutex_unlock(&a->smu);
 	}
+}
+
+void
+alerts_reopen(struct alerts *a)
+{
+	if (!a)
+		return;
+	atomic_store(&a->json_reopen, 1);
+	pthread_mutex_lock(&a->smu);
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->smu);
 }
 
 int

@@ -123,6 +123,10 @@ void alerts_stats(const struct alerts *a, struct alerts_stats *st);
  * are counted as failed rather than waited for. */
 void alerts_flush(struct alerts *a);
 
+/* Reopens the JSON file by its name (SIGHUP, after logrotate moved it);
+ * done by the sink thread before its next record. NULL is fine. */
+void alerts_reopen(struct alerts *a);
+
 /* Flushes, stops the sink thread, closes the sinks; NULL is fine. */
 void alerts_close(struct alerts *a);
 

@@ -719,6 +719,7 @@ static const struct key keys[] = {
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
+_Static_assert(NKEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
 #define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
 
 static const struct key *
@@ -822,6 +823,30 @@ config_free(struct sw_config *cfg)
 	for (i = 0; i < NKEYS; i++)
 		if (keys[i].type->release != NULL)
 			keys[i].type->release((char *)cfg + keys[i].off);
+	free(cfg->origin.file);
+	cfg->origin.file = NULL;
+}
+
+const char *
+config_where(const struct sw_config *cfg, const char *section,
+    const char *key, char *buf, size_t len)
+{
+	const struct key *k = key_find(section, key);
+	size_t idx;
+
+	if (k == NULL) {
+		snprintf(buf, len, "[%s] %s", section, key);
+		return buf;
+	}
+	idx = (size_t)(k - keys);
+	if (cfg->origin.flag[idx] != NULL)
+		snprintf(buf, len, "%s", cfg->origin.flag[idx]);
+	else if (cfg->origin.line[idx] != 0 && cfg->origin.file != NULL)
+		snprintf(buf, len, "%s:%u", cfg->origin.file,
+		    cfg->origin.line[idx]);
+	else
+		snprintf(buf, len, "[%s] %s", k->section, k->name);
+	return buf;
 }
 
 /* Removes one pair of double quotes around a value, so that a value can
@@ -858,6 +883,8 @@ config_set(struct sw_config *cfg, const char *section, const char *key,
 			log_err("[%s] %s: %s", k->section, k->name, why);
 		return -1;
 	}
+	if (origin != NULL)
+		cfg->origin.flag[k - keys] = origin;	/* a string literal */
 	return 0;
 }
 
@@ -1079,8 +1106,10 @@ load_handler(void *user, const char *section, const char *name,
 		log_warn("%s:%u: [%s] %s is set again (first at line %u); "
 		    "the last value counts", ld->path, ld->line, k->section,
 		    k->name, ld->seen[idx]);
-	if (!ld->cont)
+	if (!ld->cont) {
 		ld->seen[idx] = ld->line;
+		ld->cfg->origin.line[idx] = ld->line;
+	}
 	return 1;
 }
 
@@ -1130,6 +1159,8 @@ config_load(struct sw_config *cfg, const char *path)
 		return -1;
 	}
 	ld.basedir = basedir;
+	free(cfg->origin.file);
+	cfg->origin.file = strdup(path);
 	rc = ini_parse_stream(load_reader, &ld, load_handler, &ld);
 	if (rc == -2) {
 		log_err("%s: out of memory", path);

@@ -21,6 +21,7 @@
 #define SPANWATCH_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "units.h"
@@ -31,6 +32,8 @@
 #define CONFIG_MAX_EXEMPT 4096
 /* RFC 5424 APP-NAME is at most 48 characters. */
 #define CONFIG_IDENT_MAX 48
+/* Room for the key table's entries (config.c checks it). */
+#define CONFIG_MAX_KEYS 64
 /* A DNS name is at most 253 characters. */
 #define CONFIG_HOST_MAX 253
 
@@ -125,6 +128,14 @@ struct sw_config {
 		unsigned max_flows;
 		unsigned idle_timeout;	/* seconds */
 	} sensor;
+	/* Where each key got its value, for messages about a value that is
+	 * well-formed but fails later (a BPF filter that does not compile, a
+	 * folder the user cannot write): see config_where. */
+	struct {
+		char *file;				/* the file read, or NULL */
+		unsigned line[CONFIG_MAX_KEYS];		/* 0: not set there */
+		const char *flag[CONFIG_MAX_KEYS];	/* set by this option */
+	} origin;
 };
 
 /* Fills cfg with the built-in defaults, overwriting (not freeing) what it
@@ -142,12 +153,18 @@ void config_defaults(struct sw_config *cfg);
 int config_load(struct sw_config *cfg, const char *path);
 
 /* Sets one key from the command line; origin ("--step") prefixes any
- * message, or "[section] key" does when origin is NULL. Lists replace the
+ * message, or "[section] key" does when origin is NULL; origin must
+ * outlive cfg (a string literal): config_where names it. Lists replace the
  * current list; relative paths stay relative to the working directory.
  * Returns 0, or -1 after logging why (a scalar is then unchanged; a list
  * may hold the items before the bad one). */
 int config_set(struct sw_config *cfg, const char *section, const char *key,
     const char *value, const char *origin);
+
+/* Where [section] key got its value: "file:line", the command-line option
+ * ("-f"), or "[section] key" for a default. Written into buf, returned. */
+const char *config_where(const struct sw_config *cfg, const char *section,
+    const char *key, char *buf, size_t len);
 
 /* Frees what cfg holds on the heap; cfg is left with every string NULL
  * and every list empty, safe to free again or to refill. */

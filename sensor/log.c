@@ -13,7 +13,8 @@ static struct {
 	int verbosity;
 	int use_syslog;
 	int plain;
-} lg = { "spanwatch", 0, 0, 0 };
+	int tee;		/* syslog and stderr: a -D not yet ready */
+} lg = { "spanwatch", 0, 0, 0, 0 };
 
 void
 log_init(const char *ident, int verbosity, int use_syslog)
@@ -23,6 +24,12 @@ log_init(const char *ident, int verbosity, int use_syslog)
 	lg.use_syslog = use_syslog;
 	if (use_syslog)
 		openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+}
+
+void
+log_tee(int tee)
+{
+	lg.tee = tee;
 }
 
 void
@@ -49,8 +56,13 @@ vlog(enum log_level lvl, const char *fmt, va_list ap)
 	if ((int)lvl > lg.verbosity + 1)
 		return;
 	if (lg.use_syslog) {
-		vsyslog(prio[lvl], fmt, ap);
-		return;
+		va_list again;
+
+		va_copy(again, ap);
+		vsyslog(prio[lvl], fmt, again);
+		va_end(again);
+		if (!lg.tee)
+			return;
 	}
 	if (!lg.plain)
 		fprintf(stderr, "%s: %s", lg.ident, tag[lvl]);

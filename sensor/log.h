@@ -17,6 +17,9 @@ int log_verbosity(void);
 /* plain = 1: messages on stderr without "spanwatch: error: ", so that -n
  * prints each problem as "file:line: message", as compilers do. */
 void log_plain(int plain);
+/* tee = 1: with syslog, messages go to stderr as well (a detached sensor
+ * whose stderr is still the starting terminal's, until it is ready). */
+void log_tee(int tee);
 void log_err(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -19,6 +19,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "pipeline.h"
+#include "preflight.h"
 #include "rrdw.h"
 #include "spf.h"
 #include "submap.h"
@@ -66,6 +67,7 @@ struct run {
 	const struct opts *o;
 	struct sw_config *cfg;		/* the configuration in force */
 	struct submap *subs;
+	struct alerts *alerts;
 	uint64_t last_health_us;
 };
 
@@ -187,6 +189,13 @@ reload(struct run *r)
 	struct retired *old;
 	int sw = -1;
 
+	/* logrotate's postrotate: new lines go to new files at the old
+	 * names, whether or not the new configuration is good. */
+	alerts_reopen(r->alerts);
+	if (r->wk)
+		workers_reopen_log(r->wk);
+	else if (r->pl)
+		pipeline_reopen_log(r->pl);
 	if (!cfg)
 		return;
 	if (load_config(r->o, cfg) < 0 ||
@@ -370,6 +379,18 @@ run_threads(struct run *r)
 	return workers_stop(r->wk);
 }
 
+/* The RRD folder's lock (SPEC: a second sensor on the same folder refuses
+ * to start), once the folder exists; through rrdcached, only where the
+ * folder is on this machine and ours to write. Returns 0 (*fd is -1 while
+ * the folder does not exist yet), or -1 (logged). */
+static int
+lock_rrd_dir(const struct sw_config *cfg, const char *path, int *fd)
+{
+	if (access(cfg->rrd.dir, cfg->rrd.rrdcached ? W_OK | X_OK : F_OK) < 0)
+		return 0;
+	return (*fd = daemon_lock(path, "RRD folder")) < 0 ? -1 : daemon_lock_pid(*fd, path);
+}
+
 static void
 set_signals(void)
 {
@@ -397,7 +418,8 @@ main(int argc, char **argv)
 	struct alerts *alerts = NULL;
 	struct alerts_opts ao = { 0 };
 	unsigned threads = 1;
-	int rc = 0, bad;
+	int rc = 0, bad, pid_fd = -1, rrd_fd = -1;
+	char rrd_lock[4200] = "";
 
 	/* Started as the SPF helper (spf.h): that is all this process does. */
 	if ((bad = spf_main(argc, argv)) >= 0)
@@ -421,11 +443,20 @@ main(int argc, char **argv)
 			bad = 1;
 		allowlist_free(al);
 	}
-	/* -n checks files; what to capture is the command line's business. */
+	/* -n checks files; what to capture is the command line's business.
+	 * One line, for the journal of a service started unconfigured. */
 	if (!bad && !o.check && !o.read && !r.cfg->capture.interface) {
-		fprintf(stderr, "spanwatch: nothing to read: give -i IFACE, -r FILE or [capture] interface\n");
-		usage(stderr);
+		log_err("nothing to capture: set [capture] interface in %s, or give -i IFACE "
+			"or -r FILE", o.config ? o.config : DEFAULT_CONFIG);
 		bad = 1;
+	}
+	/* What would stop a start stops -n too, and a start before it
+	 * opens anything: the filter, the user, the outputs. */
+	if (!bad) {
+		struct preflight_extra px = { .flow_log = o.flow_log, .check_only = o.check };
+
+		if (preflight_check(r.cfg, &px) < 0)
+			bad = 1;
 	}
 	if (o.check && !bad)
 		printf("configuration OK\n");
@@ -444,6 +475,13 @@ main(int argc, char **argv)
 	/* Files are read by one thread, whatever the configuration says. */
 	if (!o.read && r.cfg->capture.threads > 1)
 		threads = r.cfg->capture.threads;
+	/* Locked before anything is opened: a second sensor on the same
+	 * pidfile stops here, naming the first. */
+	if (r.cfg->sensor.pidfile &&
+	    (pid_fd = daemon_lock(r.cfg->sensor.pidfile, "pidfile")) < 0) {
+		rc = 1;
+		goto out;
+	}
 	/* Open the capture while root, then let root go before the first
 	 * packet, and before any thread exists (fork and setuid act on one). */
 	if (!o.read && threads == 1 &&
@@ -462,7 +500,7 @@ main(int argc, char **argv)
 		}
 		log_init("spanwatch", o.verbosity, 1);
 	}
-	if (r.cfg->sensor.pidfile && daemon_write_pidfile(r.cfg->sensor.pidfile) < 0) {
+	if (pid_fd >= 0 && daemon_lock_pid(pid_fd, r.cfg->sensor.pidfile) < 0) {
 		rc = 1;
 		goto out;
 	}
@@ -477,12 +515,25 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	r.alerts = alerts;
+	if (r.cfg->rrd.dir) {
+		snprintf(rrd_lock, sizeof rrd_lock, "%s/.spanwatch.lock", r.cfg->rrd.dir);
+		if (lock_rrd_dir(r.cfg, rrd_lock, &rrd_fd) < 0) {
+			rc = 1;
+			goto out;
+		}
+	}
 	if (r.cfg->rrd.dir) {
 		/* Reading files, packet time outruns the disk: wait for the
 		 * writer rather than drop. Live, never wait. */
 		struct rrdw_cfg wc = { .dir = r.cfg->rrd.dir, .rrdcached = r.cfg->rrd.rrdcached,
 				       .step = r.cfg->rrd.step, .block = o.read != NULL };
 		if ((rrdw = rrdw_open(&wc)) == NULL) {
+			rc = 1;
+			goto out;
+		}
+		/* A folder the writer has just made is locked now. */
+		if (rrd_fd < 0 && lock_rrd_dir(r.cfg, rrd_lock, &rrd_fd) < 0) {
 			rc = 1;
 			goto out;
 		}
@@ -506,6 +557,7 @@ main(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
+		daemon_ready(0);
 		rc = run_threads(&r);
 		goto finish_threads;
 	}
@@ -513,6 +565,7 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	daemon_ready(0);
 	if (o.read)
 		rc = capture_files(o.read, &co, on_frame, &r, &cs);
 	else
@@ -560,12 +613,17 @@ finish_threads:
 	}
 	rc = rc < 0 ? 1 : 0;
 out:
+	/* A detached sensor that never got ready tells the waiting -D. */
+	daemon_ready(rc);
 	watchdog_stop();
 	if (workers_free(r.wk) < 0)
 		rc = 1;
 	capture_close(cap);
 	rrdw_close(rrdw);
 	alerts_close(alerts);
+	daemon_unlock(rrd_fd, rrd_lock);
+	if (pid_fd >= 0)
+		daemon_unlock(pid_fd, r.cfg->sensor.pidfile);
 	submap_free(r.subs);
 	config_free(r.cfg);
 	free(r.cfg);

@@ -118,6 +118,7 @@ end_step(void *ctx, time_t step_end)
 			collector_registry[i]->step(pl->cstate[i], step_end);
 	if (pl->env.rrdw)
 		rrdw_commit(pl->env.rrdw, step_end);
+	flowlog_sync(pl->flog);
 	pl->st.steps++;
 }
 
@@ -345,6 +346,12 @@ pipeline_reload(struct pipeline *pl, const struct sw_config *cfg, const struct s
 	pl->st.subscribers_seen = 0;
 	flow_foreach(pl->flows, reassign, pl);
 	return 0;
+}
+
+void
+pipeline_reopen_log(struct pipeline *pl)
+{
+	flowlog_reopen(pl->flog);
 }
 
 void

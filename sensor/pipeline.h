@@ -66,6 +66,10 @@ void pipeline_tick(struct pipeline *, uint64_t now_us);
  * switch (the old configuration stays). */
 int pipeline_reload(struct pipeline *, const struct sw_config *cfg, const struct submap *subs);
 
+/* The flow log is reopened by name before its next line (SIGHUP, for
+ * logrotate). Any thread. */
+void pipeline_reopen_log(struct pipeline *pl);
+
 /* Live capture: the capture's drop counter so far (sensor.rrd drops). */
 void pipeline_set_drops(struct pipeline *, uint64_t drops);
 

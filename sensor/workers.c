@@ -266,6 +266,12 @@ workers_reload(struct workers *ws, const struct sw_config *cfg, const struct sub
 	return ok == ws->n ? 0 : ok == 0 ? -1 : 1;
 }
 
+void
+workers_reopen_log(struct workers *ws)
+{
+	flowlog_reopen(ws->flog);
+}
+
 int
 workers_failed(struct workers *ws)
 {

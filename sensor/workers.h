@@ -36,6 +36,9 @@ int workers_start(struct workers *, const struct pipeline_cfg *pc);
  * 1 when some did and some did not (both stay in use: keep both). */
 int workers_reload(struct workers *, const struct sw_config *cfg, const struct submap *subs);
 
+/* The shared flow log is reopened by name before its next line. */
+void workers_reopen_log(struct workers *ws);
+
 /* 1 once a capture thread has ended with an error (logged). */
 int workers_failed(struct workers *);
 
