@@ -90,7 +90,8 @@ test: deps
 	@$(MAKE) --no-print-directory VARIANT=san all units
 	@sh tests/run.sh
 
-run: deps
+run:
+	@sh tests/install-deps.sh run
 	@$(MAKE) --no-print-directory VARIANT=opt all
 	@sh tests/demo.sh
 

@@ -1,16 +1,28 @@
 #!/bin/sh
 # The one place that installs what spanwatch needs on Debian/Ubuntu.
-# Used by `make run`, `make test` and .ci/run. Idempotent: it only calls
-# apt-get when a package is missing, so repeated runs cost a dpkg query.
+# Used by `make run` (`install-deps.sh run`: what building and the demo
+# need), `make test` and .ci/run (everything: the tests' real clients and
+# servers too). Idempotent: it only calls apt-get when a package is
+# missing, so repeated runs cost a dpkg query.
 set -eu
 
-PKGS="build-essential pkg-config
-libpcap-dev libndpi-dev libndpi-bin librrd-dev rrdtool rrdcached
-libinih-dev libcmocka-dev tshark tcpdump tcpreplay iproute2
-clang libclang-rt-14-dev python3 libspf2-dev rsyslog time
-chromium fonts-dejavu-core
+# Building the sensor, the generator and the dashboard, and the demo.
+RUN_PKGS="build-essential pkg-config
+libpcap-dev libndpi-dev librrd-dev rrdtool libinih-dev libspf2-dev fonts-dejavu-core"
+# The tests: unit framework, oracles (tshark, ndpiReader), real servers
+# and clients, the browser, fuzzers and linters, systemd's offline tools
+# for the install test.
+TEST_PKGS="libndpi-bin rrdcached libcmocka-dev tshark tcpdump tcpreplay iproute2
+clang libclang-rt-14-dev python3 python3-scapy rsyslog time
+chromium
 python3-aiosmtpd swaks libnet-ssleay-perl python3-libtorrent
-dnsmasq-base cppcheck clang-tidy-14"
+dnsmasq-base cppcheck clang-tidy-14 systemd logrotate"
+
+case ${1:-all} in
+run) PKGS=$RUN_PKGS ;;
+all) PKGS="$RUN_PKGS $TEST_PKGS" ;;
+*) echo "usage: install-deps.sh [run|all]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PKGS; do
