@@ -4,40 +4,38 @@
  *
  * Surge detection (alert smtp_surge). The question is "is this subscriber
  * sending far more direct SMTP than it usually does?", so each subscriber
- * is compared with its own history, not with a fixed number.
+ * is compared with its own history, not with a fixed number, and like
+ * with like: the window sum now (direct sessions in the [smtp] window)
+ * against the window sums it has had before. A mean per step would call
+ * any regular burst a surge (12 sessions in one minute every hour average
+ * 0.2 a minute; the window holding them holds 12), so the reference is
+ * the peak, not the mean:
  *
- *  - The observation is x = direct sessions started per RRD step.
- *  - The baseline is an exponentially weighted moving average (EWMA) of
- *    x with a half-life of SMTP_SURGE_HALFLIFE (6 h): per step,
- *        mean <- b * mean + a * x,   a = 1 - b,   b = 2^(-step / 6 h);
- *    beside it the same EWMA of |x - mean| gives the deviation, the
- *    width of the subscriber's normal band (a mean absolute deviation,
- *    which one outlier moves less than a variance). A half-life of hours
- *    follows a daily pattern slowly enough that a burst of minutes stands
- *    out against it. Steps without sessions are folded in lazily, in
- *    closed form, when the next session comes (k empty steps:
- *    mean <- b^k mean, dev <- b^k dev + a k b^(k-1) mean), so a silent
- *    subscriber costs nothing per step.
- *  - Both start at 0 on the step of the subscriber's first direct
- *    session and are read bias-corrected, divided by 1 - b^n after n
- *    steps (as Adam's moment estimates are), so that early on the
- *    baseline is the weighted mean of the steps seen so far rather than
- *    pulled towards the 0 it started from. The deviation is measured
- *    against the raw mean, which is still low early on, so it starts
- *    wide: that errs against firing.
- *  - Warm-up: it may fire only once it has learned for SMTP_SURGE_WARMUP
- *    (6 h, one half-life: the start then weighs at most half) and at
- *    least SMTP_SURGE_MIN_STEPS steps.
- *  - It fires when the rate over the [smtp] window, r = direct sessions
- *    in the window * step / window, passes surge_factor * mean AND
- *    mean + SMTP_SURGE_BAND * dev (4 deviations: above the subscriber's
- *    usual spread, so a bursty sender is not flagged for its own normal
- *    bursts), AND the window holds at least SMTP_SURGE_FLOOR (10) direct
- *    sessions, so that 0 -> 2 or 1 -> 6 sessions never fires.
- *  - The current step is not yet in the baseline, so a surge is judged
- *    against the history before it; a surge that lasts is learned in
- *    over hours and stops firing, which is the point of a baseline (the
- *    absolute thresholds of smtp_direct still hold).
+ *  - recent: the largest window sum seen, decaying with a half-life of
+ *    SMTP_SURGE_HALFLIFE (6 h). A job every hour, or every few hours,
+ *    finds its own last burst there.
+ *  - hour_peak[24]: the largest window sum seen in each hour of the day
+ *    (UTC), kept at SMTP_SURGE_DAY_KEEP (0.9) a day. A nightly job finds
+ *    last night's burst there; the hours on either side count too, so a
+ *    job that drifts across an hour boundary is still itself.
+ *  - The current window and the one before it are judged but not yet
+ *    learned (their sums wait in ep_max and prev_max until a window has
+ *    passed): a burst is never its own reference, so one that grows
+ *    within a window still fires.
+ *
+ * It fires when the window sum passes surge_factor times the reference
+ * AND holds at least SMTP_SURGE_FLOOR (10) sessions (0 -> 2 or 1 -> 6
+ * never fire), once the sensor has watched for SMTP_SURGE_WARMUP (a day,
+ * from [smtp_track_params] since or the subscriber's first event): before
+ * that, a nightly job has not been seen once. A subscriber that sends a
+ * few relayed mails a day and then dozens of direct sessions has a
+ * reference near 0 and fires within the first window. A surge that lasts
+ * is learned within a window or two and stops firing, which is the point
+ * of a baseline (the absolute thresholds of smtp_direct still hold).
+ * An hour-of-day peak falls to 1/surge_factor of itself in about two
+ * weeks (0.9^15 = 0.2), so a job that comes back within that, a weekly
+ * one too, is still its own routine; a burst at an hour and size never
+ * seen before is new behaviour, which is what the alert is for.
  */
 #include "smtp_track.h"
 
@@ -142,40 +140,80 @@ mx_count(const struct smtp_track *t, const struct smtp_track_params *p, uint32_t
 /* ---- the baseline ------------------------------------------------------- */
 
 static double
-keep(const struct smtp_track_params *p)
+recent_at(const struct smtp_track *t, uint32_t now)
 {
-	return exp2(-(double)p->step / SMTP_SURGE_HALFLIFE);
+	if (now <= t->recent_t)
+		return t->recent;
+	return t->recent * exp2(-(double)(now - t->recent_t) / SMTP_SURGE_HALFLIFE);
 }
 
-/* Folds in the steps before now's. */
-static void
-advance(struct smtp_track *t, const struct smtp_track_params *p, uint32_t now)
+static double
+hour_at(const struct smtp_track *t, int h, uint32_t now)
 {
-	uint32_t k = now / p->step;
+	uint16_t days = (uint16_t)((uint16_t)(now / 86400) - t->hour_day[h]);
 
-	if (!t->born) {
-		t->born = 1;
-		t->cur_step = k;
-		t->cur_count = 0;
+	return t->hour_peak[h] * pow(SMTP_SURGE_DAY_KEEP, days);
+}
+
+/* A window sum v of the epoch starting at 'at' joins the peaks. */
+static void
+fold(struct smtp_track *t, uint32_t v, uint32_t at)
+{
+	double r = recent_at(t, at), hp;
+	int h = (int)(at / 3600 % 24);
+
+	if (v == 0)
 		return;
+	if (at > t->recent_t) {
+		t->recent = (float)r;
+		t->recent_t = at;
 	}
-	if (k <= t->cur_step)
-		return;		/* same step, or a packet out of order */
+	if (v > t->recent)
+		t->recent = (float)v;
+	hp = hour_at(t, h, at);
+	t->hour_peak[h] = (float)(v > hp ? v : hp);
+	t->hour_day[h] = (uint16_t)(at / 86400);
+}
 
-	double b = keep(p), a = 1 - b, x = t->cur_count;
-	t->dev = b * t->dev + a * fabs(x - t->mean);
-	t->mean = b * t->mean + a * x;
-	uint32_t empty = k - t->cur_step - 1;
-	if (empty) {
-		double bk = pow(b, empty);
+/* Moves the epochs on to now's: sums a window old or more are learned. */
+static void
+learn(struct smtp_track *t, const struct smtp_track_params *p, uint32_t now)
+{
+	uint32_t e = now / p->window;
 
-		t->dev = bk * t->dev + a * empty * pow(b, empty - 1.0) * t->mean;
-		t->mean = bk * t->mean;
+	if (!t->born_t) {
+		t->born_t = now ? now : 1;
+		t->ep = e;
 	}
-	uint64_t learned = (uint64_t)t->learned + 1 + empty;
-	t->learned = learned > UINT32_MAX ? UINT32_MAX : (uint32_t)learned;
-	t->cur_step = k;
-	t->cur_count = 0;
+	if (e <= t->ep)
+		return;		/* same epoch, or a packet out of order */
+	if (t->ep > 0)
+		fold(t, t->prev_max, (t->ep - 1) * p->window);
+	if (e == t->ep + 1) {
+		t->prev_max = t->ep_max;
+	} else {
+		fold(t, t->ep_max, t->ep * p->window);
+		t->prev_max = 0;
+	}
+	t->ep_max = 0;
+	t->ep = e;
+}
+
+/* What a window of this subscriber usually holds at now: the recent peak
+ * or the peak of this hour of day or the hours beside it. */
+static double
+reference(const struct smtp_track *t, uint32_t now)
+{
+	int h = (int)(now / 3600 % 24);
+	double ref = recent_at(t, now);
+
+	for (int d = -1; d <= 1; d++) {
+		double v = hour_at(t, (h + d + 24) % 24, now);
+
+		if (v > ref)
+			ref = v;
+	}
+	return ref;
 }
 
 /* ---- events ------------------------------------------------------------- */
@@ -186,8 +224,8 @@ smtp_track_direct(struct smtp_track *t, const struct smtp_track_params *p, uint3
 {
 	int i;
 
-	advance(t, p, now);
-	add(&t->cur_count, 1);
+	if (!t->born_t)
+		t->born_t = now ? now : 1;
 	if ((i = bucket_slot(t, p, now)) >= 0)
 		add(&t->b_direct[i], 1);
 	mx_add(t, p, now, mx);
@@ -230,30 +268,28 @@ unsigned
 smtp_track_judge(struct smtp_track *t, const struct smtp_track_params *p, uint32_t now,
 		 struct smtp_track_counts *c)
 {
+	uint32_t since;
 	unsigned due = 0;
 
-	advance(t, p, now);
+	learn(t, p, now);
 	memset(c, 0, sizeof *c);
 	c->sessions = window_sum(t, p, now, t->b_unauth);
 	c->rcpt = window_sum(t, p, now, t->b_rcpt);
 	c->direct = window_sum(t, p, now, t->b_direct);
 	c->mx = mx_count(t, p, now);
 	c->rate = (double)c->direct * p->step / p->window;
-	if (t->learned) {
-		double corr = 1 - pow(keep(p), t->learned);
-
-		c->baseline = t->mean / corr;
-		c->dev = t->dev / corr;
-	}
-	c->learned = t->learned;
+	c->usual = reference(t, now);
+	c->baseline = c->usual * p->step / p->window;
+	since = p->since && p->since < t->born_t ? p->since : t->born_t;
+	c->learned = now > since ? (now - since) / p->step : 0;
 
 	int over = c->sessions > p->max_sessions || c->mx > p->max_mx || c->rcpt > p->max_rcpt;
-	int warm = t->learned >= SMTP_SURGE_MIN_STEPS &&
-		   (uint64_t)t->learned * p->step >= SMTP_SURGE_WARMUP;
+	int warm = (uint64_t)since + SMTP_SURGE_WARMUP <= now;
 	int surge = warm && c->direct >= SMTP_SURGE_FLOOR &&
-		    c->rate > p->surge_factor * c->baseline &&
-		    c->rate > c->baseline + SMTP_SURGE_BAND * c->dev;
+		    c->direct > p->surge_factor * c->usual;
 
+	if (c->direct > t->ep_max)
+		t->ep_max = c->direct;
 	due |= say(&t->said[0], over, now / p->step) ? SMTP_TRACK_DIRECT : 0;
 	due |= say(&t->said[1], surge, now / p->step) ? SMTP_TRACK_SURGE : 0;
 	return due;

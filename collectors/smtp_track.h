@@ -28,17 +28,20 @@
 #define SMTP_TRACK_MX 64
 
 /* Surge detection, see smtp_track.c. */
-#define SMTP_SURGE_HALFLIFE (6 * 3600)	/* seconds: the baseline's memory */
-#define SMTP_SURGE_WARMUP (6 * 3600)	/* seconds of history before it may fire */
-#define SMTP_SURGE_MIN_STEPS 12		/* and at least this many steps */
+#define SMTP_SURGE_HALFLIFE (6 * 3600)	/* seconds: memory of the recent peak */
+#define SMTP_SURGE_DAY_KEEP 0.9		/* an hour-of-day peak kept per day */
+#define SMTP_SURGE_WARMUP 86400		/* seconds watched before it may fire: a
+					 * nightly job is seen once first */
 #define SMTP_SURGE_FLOOR 10		/* direct sessions in the window, at least */
-#define SMTP_SURGE_BAND 4.0		/* deviations above the mean, at least */
 
 struct smtp_track_params {
 	unsigned window;		/* seconds, > 0 */
 	unsigned step;			/* seconds, > 0: the baseline learns per step */
 	unsigned max_sessions, max_mx, max_rcpt;
 	double surge_factor;
+	uint32_t since;			/* packet time the sensor started
+					 * watching (0: the subscriber's first
+					 * event): the warm-up counts from it */
 };
 
 /* What the window and the baseline say now. */
@@ -48,9 +51,10 @@ struct smtp_track_counts {
 	uint32_t rcpt;			/* RCPT commands in direct sessions */
 	uint32_t direct;		/* direct sessions started */
 	double rate;			/* direct sessions per step over the window */
-	double baseline;		/* learned direct sessions per step */
-	double dev;			/* learned mean absolute deviation */
-	uint32_t learned;		/* steps learned */
+	double baseline;		/* usual: the reference window sum, per step */
+	double usual;			/* the same per window: what a window of
+					 * this subscriber's routine holds */
+	uint32_t learned;		/* steps watched */
 };
 
 /* Edges smtp_track_judge reports. */
@@ -64,16 +68,19 @@ struct smtp_track {
 	uint32_t b_direct[SMTP_TRACK_BUCKETS];
 	uint32_t mx_hash[SMTP_TRACK_MX];
 	uint32_t mx_last[SMTP_TRACK_MX];	/* 0: empty */
-	/* baseline */
-	double mean, dev;
-	uint32_t learned;		/* steps folded in since the first session */
-	uint32_t cur_step;		/* step index counted in cur_count */
-	uint32_t cur_count;		/* direct sessions in that step */
+	/* baseline: peaks of past window sums (smtp_track.c) */
+	float recent;			/* decays with SMTP_SURGE_HALFLIFE */
+	uint32_t recent_t;		/* when recent was last decayed */
+	float hour_peak[24];		/* by hour of day (UTC); per day
+					 * SMTP_SURGE_DAY_KEEP */
+	uint16_t hour_day[24];		/* day of each hour_peak's value */
+	uint32_t ep;			/* now / window at the last judge */
+	uint32_t ep_max, prev_max;	/* largest window sums of epochs ep and
+					 * ep - 1: not in the peaks yet */
+	uint32_t born_t;		/* the first event */
 	uint32_t said[2];		/* by alert bit - 1: 1 + the step index of the
 					 * latest report while the condition holds,
 					 * 0 when it does not */
-	uint8_t born;			/* cur_step is set */
-	uint8_t pad[3];
 };
 
 void smtp_track_init(struct smtp_track *t);
