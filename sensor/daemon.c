@@ -48,7 +48,7 @@ wait_ready(int fd)
 		char *nul = memchr(buf, '\0', (size_t)n);
 		size_t text = nul ? (size_t)(nul - buf) : (size_t)n;
 
-		if (text && write(STDERR_FILENO, buf, text) < 0)
+		if (write(STDERR_FILENO, buf, text) < 0)
 			break;
 		if (nul) {
 			unsigned char st;

@@ -63,7 +63,8 @@ static int
 check_file(const struct output *o)
 {
 	struct stat st;
-	char *dir, *slash;
+	char *copy, *slash;
+	const char *dir;
 	int fd, rc = 0;
 
 	/* O_NONBLOCK: a FIFO with no reader must not hang the check. */
@@ -80,21 +81,22 @@ check_file(const struct output *o)
 		log_err("%s: %s: %s", o->where, o->path, strerror(errno));
 		return -1;
 	}
-	if ((dir = strdup(o->path)) == NULL)
+	if ((copy = strdup(o->path)) == NULL)
 		return -1;
-	slash = strrchr(dir, '/');
-	if (slash == dir)
+	dir = copy;
+	slash = strrchr(copy, '/');
+	if (slash == copy)
 		slash[1] = '\0';
 	else if (slash)
 		*slash = '\0';
 	else
-		strcpy(dir, ".");
+		dir = ".";
 	if (access(dir, W_OK | X_OK) < 0) {
 		log_err("%s: %s: cannot be created: %s: %s", o->where, o->path, dir,
 			strerror(errno));
 		rc = -1;
 	}
-	free(dir);
+	free(copy);
 	return rc;
 }
 
