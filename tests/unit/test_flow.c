@@ -194,6 +194,40 @@ test_eviction_at_cap(void **s)
 	flow_table_free(t);
 }
 
+/* At the cap, a closed flow still lingering goes before any active one,
+ * even when it was active more recently than all of them (SPEC,
+ * flow_table_full: "lingering closed flows first"). */
+static void
+test_eviction_prefers_lingering(void **s)
+{
+	struct ended e = { 0 };
+	struct flow_table *t = flow_table_new(4, 600, on_end, &e);
+	enum flow_dir d;
+	int created;
+
+	for (uint16_t i = 0; i < 3; i++) {
+		struct pkt p = tcp(1, (uint16_t)(1000 + i), 2, 80, TCP_ACK, 1 + i);
+		flow_packet(t, &p, &d, &created);
+	}
+	/* The fourth closes both ways at t=10 and lingers. */
+	struct pkt f1 = tcp(1, 3000, 2, 80, TCP_FIN | TCP_ACK, 10);
+	struct pkt f2 = tcp(2, 80, 1, 3000, TCP_FIN | TCP_ACK, 10);
+	flow_packet(t, &f1, &d, &created);
+	flow_packet(t, &f2, &d, &created);
+	assert_int_equal(e.n, 0);
+	struct pkt n = tcp(1, 2000, 2, 80, TCP_SYN, 11);
+	flow_packet(t, &n, &d, &created);
+	assert_true(created);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(e.pkts, 2);			/* the lingering one */
+	for (uint16_t i = 0; i < 3; i++) {
+		struct pkt p = tcp(1, (uint16_t)(1000 + i), 2, 80, TCP_ACK, 12);
+		flow_packet(t, &p, &d, &created);
+		assert_false(created);			/* every active one survived */
+	}
+	flow_table_free(t);
+}
+
 static void
 test_many_flows_conserve_counts(void **s)
 {
@@ -227,6 +261,7 @@ main(void)
 		cmocka_unit_test(test_idle_timeout),
 		cmocka_unit_test(test_fin_rst_linger),
 		cmocka_unit_test(test_eviction_at_cap),
+		cmocka_unit_test(test_eviction_prefers_lingering),
 		cmocka_unit_test(test_many_flows_conserve_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
