@@ -99,19 +99,82 @@ bench: deps
 	@$(MAKE) --no-print-directory VARIANT=opt all
 	@sh tests/bench/bench.sh
 
-PREFIX  ?= /usr/local
-DESTDIR ?=
+# ---- install (issue 13) -----------------------------------------------
+# PREFIX=/usr for a package-like install, /usr/local by default; DESTDIR
+# for staging. systemd looks for units, tmpfiles.d and sysusers.d under
+# both /usr/lib and /usr/local/lib, so $(PREFIX)/lib/... works for either;
+# another PREFIX needs UNITDIR, TMPFILESDIR and SYSUSERSDIR pointed at a
+# folder systemd reads. Unit paths follow BINDIR and SYSCONFDIR.
+PREFIX      ?= /usr/local
+DESTDIR     ?=
+BINDIR      ?= $(PREFIX)/bin
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/spanwatch
+SYSCONFDIR  ?= /etc
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
+
+UNITS    := spanwatch.service spanwatch-graph.service spanwatch-graph.timer
+EXAMPLES := spanwatch.conf subscribers.txt torrent-allowlist.txt
+# The installed configuration is the example with what the service needs
+# made active: the folders tmpfiles.d makes and the spanwatch user.
+# Interface and subscriber map stay for the operator (EDIT THIS).
+SERVICE_CONF := sed -e 's|^\#\(dir = /var/lib/spanwatch/rrd\)$$|\1|' \
+	-e 's|^\#\(json = /var/log/spanwatch/alerts.json\)$$|\1|' \
+	-e 's|^\#\(user = spanwatch\)$$|\1|' \
+	-e 's|^\#\(pidfile = /run/spanwatch/spanwatch.pid\)$$|\1|' conf/spanwatch.conf
+UNIT_PATHS := sed -e 's|/usr/local/bin/|$(BINDIR)/|g' -e 's|/etc/|$(SYSCONFDIR)/|g'
+# On the running machine itself (no DESTDIR), what a Debian package's
+# postinst would do: the user and folders now, systemd told of the units.
+ON_HOST  := [ -z "$(DESTDIR)" ]
+SYSTEMD_UP := [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]
+
+.PHONY: uninstall
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 \
-		$(DESTDIR)/etc/spanwatch $(DESTDIR)/lib/systemd/system \
-		$(DESTDIR)$(PREFIX)/share/doc/spanwatch/examples
-	install -m 755 bin/spanwatch $(DESTDIR)$(PREFIX)/bin/spanwatch
-	if [ -x bin/spanwatch-graph ]; then install -m 755 bin/spanwatch-graph $(DESTDIR)$(PREFIX)/bin/; fi
-	install -m 644 sensor/spanwatch.8 $(DESTDIR)$(PREFIX)/share/man/man8/spanwatch.8
-	install -m 644 conf/spanwatch.conf conf/subscribers.txt $(DESTDIR)$(PREFIX)/share/doc/spanwatch/examples/
-	if [ -f conf/torrent-allowlist.txt ]; then install -m 644 conf/torrent-allowlist.txt $(DESTDIR)$(PREFIX)/share/doc/spanwatch/examples/; fi
-	[ -e $(DESTDIR)/etc/spanwatch/spanwatch.conf ] || install -m 644 conf/spanwatch.conf $(DESTDIR)/etc/spanwatch/spanwatch.conf
-	sed 's|/usr/local|$(PREFIX)|g' conf/spanwatch.service >$(DESTDIR)/lib/systemd/system/spanwatch.service
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples \
+		$(DESTDIR)$(SYSCONFDIR)/spanwatch $(DESTDIR)$(SYSCONFDIR)/default \
+		$(DESTDIR)$(UNITDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSUSERSDIR) \
+		$(DESTDIR)$(LOGROTATEDIR)
+	install -m 755 bin/spanwatch bin/spanwatch-graph $(DESTDIR)$(BINDIR)/
+	install -m 644 sensor/spanwatch.8 graphs/spanwatch-graph.8 $(DESTDIR)$(MANDIR)/man8/
+	cd conf && install -m 644 $(EXAMPLES) $(DESTDIR)$(DOCDIR)/examples/
+	for u in $(UNITS); do $(UNIT_PATHS) conf/$$u >$(DESTDIR)$(UNITDIR)/$$u && \
+		chmod 644 $(DESTDIR)$(UNITDIR)/$$u || exit 1; done
+	install -m 644 conf/spanwatch.sysusers $(DESTDIR)$(SYSUSERSDIR)/spanwatch.conf
+	install -m 644 conf/spanwatch.tmpfiles $(DESTDIR)$(TMPFILESDIR)/spanwatch.conf
+	install -m 644 conf/spanwatch.logrotate $(DESTDIR)$(LOGROTATEDIR)/spanwatch
+	@# An operator's configuration is never overwritten.
+	[ -e $(DESTDIR)$(SYSCONFDIR)/spanwatch/spanwatch.conf ] || { $(SERVICE_CONF) \
+		>$(DESTDIR)$(SYSCONFDIR)/spanwatch/spanwatch.conf && \
+		chmod 644 $(DESTDIR)$(SYSCONFDIR)/spanwatch/spanwatch.conf; }
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/spanwatch ] || \
+		install -m 644 conf/spanwatch.default $(DESTDIR)$(SYSCONFDIR)/default/spanwatch
+	if $(ON_HOST) && command -v systemd-sysusers >/dev/null; then \
+		systemd-sysusers $(SYSUSERSDIR)/spanwatch.conf && \
+		systemd-tmpfiles --create $(TMPFILESDIR)/spanwatch.conf; fi
+	if $(SYSTEMD_UP); then systemctl daemon-reload; fi
+
+# Removes what install put, except a configuration the operator changed
+# (kept, and said so), the state (RRDs, dashboard, logs) and the user.
+uninstall:
+	if $(SYSTEMD_UP); then systemctl disable --now $(UNITS) || true; fi
+	rm -f $(DESTDIR)$(BINDIR)/spanwatch $(DESTDIR)$(BINDIR)/spanwatch-graph \
+		$(DESTDIR)$(MANDIR)/man8/spanwatch.8 $(DESTDIR)$(MANDIR)/man8/spanwatch-graph.8 \
+		$(addprefix $(DESTDIR)$(UNITDIR)/,$(UNITS)) \
+		$(DESTDIR)$(SYSUSERSDIR)/spanwatch.conf $(DESTDIR)$(TMPFILESDIR)/spanwatch.conf \
+		$(DESTDIR)$(LOGROTATEDIR)/spanwatch \
+		$(addprefix $(DESTDIR)$(DOCDIR)/examples/,$(EXAMPLES))
+	rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+	f=$(DESTDIR)$(SYSCONFDIR)/spanwatch/spanwatch.conf; if [ -e $$f ]; then \
+		if $(SERVICE_CONF) | cmp -s - $$f; then rm -f $$f; \
+		else echo "uninstall: $$f was edited: kept"; fi; fi
+	f=$(DESTDIR)$(SYSCONFDIR)/default/spanwatch; if [ -e $$f ]; then \
+		if cmp -s conf/spanwatch.default $$f; then rm -f $$f; \
+		else echo "uninstall: $$f was edited: kept"; fi; fi
+	rmdir $(DESTDIR)$(SYSCONFDIR)/spanwatch 2>/dev/null || true
+	if $(SYSTEMD_UP); then systemctl daemon-reload; fi
 
 # var/ (make run's capture, RRDs and dashboard) is kept: regenerating the
 # demo capture takes a while. `make distclean` removes it too.

@@ -18,6 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The sensor's version: one release draws what it writes. */
+#ifndef SPANWATCH_VERSION
+#define SPANWATCH_VERSION "0.1"
+#endif
+
 static void
 usage(FILE *fp)
 {
@@ -40,7 +45,11 @@ usage(FILE *fp)
 	    "  -j, --jobs N        drawing processes (default: online CPUs, "
 	    "at most 16)\n"
 	    "  -q, --quiet         no summary line\n"
-	    "  -h, --help\n", fp);
+	    "  -V, --version       print the version and exit\n"
+	    "  -h, --help          this text\n"
+	    "Exit status: 0 done, 1 a page or image not written, 2 bad usage "
+	    "or no\n"
+	    "sensor.rrd in a directory. See spanwatch-graph(8).\n", fp);
 }
 
 static int
@@ -70,6 +79,7 @@ main(int argc, char **argv)
 		{ "top", required_argument, NULL, 'T' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -83,7 +93,7 @@ main(int argc, char **argv)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.top = 20;
 	cfg.workers = cpus < 1 ? 1 : cpus > 16 ? 16 : (unsigned)cpus;
-	while ((c = getopt_long(argc, argv, "o:w:j:qh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:w:j:qVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (cfg.ndirs == SITE_MAX_DIRS) {
@@ -126,6 +136,9 @@ main(int argc, char **argv)
 		case 'q':
 			cfg.quiet = 1;
 			break;
+		case 'V':
+			printf("spanwatch-graph %s\n", SPANWATCH_VERSION);
+			return 0;
 		case 'h':
 			usage(stdout);
 			return 0;
