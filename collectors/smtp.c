@@ -35,8 +35,8 @@
  * as it is known (at MAIL, at TLS, at the session's end) for the
  * subscriber's address; only the domain ever leaves the parser (it keeps
  * no local part), and only the verdict and the domain are logged (-v:
- * "spf=RESULT domain=D ..."). A domain the parser may have cut (its full
- * SMTP_NAME_MAX length) is not asked about. Verdicts come back later:
+ * "spf=RESULT domain=D ..."). A domain the parser cut (longer than
+ * SMTP_NAME_MAX) is not asked about. Verdicts come back later:
  *  - a pass counts in smtp_spfpass in the step it arrives (live, that is
  *    the session's step but for the last moments of one; a replay waits
  *    for them at each step's end, see spf.h);
@@ -122,6 +122,7 @@ struct trk {
 	uint8_t ip[16];
 	char helo[SMTP_NAME_MAX + 1];
 	char from_domain[SMTP_NAME_MAX + 1];
+	uint8_t cut;			/* SMTP_CUT_*: which of the two was cut */
 	/* SPF */
 	uint32_t gen;			/* tells this tracker from a recycled one */
 	uint32_t spf_open;		/* sessions whose verdict is still to come */
@@ -324,6 +325,23 @@ add_ip(struct alert_field *f, const struct trk *k)
 	return 1;
 }
 
+/* The latest session's EHLO name and sender domain. A name longer than
+ * the parser keeps (SMTP_NAME_MAX) shows its start, followed by
+ * helo_truncated=1 (from_domain_truncated=1): a separate field, not a
+ * mark inside the value, since the value is whatever the client sent
+ * and could end in any mark itself. */
+static size_t
+add_names(struct alert_field *f, size_t n, const struct trk *k)
+{
+	n = add_str(f, n, "helo", k->helo);
+	if (k->helo[0] && (k->cut & SMTP_CUT_HELO))
+		n = add_uint(f, n, "helo_truncated", 1);
+	n = add_str(f, n, "from_domain", k->from_domain);
+	if (k->from_domain[0] && (k->cut & SMTP_CUT_FROM))
+		n = add_uint(f, n, "from_domain_truncated", 1);
+	return n;
+}
+
 /* ---- the SPF window ------------------------------------------------------ */
 
 /* Verdicts by the start of their session, in buckets laid out as
@@ -389,8 +407,7 @@ raise_direct(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, u
 		n = add_uint(f, n, "spf_pass", spf_window_sum(k, &m->tp, now, k->sp_pass));
 		n = add_uint(f, n, "spf_fail", spf_window_sum(k, &m->tp, now, k->sp_fail));
 	}
-	n = add_str(f, n, "helo", k->helo);
-	n = add_str(f, n, "from_domain", k->from_domain);
+	n = add_names(f, n, k);
 	alerts_raise(m->env.alerts, "smtp_direct", name, (time_t)now, f, n);
 }
 
@@ -412,8 +429,7 @@ raise_surge(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, ui
 	n = add_str(f, n, "usual", usual);
 	n = add_str(f, n, "factor", factor);
 	n = add_uint(f, n, "window", m->tp.window);
-	n = add_str(f, n, "helo", k->helo);
-	n = add_str(f, n, "from_domain", k->from_domain);
+	n = add_names(f, n, k);
 	alerts_raise(m->env.alerts, "smtp_surge", name, (time_t)now, f, n);
 }
 
@@ -613,9 +629,9 @@ spf_ask(struct smtp *m, struct sess *s, const char *d, int helo, uint32_t now)
 		settle(k);
 		return;
 	}
-	if (strlen(d) >= SMTP_NAME_MAX) {
-		/* The parser keeps SMTP_NAME_MAX characters: this one may
-		 * have been longer, and a cut name is another domain. */
+	if (s->p.cut & (helo ? SMTP_CUT_HELO : SMTP_CUT_FROM)) {
+		/* The parser keeps SMTP_NAME_MAX characters of a name, and a
+		 * cut name is another domain. */
 		m->n.spf_cut++;
 		settle(k);
 		return;
@@ -783,10 +799,14 @@ learn(struct smtp *m, struct sess *s, uint32_t ev, uint32_t now)
 	struct trk *k = trk_of_sess(m, s);
 
 	/* The latest session's names, for the alert line. */
-	if (k && (ev & SMTP_F_HELO))
+	if (k && (ev & SMTP_F_HELO)) {
 		memcpy(k->helo, s->p.helo, sizeof k->helo);
-	if (k && (ev & SMTP_F_MAIL))
+		k->cut = (uint8_t)((k->cut & ~SMTP_CUT_HELO) | (s->p.cut & SMTP_CUT_HELO));
+	}
+	if (k && (ev & SMTP_F_MAIL)) {
 		memcpy(k->from_domain, s->p.from_domain, sizeof k->from_domain);
+		k->cut = (uint8_t)((k->cut & ~SMTP_CUT_FROM) | (s->p.cut & SMTP_CUT_FROM));
+	}
 	if (ev & SMTP_F_RCPT) {
 		uint32_t d = s->p.rcpt - s->rcpt_seen;
 

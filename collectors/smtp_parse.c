@@ -139,12 +139,18 @@ starts_ci(const char *p, size_t n, const char *w)
 }
 
 /* Copies the bytes [p, p+n) into dst[SMTP_NAME_MAX + 1], cut to fit,
- * lower-cased when asked (domains compare without case). */
+ * lower-cased when asked (domains compare without case), and marks in
+ * s->cut (bit) whether it was cut: an alert must not show the start of a
+ * name as if it were the name. */
 static void
-copy_name(char *dst, const char *p, size_t n, int fold)
+copy_name(struct smtp_sess *s, uint8_t bit, char *dst, const char *p, size_t n, int fold)
 {
-	if (n > SMTP_NAME_MAX)
+	if (n > SMTP_NAME_MAX) {
 		n = SMTP_NAME_MAX;
+		s->cut |= bit;
+	} else {
+		s->cut &= (uint8_t)~bit;
+	}
 	for (size_t i = 0; i < n; i++)
 		dst[i] = fold ? (char)lower((unsigned char)p[i]) : p[i];
 	dst[n] = '\0';
@@ -280,10 +286,9 @@ r_auth(struct smtp_sess *s, unsigned code)
 	pend_pop(s);
 	if (s->cmode == CM_AUTH)
 		s->cmode = CM_CMD;
-	if (code == 235)
-		set(s, SMTP_F_AUTH_OK);
-	else if (code >= 400)
+	if (code >= 400 && s->auth_open)
 		set(s, SMTP_F_AUTH_FAIL);
+	s->auth_open = 0;	/* a 235 was taken in reply() */
 }
 
 static void
@@ -310,6 +315,15 @@ static void (*const reply_fn[PD_COUNT])(struct smtp_sess *, unsigned) = {
 static void
 reply(struct smtp_sess *s, unsigned code)
 {
+	/* 235 answers nothing but AUTH (RFC 4954 6), so it is taken as the
+	 * answer to the client's AUTH whatever the queue says (a reply lost
+	 * on the mirror puts the queue out of step) -- but only while an AUTH
+	 * the client sent awaits its answer: a far end saying 235 unasked (a
+	 * bot's cooperating server) authenticates nothing. */
+	if (code == 235 && s->auth_open) {
+		s->auth_open = 0;
+		set(s, SMTP_F_AUTH_OK);
+	}
 	if (!s->greeted) {
 		s->greeted = 1;
 		/* The greeting (220, or 554/421 refusing service) comes first;
@@ -323,9 +337,6 @@ reply(struct smtp_sess *s, unsigned code)
 	}
 	if (!s->pend_n) {
 		sat16(&s->st.unmatched);
-		/* 235 answers nothing but AUTH (RFC 4954 6), whatever we lost. */
-		if (code == 235)
-			set(s, SMTP_F_AUTH_OK);
 		return;
 	}
 	reply_fn[s->pend[s->pend_head].cmd](s, code);
@@ -380,7 +391,7 @@ token_len(const char *p, size_t n)
 static void
 c_helo(struct smtp_sess *s, struct arg a, int cut)
 {
-	copy_name(s->helo, a.p, token_len(a.p, a.n), 0);
+	copy_name(s, SMTP_CUT_HELO, s->helo, a.p, token_len(a.p, a.n), 0);
 	set(s, SMTP_F_HELO);
 	pend_push(s, PD_EHLO);
 }
@@ -417,10 +428,12 @@ c_mail(struct smtp_sess *s, struct arg a, int cut)
 	for (const char *q = a.p; q < end; q++)
 		if (*q == '@')
 			at = q;
-	if (at)
-		copy_name(s->from_domain, at + 1, (size_t)(end - at - 1), 1);
-	else
+	if (at) {
+		copy_name(s, SMTP_CUT_FROM, s->from_domain, at + 1, (size_t)(end - at - 1), 1);
+	} else {
 		s->from_domain[0] = '\0';
+		s->cut &= (uint8_t)~SMTP_CUT_FROM;
+	}
 	set(s, SMTP_F_MAIL);
 }
 
@@ -487,6 +500,7 @@ c_auth(struct smtp_sess *s, struct arg a, int cut)
 		if (k == strlen(mechs[i].name) && starts_ci(a.p, k, mechs[i].name))
 			s->auth_mech = mechs[i].mech;
 	s->auth_ir = ir.n > 0;
+	s->auth_open = 1;
 	set(s, SMTP_F_AUTH);
 	pend_push(s, PD_AUTH);
 	if (!s->auth_ir)
