@@ -67,6 +67,11 @@ _Static_assert(sizeof(struct smtp_sess) <= SMTP_SESS_MAX_SIZE,
 /* What client bytes are now. */
 enum { CM_CMD, CM_AUTH, CM_BODY, CM_BDAT };
 
+/* AUTH and its 235 (struct smtp_sess auth_st): an AUTH the client sent
+ * awaits its final reply; a 235 came while none did, and the server has
+ * said nothing since (the mirror may show a reply before its command). */
+enum { AS_OPEN = 1, AS_EARLY = 2 };
+
 /* Commands waiting for a reply. */
 enum { PD_EHLO, PD_MAIL, PD_RCPT, PD_DATA, PD_BODY, PD_BDAT, PD_BDAT_LAST, PD_AUTH,
        PD_STARTTLS, PD_OTHER, PD_COUNT };
@@ -286,9 +291,9 @@ r_auth(struct smtp_sess *s, unsigned code)
 	pend_pop(s);
 	if (s->cmode == CM_AUTH)
 		s->cmode = CM_CMD;
-	if (code >= 400 && s->auth_open)
+	if (code >= 400 && (s->auth_st & AS_OPEN))
 		set(s, SMTP_F_AUTH_FAIL);
-	s->auth_open = 0;	/* a 235 was taken in reply() */
+	s->auth_st &= (uint8_t)~AS_OPEN;	/* a 235 was taken in reply() */
 }
 
 static void
@@ -318,11 +323,18 @@ reply(struct smtp_sess *s, unsigned code)
 	/* 235 answers nothing but AUTH (RFC 4954 6), so it is taken as the
 	 * answer to the client's AUTH whatever the queue says (a reply lost
 	 * on the mirror puts the queue out of step) -- but only while an AUTH
-	 * the client sent awaits its answer: a far end saying 235 unasked (a
-	 * bot's cooperating server) authenticates nothing. */
-	if (code == 235 && s->auth_open) {
-		s->auth_open = 0;
-		set(s, SMTP_F_AUTH_OK);
+	 * the client sent awaits its answer, or when that AUTH is the next
+	 * thing the client is seen to send before the server says anything
+	 * else (c_auth): a far end saying 235 unasked (a bot's cooperating
+	 * server) authenticates nothing. */
+	s->auth_st &= (uint8_t)~AS_EARLY;
+	if (code == 235) {
+		if (s->auth_st & AS_OPEN) {
+			s->auth_st = 0;
+			set(s, SMTP_F_AUTH_OK);
+		} else {
+			s->auth_st |= AS_EARLY;
+		}
 	}
 	if (!s->greeted) {
 		s->greeted = 1;
@@ -500,8 +512,15 @@ c_auth(struct smtp_sess *s, struct arg a, int cut)
 		if (k == strlen(mechs[i].name) && starts_ci(a.p, k, mechs[i].name))
 			s->auth_mech = mechs[i].mech;
 	s->auth_ir = ir.n > 0;
-	s->auth_open = 1;
 	set(s, SMTP_F_AUTH);
+	if (s->auth_st & AS_EARLY) {
+		/* Its 235 was shown first: answered already, nothing to wait
+		 * for, and what follows is commands. */
+		s->auth_st = 0;
+		set(s, SMTP_F_AUTH_OK);
+		return;
+	}
+	s->auth_st = AS_OPEN;
 	pend_push(s, PD_AUTH);
 	if (!s->auth_ir)
 		s->cmode = CM_AUTH;

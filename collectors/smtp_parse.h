@@ -129,7 +129,7 @@ struct smtp_sess {
 	char spfx[4];			/* first bytes of the server line */
 	uint16_t ncmds;			/* client lines seen (saturating) */
 	uint8_t auth_ir;		/* the pending AUTH carried an initial response */
-	uint8_t auth_open;		/* an AUTH awaits its final reply */
+	uint8_t auth_st;		/* AS_* (smtp_parse.c): AUTH and 235 */
 	uint32_t ev;			/* SMTP_F_* set during the current call */
 	uint32_t bdat_left;		/* BDAT octets still to skip */
 	uint32_t hold_seq;

@@ -12,6 +12,8 @@ content itself):
                 helo_truncated=1 and from_domain_truncated=1 (issue 14.9)
   cust-auth     AUTH PLAIN with an initial response, 235: auth
   cust-login    AUTH LOGIN, two 334 challenges, 235: auth
+  cust-early    AUTH PLAIN whose 235 the capture shows first (a mirror
+                that delivers the two directions out of step): auth
 
 with [smtp] max_sessions = 0 (issue 13.11): each unauth subscriber gets
 exactly one smtp_direct alert, sessions=1; neither auth one gets any.
@@ -73,6 +75,9 @@ SESSIONS = [
      [("C", b"AUTH LOGIN\r\n"), ("S", b"334 VXNlcm5hbWU6\r\n"), ("C", b"dXNlcg==\r\n"),
       ("S", b"334 UGFzc3dvcmQ6\r\n"), ("C", b"cGFzcw==\r\n"), ("S", b"235 2.7.0 ok\r\n")] +
      mail("login.example"), True),
+    ("cust-early", "100.64.0.7", greet("early.example") +
+     [("S", b"235 2.7.0 ok\r\n"), ("C", b"AUTH PLAIN AHVzZXIAcGFzc3dvcmQ=\r\n")] +
+     mail("early.example"), True),
 ]
 
 

@@ -537,6 +537,35 @@ test_auth_unasked(void **st)
 	smtp_parse_finish(&f.s);
 	assert_true(f.s.flags & SMTP_F_AUTH_OK);
 	assert_int_equal(f.s.st.gaps, 1);
+
+	/* The mirror shows the 235 before the AUTH it answers (the two
+	 * directions reach it by different paths): still the client's AUTH,
+	 * and the queue stays in step. */
+	feeder_init(&f);
+	feeds(&f, S, "220 hi\r\n");
+	feeds(&f, C, "EHLO me\r\n");
+	feeds(&f, S, "250 AUTH PLAIN\r\n");
+	feeds(&f, S, "235 2.7.0 ok\r\n");
+	feeds(&f, C, "AUTH PLAIN AHVzZXIAcGFzc3dvcmQ=\r\n");
+	feeds(&f, C, "RCPT TO:<c@d.example>\r\n");
+	feeds(&f, S, "550 no\r\n");
+	assert_true(f.s.flags & SMTP_F_AUTH_OK);
+	assert_false(f.s.flags & SMTP_F_AUTH_FAIL);
+	assert_int_equal(f.s.rcpt_fail, 1);
+
+	/* But a 235 with another reply after it answers no AUTH that comes
+	 * later. */
+	feeder_init(&f);
+	feeds(&f, S, "220 hi\r\n");
+	feeds(&f, C, "EHLO me\r\n");
+	feeds(&f, S, "250 AUTH PLAIN\r\n");
+	feeds(&f, S, "235 2.7.0 ok\r\n");
+	feeds(&f, C, "NOOP\r\n");
+	feeds(&f, S, "250 ok\r\n");
+	feeds(&f, C, "AUTH PLAIN AHVzZXIAcGFzc3dvcmQ=\r\n");
+	feeds(&f, S, "535 no\r\n");
+	assert_false(f.s.flags & SMTP_F_AUTH_OK);
+	assert_true(f.s.flags & SMTP_F_AUTH_FAIL);
 }
 
 /* Issue 14.9: names longer than SMTP_NAME_MAX are cut, and the cut is
