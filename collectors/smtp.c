@@ -23,10 +23,11 @@
  *    session that finds the pool empty is counted unauth at once
  *    (counted as "blind");
  *  - a pool of per-subscriber trackers (smtp_track.h: window, far ends,
- *    baseline; about 1 KiB each, min(subscribers, SMTP_TRACKERS_MAX)),
- *    indexed by subscriber id, for non-exempt subscribers with direct
- *    SMTP; when it is full the least recently active of a bounded scan is
- *    recycled (its history is lost, which can only delay an alert).
+ *    baseline; and the SPF window; about 1.5 KiB each, min(subscribers,
+ *    SMTP_TRACKERS_MAX)), indexed by subscriber id, for non-exempt
+ *    subscribers with direct SMTP; when it is full the least recently
+ *    active of a bounded scan is recycled (its history is lost, which can
+ *    only delay an alert).
  *
  * SPF ([smtp] spf = annotate or exempt; RFC 7208 through spf.h). Each
  * direct session has one identity: the MAIL FROM domain when the session
@@ -35,14 +36,16 @@
  * as it is known (at MAIL, at TLS, at the session's end) for the
  * subscriber's address; only the domain ever leaves the parser (it keeps
  * no local part), and only the verdict and the domain are logged (-v:
- * "spf=RESULT domain=D ..."). A domain the parser may have cut (its full
- * SMTP_NAME_MAX length) is not asked about. Verdicts come back later:
+ * "spf=RESULT domain=D ..."). A domain the parser cut (longer than
+ * SMTP_NAME_MAX) is not asked about. Verdicts come back later:
  *  - a pass counts in smtp_spfpass in the step it arrives (live, that is
  *    the session's step but for the last moments of one; a replay waits
- *    for them at each step's end, see spf.h);
- *  - pass and fail are kept per subscriber in a window like smtp_track's
- *    (same buckets, by the session's start) and smtp_direct alerts carry
- *    spf_pass=N spf_fail=N (fail: the RFC's hard fail only);
+ *    for them at each step's end, see spf.h); broad (a pass that only a
+ *    term authorising nearly everyone gave, spf_broad.h) is no pass;
+ *  - verdicts are kept per subscriber and result in a window like
+ *    smtp_track's (same buckets, by the session's start) and smtp_direct
+ *    alerts carry them all: spf_pass=N spf_fail=N (fail: the RFC's hard
+ *    fail only) spf_broad=N ... spf_none=N spf_temperror=N (spf_fields);
  *  - exempt: smtp_direct is not raised for a subscriber whose direct
  *    sessions in the window all passed (a session without a verdict did
  *    not pass);
@@ -122,14 +125,14 @@ struct trk {
 	uint8_t ip[16];
 	char helo[SMTP_NAME_MAX + 1];
 	char from_domain[SMTP_NAME_MAX + 1];
+	uint8_t cut;			/* SMTP_CUT_*: which of the two was cut */
 	/* SPF */
 	uint32_t gen;			/* tells this tracker from a recycled one */
 	uint32_t spf_open;		/* sessions whose verdict is still to come */
 	uint32_t held_pos;		/* 1 + place in the held list; 0: none */
 	uint32_t held_since;		/* packet time smtp_direct was held */
 	uint32_t sp_id[SMTP_TRACK_BUCKETS];	/* the SPF window (as smtp_track's) */
-	uint32_t sp_pass[SMTP_TRACK_BUCKETS];
-	uint32_t sp_fail[SMTP_TRACK_BUCKETS];
+	uint32_t sp_n[SPFR_N][SMTP_TRACK_BUCKETS];	/* verdicts, by result */
 };
 
 /* A verdict to come, by cookie. */
@@ -324,6 +327,23 @@ add_ip(struct alert_field *f, const struct trk *k)
 	return 1;
 }
 
+/* The latest session's EHLO name and sender domain. A name longer than
+ * the parser keeps (SMTP_NAME_MAX) shows its start, followed by
+ * helo_truncated=1 (from_domain_truncated=1): a separate field, not a
+ * mark inside the value, since the value is whatever the client sent
+ * and could end in any mark itself. */
+static size_t
+add_names(struct alert_field *f, size_t n, const struct trk *k)
+{
+	n = add_str(f, n, "helo", k->helo);
+	if (k->helo[0] && (k->cut & SMTP_CUT_HELO))
+		n = add_uint(f, n, "helo_truncated", 1);
+	n = add_str(f, n, "from_domain", k->from_domain);
+	if (k->from_domain[0] && (k->cut & SMTP_CUT_FROM))
+		n = add_uint(f, n, "from_domain_truncated", 1);
+	return n;
+}
+
 /* ---- the SPF window ------------------------------------------------------ */
 
 /* Verdicts by the start of their session, in buckets laid out as
@@ -339,7 +359,8 @@ spf_bucket_width(const struct smtp_track_params *p)
 }
 
 static void
-spf_window_add(struct trk *k, const struct smtp_track_params *p, uint32_t start, int pass)
+spf_window_add(struct trk *k, const struct smtp_track_params *p, uint32_t start,
+	       enum spf_result r)
 {
 	uint32_t id = start / spf_bucket_width(p);
 	int i = (int)(id % SMTP_TRACK_BUCKETS);
@@ -348,18 +369,17 @@ spf_window_add(struct trk *k, const struct smtp_track_params *p, uint32_t start,
 		return;		/* its bucket has gone by */
 	if (k->sp_id[i] != id) {
 		k->sp_id[i] = id;
-		k->sp_pass[i] = k->sp_fail[i] = 0;
+		for (int j = 0; j < SPFR_N; j++)
+			k->sp_n[j][i] = 0;
 	}
-	if (pass)
-		k->sp_pass[i]++;
-	else
-		k->sp_fail[i]++;
+	k->sp_n[r][i]++;
 }
 
 static uint32_t
 spf_window_sum(const struct trk *k, const struct smtp_track_params *p, uint32_t now,
-	       const uint32_t *b)
+	       enum spf_result r)
 {
+	const uint32_t *b = k->sp_n[r];
 	uint32_t bw = spf_bucket_width(p), nb = (p->window + bw - 1) / bw, id = now / bw;
 	uint32_t sum = 0;
 
@@ -371,10 +391,28 @@ spf_window_sum(const struct trk *k, const struct smtp_track_params *p, uint32_t 
 
 /* ---- alerts, continued --------------------------------------------------- */
 
+/* smtp_direct's SPF evidence (when SPF is on): the direct sessions of the
+ * window by their verdict, every result always there. spf_pass and
+ * spf_fail (the hard fail only) come first, as they always have; broad
+ * (a pass only a term authorising everyone gave) is never a pass; a
+ * lookup that failed (temperror) is not a domain without a record
+ * (none). A session without a verdict (no identity, a cut name, a full
+ * queue, one still to come) is in none of them. */
+static const struct {
+	const char *key;
+	enum spf_result r;
+} spf_fields[] = {
+	{ "spf_pass", SPFR_PASS }, { "spf_fail", SPFR_FAIL }, { "spf_broad", SPFR_BROAD },
+	{ "spf_softfail", SPFR_SOFTFAIL }, { "spf_neutral", SPFR_NEUTRAL },
+	{ "spf_none", SPFR_NONE }, { "spf_temperror", SPFR_TEMPERROR },
+	{ "spf_permerror", SPFR_PERMERROR },
+};
+_Static_assert(sizeof spf_fields / sizeof spf_fields[0] == SPFR_N, "every SPF result");
+
 static void
 raise_direct(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, uint32_t now)
 {
-	struct alert_field f[12];
+	struct alert_field f[24];
 	const char *name = submap_name(m->env.subs, k->sub);
 	size_t n;
 
@@ -385,12 +423,11 @@ raise_direct(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, u
 	n = add_uint(f, n, "mx", c->mx);
 	n = add_uint(f, n, "rcpt", c->rcpt);
 	n = add_uint(f, n, "window", m->tp.window);
-	if (m->spf) {
-		n = add_uint(f, n, "spf_pass", spf_window_sum(k, &m->tp, now, k->sp_pass));
-		n = add_uint(f, n, "spf_fail", spf_window_sum(k, &m->tp, now, k->sp_fail));
-	}
-	n = add_str(f, n, "helo", k->helo);
-	n = add_str(f, n, "from_domain", k->from_domain);
+	if (m->spf)
+		for (size_t i = 0; i < sizeof spf_fields / sizeof spf_fields[0]; i++)
+			n = add_uint(f, n, spf_fields[i].key,
+				     spf_window_sum(k, &m->tp, now, spf_fields[i].r));
+	n = add_names(f, n, k);
 	alerts_raise(m->env.alerts, "smtp_direct", name, (time_t)now, f, n);
 }
 
@@ -412,8 +449,7 @@ raise_surge(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, ui
 	n = add_str(f, n, "usual", usual);
 	n = add_str(f, n, "factor", factor);
 	n = add_uint(f, n, "window", m->tp.window);
-	n = add_str(f, n, "helo", k->helo);
-	n = add_str(f, n, "from_domain", k->from_domain);
+	n = add_names(f, n, k);
 	alerts_raise(m->env.alerts, "smtp_surge", name, (time_t)now, f, n);
 }
 
@@ -447,7 +483,7 @@ direct_due(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, uin
 	   int may_hold)
 {
 	if (m->spf_mode == CONFIG_SPF_EXEMPT && m->spf && c->direct &&
-	    spf_window_sum(k, &m->tp, now, k->sp_pass) >= c->direct) {
+	    spf_window_sum(k, &m->tp, now, SPFR_PASS) >= c->direct) {
 		m->n.spf_exempted++;
 		if (k->held_pos)
 			unhold(m, k);
@@ -581,8 +617,8 @@ apply(struct smtp *m, uint32_t i, const struct spf_verdict *v)
 	if (p->sub >= 0 && v->result == SPFR_PASS)
 		subrows_get(&m->rows, p->sub)[U_SPFPASS]++;
 	if (k) {
-		if (v->result == SPFR_PASS || v->result == SPFR_FAIL)
-			spf_window_add(k, &m->tp, p->start, v->result == SPFR_PASS);
+		if ((unsigned)v->result < SPFR_N)
+			spf_window_add(k, &m->tp, p->start, v->result);
 		settle(k);
 	}
 	pend_put(m, i);
@@ -613,9 +649,9 @@ spf_ask(struct smtp *m, struct sess *s, const char *d, int helo, uint32_t now)
 		settle(k);
 		return;
 	}
-	if (strlen(d) >= SMTP_NAME_MAX) {
-		/* The parser keeps SMTP_NAME_MAX characters: this one may
-		 * have been longer, and a cut name is another domain. */
+	if (s->p.cut & (helo ? SMTP_CUT_HELO : SMTP_CUT_FROM)) {
+		/* The parser keeps SMTP_NAME_MAX characters of a name, and a
+		 * cut name is another domain. */
 		m->n.spf_cut++;
 		settle(k);
 		return;
@@ -701,7 +737,7 @@ spf_report(const struct smtp *m)
 		return;
 	spf_get_stats(m->spf, &st);
 	log_info("spf: asked=%llu pass=%llu fail=%llu softfail=%llu neutral=%llu none=%llu "
-		 "temperror=%llu permerror=%llu no_identity=%llu cut=%llu dropped=%llu "
+		 "temperror=%llu permerror=%llu broad=%llu no_identity=%llu cut=%llu dropped=%llu "
 		 "exempted=%llu late=%llu cached=%llu merged=%llu evaluations=%llu queue_peak=%u "
 		 "dns_queries=%llu dns_throttled=%llu dns_timeouts=%llu helper_starts=%llu "
 		 "helper_deaths=%llu helper_hung=%llu poisoned=%llu bad_msgs=%llu",
@@ -709,6 +745,7 @@ spf_report(const struct smtp *m)
 		 (unsigned long long)r[SPFR_FAIL], (unsigned long long)r[SPFR_SOFTFAIL],
 		 (unsigned long long)r[SPFR_NEUTRAL], (unsigned long long)r[SPFR_NONE],
 		 (unsigned long long)r[SPFR_TEMPERROR], (unsigned long long)r[SPFR_PERMERROR],
+		 (unsigned long long)r[SPFR_BROAD],
 		 (unsigned long long)m->n.spf_noident, (unsigned long long)m->n.spf_cut,
 		 (unsigned long long)m->n.spf_dropped,
 		 (unsigned long long)m->n.spf_exempted, (unsigned long long)m->n.spf_late,
@@ -783,10 +820,14 @@ learn(struct smtp *m, struct sess *s, uint32_t ev, uint32_t now)
 	struct trk *k = trk_of_sess(m, s);
 
 	/* The latest session's names, for the alert line. */
-	if (k && (ev & SMTP_F_HELO))
+	if (k && (ev & SMTP_F_HELO)) {
 		memcpy(k->helo, s->p.helo, sizeof k->helo);
-	if (k && (ev & SMTP_F_MAIL))
+		k->cut = (uint8_t)((k->cut & ~SMTP_CUT_HELO) | (s->p.cut & SMTP_CUT_HELO));
+	}
+	if (k && (ev & SMTP_F_MAIL)) {
 		memcpy(k->from_domain, s->p.from_domain, sizeof k->from_domain);
+		k->cut = (uint8_t)((k->cut & ~SMTP_CUT_FROM) | (s->p.cut & SMTP_CUT_FROM));
+	}
 	if (ev & SMTP_F_RCPT) {
 		uint32_t d = s->p.rcpt - s->rcpt_seen;
 
@@ -1074,8 +1115,7 @@ smtp_reload(void *self, const struct collector_env *env)
 		if (tp.window != m->tp.window) {
 			smtp_track_reset_window(&k->t);
 			memset(k->sp_id, 0, sizeof k->sp_id);
-			memset(k->sp_pass, 0, sizeof k->sp_pass);
-			memset(k->sp_fail, 0, sizeof k->sp_fail);
+			memset(k->sp_n, 0, sizeof k->sp_n);
 		}
 	}
 	free(m->trk_of);

@@ -67,6 +67,11 @@ _Static_assert(sizeof(struct smtp_sess) <= SMTP_SESS_MAX_SIZE,
 /* What client bytes are now. */
 enum { CM_CMD, CM_AUTH, CM_BODY, CM_BDAT };
 
+/* AUTH and its 235 (struct smtp_sess auth_st): an AUTH the client sent
+ * awaits its final reply; a 235 came while none did, and the server has
+ * said nothing since (the mirror may show a reply before its command). */
+enum { AS_OPEN = 1, AS_EARLY = 2 };
+
 /* Commands waiting for a reply. */
 enum { PD_EHLO, PD_MAIL, PD_RCPT, PD_DATA, PD_BODY, PD_BDAT, PD_BDAT_LAST, PD_AUTH,
        PD_STARTTLS, PD_OTHER, PD_COUNT };
@@ -139,12 +144,18 @@ starts_ci(const char *p, size_t n, const char *w)
 }
 
 /* Copies the bytes [p, p+n) into dst[SMTP_NAME_MAX + 1], cut to fit,
- * lower-cased when asked (domains compare without case). */
+ * lower-cased when asked (domains compare without case), and marks in
+ * s->cut (bit) whether it was cut: an alert must not show the start of a
+ * name as if it were the name. */
 static void
-copy_name(char *dst, const char *p, size_t n, int fold)
+copy_name(struct smtp_sess *s, uint8_t bit, char *dst, const char *p, size_t n, int fold)
 {
-	if (n > SMTP_NAME_MAX)
+	if (n > SMTP_NAME_MAX) {
 		n = SMTP_NAME_MAX;
+		s->cut |= bit;
+	} else {
+		s->cut &= (uint8_t)~bit;
+	}
 	for (size_t i = 0; i < n; i++)
 		dst[i] = fold ? (char)lower((unsigned char)p[i]) : p[i];
 	dst[n] = '\0';
@@ -280,10 +291,9 @@ r_auth(struct smtp_sess *s, unsigned code)
 	pend_pop(s);
 	if (s->cmode == CM_AUTH)
 		s->cmode = CM_CMD;
-	if (code == 235)
-		set(s, SMTP_F_AUTH_OK);
-	else if (code >= 400)
+	if (code >= 400 && (s->auth_st & AS_OPEN))
 		set(s, SMTP_F_AUTH_FAIL);
+	s->auth_st &= (uint8_t)~AS_OPEN;	/* a 235 was taken in reply() */
 }
 
 static void
@@ -310,6 +320,22 @@ static void (*const reply_fn[PD_COUNT])(struct smtp_sess *, unsigned) = {
 static void
 reply(struct smtp_sess *s, unsigned code)
 {
+	/* 235 answers nothing but AUTH (RFC 4954 6), so it is taken as the
+	 * answer to the client's AUTH whatever the queue says (a reply lost
+	 * on the mirror puts the queue out of step) -- but only while an AUTH
+	 * the client sent awaits its answer, or when that AUTH is the next
+	 * thing the client is seen to send before the server says anything
+	 * else (c_auth): a far end saying 235 unasked (a bot's cooperating
+	 * server) authenticates nothing. */
+	s->auth_st &= (uint8_t)~AS_EARLY;
+	if (code == 235) {
+		if (s->auth_st & AS_OPEN) {
+			s->auth_st = 0;
+			set(s, SMTP_F_AUTH_OK);
+		} else {
+			s->auth_st |= AS_EARLY;
+		}
+	}
 	if (!s->greeted) {
 		s->greeted = 1;
 		/* The greeting (220, or 554/421 refusing service) comes first;
@@ -323,9 +349,6 @@ reply(struct smtp_sess *s, unsigned code)
 	}
 	if (!s->pend_n) {
 		sat16(&s->st.unmatched);
-		/* 235 answers nothing but AUTH (RFC 4954 6), whatever we lost. */
-		if (code == 235)
-			set(s, SMTP_F_AUTH_OK);
 		return;
 	}
 	reply_fn[s->pend[s->pend_head].cmd](s, code);
@@ -380,7 +403,7 @@ token_len(const char *p, size_t n)
 static void
 c_helo(struct smtp_sess *s, struct arg a, int cut)
 {
-	copy_name(s->helo, a.p, token_len(a.p, a.n), 0);
+	copy_name(s, SMTP_CUT_HELO, s->helo, a.p, token_len(a.p, a.n), 0);
 	set(s, SMTP_F_HELO);
 	pend_push(s, PD_EHLO);
 }
@@ -417,10 +440,12 @@ c_mail(struct smtp_sess *s, struct arg a, int cut)
 	for (const char *q = a.p; q < end; q++)
 		if (*q == '@')
 			at = q;
-	if (at)
-		copy_name(s->from_domain, at + 1, (size_t)(end - at - 1), 1);
-	else
+	if (at) {
+		copy_name(s, SMTP_CUT_FROM, s->from_domain, at + 1, (size_t)(end - at - 1), 1);
+	} else {
 		s->from_domain[0] = '\0';
+		s->cut &= (uint8_t)~SMTP_CUT_FROM;
+	}
 	set(s, SMTP_F_MAIL);
 }
 
@@ -488,6 +513,14 @@ c_auth(struct smtp_sess *s, struct arg a, int cut)
 			s->auth_mech = mechs[i].mech;
 	s->auth_ir = ir.n > 0;
 	set(s, SMTP_F_AUTH);
+	if (s->auth_st & AS_EARLY) {
+		/* Its 235 was shown first: answered already, nothing to wait
+		 * for, and what follows is commands. */
+		s->auth_st = 0;
+		set(s, SMTP_F_AUTH_OK);
+		return;
+	}
+	s->auth_st = AS_OPEN;
 	pend_push(s, PD_AUTH);
 	if (!s->auth_ir)
 		s->cmode = CM_AUTH;

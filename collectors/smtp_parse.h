@@ -30,7 +30,8 @@
 /* Longest early chunk held while its hole fills: commands and replies
  * fit, message bodies need not (their content is skipped anyway). */
 #define SMTP_HOLD_MAX 256
-/* Kept of the EHLO name and the sender's domain (longer ones cut). */
+/* Kept of the EHLO name and the sender's domain (longer ones cut, and
+ * the cut marked in struct smtp_sess cut). */
 #define SMTP_NAME_MAX 63
 /* Command runs awaiting their replies (a pipelined MAIL, n RCPT, DATA
  * group is three runs). */
@@ -50,13 +51,17 @@ enum {
 					 * record where a command was due, or
 					 * implicit TLS as on port 465) */
 	SMTP_F_AUTH      = 1 << 6,	/* the client sent AUTH */
-	SMTP_F_AUTH_OK   = 1 << 7,	/* 235 */
+	SMTP_F_AUTH_OK   = 1 << 7,	/* 235 to the client's AUTH (a 235 that
+					 * answers no AUTH counts for nothing) */
 	SMTP_F_AUTH_FAIL = 1 << 8,	/* AUTH refused (4xx or 5xx) */
 	SMTP_F_DATA      = 1 << 9,	/* a message was handed over (354, BDAT) */
 	SMTP_F_QUIT      = 1 << 10,
 	SMTP_F_NOT_SMTP  = 1 << 11,	/* too much that is not SMTP: gave up */
 	SMTP_F_DONE      = 1 << 12,	/* nothing more to learn: input is ignored */
 };
+
+/* Which names were longer than SMTP_NAME_MAX (struct smtp_sess cut). */
+enum { SMTP_CUT_HELO = 1 << 0, SMTP_CUT_FROM = 1 << 1 };
 
 enum smtp_auth_mech {
 	SMTP_AUTH_NONE, SMTP_AUTH_PLAIN, SMTP_AUTH_LOGIN, SMTP_AUTH_CRAM_MD5,
@@ -106,7 +111,8 @@ struct smtp_sess {
 					 * the body or the last BDAT) */
 	uint16_t greeting;		/* the greeting's reply code, 0: none yet */
 	uint8_t auth_mech;		/* enum smtp_auth_mech of the latest AUTH */
-	uint8_t pad0;
+	uint8_t cut;			/* SMTP_CUT_*: helo[] or from_domain[] holds
+					 * only the start of the name sent */
 	char helo[SMTP_NAME_MAX + 1];	/* latest EHLO/HELO name, as sent */
 	char from_domain[SMTP_NAME_MAX + 1];	/* latest envelope sender's domain;
 						 * "" for the null sender <> */
@@ -123,7 +129,7 @@ struct smtp_sess {
 	char spfx[4];			/* first bytes of the server line */
 	uint16_t ncmds;			/* client lines seen (saturating) */
 	uint8_t auth_ir;		/* the pending AUTH carried an initial response */
-	uint8_t pad1;
+	uint8_t auth_st;		/* AS_* (smtp_parse.c): AUTH and 235 */
 	uint32_t ev;			/* SMTP_F_* set during the current call */
 	uint32_t bdat_left;		/* BDAT octets still to skip */
 	uint32_t hold_seq;

@@ -697,11 +697,13 @@ static const struct key keys[] = {
 	{ "smtp", "ports", &t_ports, F(smtp.ports), 1, CONFIG_MAX_PORTS, "25", NULL },
 	{ "smtp", "exempt", &t_names, F(smtp.exempt), 0, CONFIG_MAX_EXEMPT, "", NULL },
 	{ "smtp", "window", &t_duration, F(smtp.window), 10, DAY, "5m", NULL },
-	{ "smtp", "max_sessions", &t_uint, F(smtp.max_sessions), 1, 1e6, "20", NULL },
-	{ "smtp", "max_mx", &t_uint, F(smtp.max_mx), 1, 1e6, "10", NULL },
-	{ "smtp", "max_rcpt", &t_uint, F(smtp.max_rcpt), 1, 1e6, "100", NULL },
+	/* 0: the first unauth direct session, far end or recipient alerts. */
+	{ "smtp", "max_sessions", &t_uint, F(smtp.max_sessions), 0, 1e6, "20", NULL },
+	{ "smtp", "max_mx", &t_uint, F(smtp.max_mx), 0, 1e6, "10", NULL },
+	{ "smtp", "max_rcpt", &t_uint, F(smtp.max_rcpt), 0, 1e6, "100", NULL },
 	{ "smtp", "surge_factor", &t_float, F(smtp.surge_factor), 1.01, 1000, "5", NULL },
-	{ "smtp", "spf", &t_enum, F(smtp.spf), 0, 0, "annotate", spf_names },
+	/* off: a replay never queries live DNS unless the configuration asks. */
+	{ "smtp", "spf", &t_enum, F(smtp.spf), 0, 0, "off", spf_names },
 	{ "smtp", "resolver", &t_endpoint, F(smtp.resolver), 0, 0, "", NULL },
 	{ "p2p", "allowlist", &t_path, F(p2p.allowlist), 0, 0, NULL, NULL },
 	{ "p2p", "window", &t_duration, F(p2p.window), 60, 7 * DAY, "1h", NULL },

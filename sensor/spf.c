@@ -67,7 +67,7 @@ struct spf {
 };
 
 static const char *const result_names[SPFR_N] = {
-	"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror",
+	"pass", "fail", "softfail", "neutral", "none", "temperror", "permerror", "broad",
 };
 
 const char *

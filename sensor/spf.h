@@ -9,6 +9,9 @@
  *    lookup), or queues the question for the helper process
  *    (spf_helper.h), or drops it (counted) when the queue is full.
  *  - The helper evaluates with libspf2 against the configured resolver.
+ *    A pass is checked once more with every term that authorises
+ *    (nearly) everyone made neutral (spf_broad.h): a pass that needed
+ *    such a term is SPFR_BROAD.
  *    Its verdicts come back through spf_poll, which the caller runs once
  *    per step and every few hundred packets, and which hands them to the
  *    verdict function given to spf_open, on the caller's thread.
@@ -45,9 +48,11 @@
 
 #include "units.h"
 
+/* RFC 7208 2.6, and broad: a pass that only a term authorising (nearly)
+ * everyone gave (spf_broad.h), which vouches for nothing. */
 enum spf_result {
 	SPFR_PASS, SPFR_FAIL, SPFR_SOFTFAIL, SPFR_NEUTRAL, SPFR_NONE,
-	SPFR_TEMPERROR, SPFR_PERMERROR, SPFR_N
+	SPFR_TEMPERROR, SPFR_PERMERROR, SPFR_BROAD, SPFR_N
 };
 
 #define SPF_QUEUE_JOBS 256
@@ -146,7 +151,7 @@ void spf_get_stats(const struct spf *s, struct spf_stats *st);
 void spf_close(struct spf *s);
 
 /* "pass", "fail", "softfail", "neutral", "none", "temperror",
- * "permerror" (RFC 7208 2.6). */
+ * "permerror" (RFC 7208 2.6), "broad". */
 const char *spf_result_name(enum spf_result r);
 
 #endif

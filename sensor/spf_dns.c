@@ -19,6 +19,7 @@
 #include <spf2/spf.h>
 
 #include "log.h"
+#include "spf_broad.h"
 
 /* What one worker's layer keeps (the layer's hook). */
 struct layer {
@@ -26,8 +27,13 @@ struct layer {
 	struct spf_dns_shared *sh;
 	uint64_t deadline_ms;
 	int64_t min_ttl;		/* -1: no answer used yet */
+	int family, strict;		/* spf_dns_broad_mode */
+	unsigned broad;			/* broad terms seen since spf_dns_begin */
 	uint8_t query[NS_PACKETSZ];
 	uint8_t answer[SPF_DNS_ANSWER_MAX];
+	/* A TXT record rewritten: a record is at most an answer long, and
+	 * the rewrite adds at most one byte per two (spf_broad.h). */
+	char rewritten[SPF_DNS_ANSWER_MAX / 2 * 3 + 2];
 };
 
 uint64_t
@@ -295,6 +301,29 @@ rate_wait(struct layer *l)
 	}
 }
 
+/* Counts the broad terms of the TXT records in set and, when strict,
+ * makes them neutral in place. Returns 0, or -1 when a record could not
+ * be rewritten (then it must not reach libspf2 as it is). */
+static int
+broad_terms(struct layer *l, SPF_dns_rr_t *set)
+{
+	for (int i = 0; i < set->num_rr; i++) {
+		int n = spf_broad_terms(set->rr[i]->txt, l->family,
+					l->strict ? l->rewritten : NULL, sizeof l->rewritten);
+
+		if (n < 0)
+			return -1;
+		l->broad += (unsigned)n;
+		if (n == 0 || !l->strict)
+			continue;
+		size_t need = strlen(l->rewritten) + 1;
+		if (SPF_dns_rr_buf_realloc(set, i, need) != SPF_E_SUCCESS)
+			return -1;
+		memcpy(set->rr[i]->txt, l->rewritten, need);
+	}
+	return 0;
+}
+
 static SPF_dns_rr_t *
 layer_lookup(SPF_dns_server_t *d, const char *domain, ns_type type, int should_cache)
 {
@@ -324,6 +353,10 @@ layer_lookup(SPF_dns_server_t *d, const char *domain, ns_type type, int should_c
 	SPF_dns_rr_t *set = spf_dns_parse(d, domain, type, l->answer,
 					  (size_t)alen < sizeof l->answer ? (size_t)alen : sizeof l->answer,
 					  &ttl);
+	if (set && type == ns_t_txt && set->herrno == NETDB_SUCCESS && broad_terms(l, set) < 0) {
+		SPF_dns_rr_free(set);
+		return answer(d, domain, type, TRY_AGAIN);
+	}
 	if (set && (set->herrno == NETDB_SUCCESS || set->herrno == HOST_NOT_FOUND ||
 		    set->herrno == NO_DATA) && (l->min_ttl < 0 || ttl < l->min_ttl))
 		l->min_ttl = ttl;
@@ -424,6 +457,25 @@ spf_dns_begin(SPF_dns_server_t *layer, uint64_t deadline_ms)
 
 	l->deadline_ms = deadline_ms;
 	l->min_ttl = -1;
+	l->broad = 0;
+	l->strict = 0;
+}
+
+void
+spf_dns_broad_mode(SPF_dns_server_t *layer, int family, int strict)
+{
+	struct layer *l = layer->hook;
+
+	l->family = family;
+	l->strict = strict;
+}
+
+unsigned
+spf_dns_broad(const SPF_dns_server_t *layer)
+{
+	const struct layer *l = layer->hook;
+
+	return l->broad;
 }
 
 int64_t

@@ -12,6 +12,8 @@
  * glibc for the wire: res_nmkquery/res_nsend (random ids, answers matched
  * to the question, TCP after a truncated UDP answer, timeouts), ns_initparse
  * and ns_parserr (bounds-checked record walking), ns_name_uncompress.
+ * SPF records answered are also read for terms that authorise (nearly)
+ * everyone (spf_broad.h), and rewritten when asked (spf_dns_broad_mode).
  * What spanwatch itself reads of the answer bytes is the record data:
  * lengths of A and AAAA, TXT character-strings (RFC 1035 3.3.14), MX and
  * PTR names, the SOA MINIMUM of a negative answer (RFC 2308 5). That is
@@ -86,6 +88,15 @@ void spf_dns_begin(struct SPF_dns_server_struct *layer, uint64_t deadline_ms);
 /* The smallest TTL of the answers the evaluation used, or -1 when it used
  * none. */
 int64_t spf_dns_min_ttl(const struct SPF_dns_server_struct *layer);
+
+/* Broad terms (spf_broad.h). After spf_dns_begin: the client's family (4
+ * or 6) judges them, and with strict every SPF record answered is handed
+ * to libspf2 with its broad pass terms made neutral (a record that cannot
+ * be rewritten is a temporary error, never left as it was).
+ * spf_dns_broad: how many such terms the records answered since
+ * spf_dns_begin held. */
+void spf_dns_broad_mode(struct SPF_dns_server_struct *layer, int family, int strict);
+unsigned spf_dns_broad(const struct SPF_dns_server_struct *layer);
 
 /* Parses the DNS message msg[0..len) that answered (domain, type) into a
  * libspf2 record set: records of that type in the answer section (class

@@ -102,16 +102,18 @@ result_of(SPF_errcode_t err, SPF_response_t *resp)
 	}
 }
 
+/* One check_host() of m, with broad terms made neutral when strict.
+ * *ttl receives the smallest TTL it used (-1: none). */
 static enum spf_result
-evaluate(SPF_server_t *srv, SPF_dns_server_t *dns, const struct spf_msg_eval *m,
-	 uint32_t budget_ms, uint32_t *ttl)
+check_host(SPF_server_t *srv, SPF_dns_server_t *dns, const struct spf_msg_eval *m,
+	   uint64_t deadline_ms, int strict, int64_t *ttl)
 {
 	SPF_request_t *req = SPF_request_new(srv);
 	SPF_response_t *resp = NULL;
 	enum spf_result r = SPFR_TEMPERROR;
 	SPF_errcode_t err;
 
-	*ttl = SPF_TTL_TEMPERROR;
+	*ttl = -1;
 	if (!req)
 		return r;
 	if (m->family == 4) {
@@ -125,30 +127,54 @@ evaluate(SPF_server_t *srv, SPF_dns_server_t *dns, const struct spf_msg_eval *m,
 		memcpy(&a, m->addr, 16);
 		SPF_request_set_ipv6(req, a);
 	}
-	/* The sensor checked the domain; the HELO name only fills %{h}
-	 * macros, and one that is no domain name becomes "unknown" rather
-	 * than reach a DNS query. */
-	if (!spf_dns_name_ok(m->domain)) {
-		SPF_request_free(req);
-		*ttl = SPF_DNS_NEG_TTL;
-		return SPFR_NONE;
-	}
+	/* The HELO name only fills %{h} macros, and one that is no domain
+	 * name becomes "unknown" rather than reach a DNS query. */
 	if (SPF_request_set_helo_dom(req, spf_dns_name_ok(m->helo) ? m->helo : "unknown") != 0 ||
 	    SPF_request_set_env_from(req, m->domain) != 0) {
 		SPF_request_free(req);
 		return r;
 	}
-	spf_dns_begin(dns, spf_dns_now_ms() + budget_ms);
+	spf_dns_begin(dns, deadline_ms);
+	spf_dns_broad_mode(dns, m->family, strict);
 	err = SPF_request_query_mailfrom(req, &resp);
 	r = result_of(err, resp);
-	if (r != SPFR_TEMPERROR) {
-		int64_t t = spf_dns_min_ttl(dns);
-
-		*ttl = t < 0 ? SPF_DNS_NEG_TTL : t > SPF_TTL_MAX ? SPF_TTL_MAX : (uint32_t)t;
-	}
+	*ttl = spf_dns_min_ttl(dns);
 	if (resp)
 		SPF_response_free(resp);
 	SPF_request_free(req);
+	return r;
+}
+
+/* The verdict on m, and in *ttl how long it may be cached. A pass when a
+ * record on the way holds a term authorising (nearly) everyone is
+ * checked again with those terms neutral (spf_broad.h): a pass that
+ * needed one is broad; one that did not ("ip4:192.0.2.0/24 +all" for an
+ * address in the /24) stays a pass. Both checks share the DNS budget. */
+static enum spf_result
+evaluate(SPF_server_t *srv, SPF_dns_server_t *dns, const struct spf_msg_eval *m,
+	 uint32_t budget_ms, uint32_t *ttl)
+{
+	uint64_t deadline = spf_dns_now_ms() + budget_ms;
+	enum spf_result r;
+	int64_t t, t2;
+
+	*ttl = SPF_TTL_TEMPERROR;
+	/* The sensor checked the domain; this is the backstop. */
+	if (!spf_dns_name_ok(m->domain)) {
+		*ttl = SPF_DNS_NEG_TTL;
+		return SPFR_NONE;
+	}
+	r = check_host(srv, dns, m, deadline, 0, &t);
+	if (r == SPFR_PASS && spf_dns_broad(dns) > 0) {
+		enum spf_result strict = check_host(srv, dns, m, deadline, 1, &t2);
+
+		r = strict == SPFR_PASS ? SPFR_PASS : strict == SPFR_TEMPERROR ? SPFR_TEMPERROR
+									: SPFR_BROAD;
+		if (t2 >= 0 && (t < 0 || t2 < t))
+			t = t2;
+	}
+	if (r != SPFR_TEMPERROR)
+		*ttl = t < 0 ? SPF_DNS_NEG_TTL : t > SPF_TTL_MAX ? SPF_TTL_MAX : (uint32_t)t;
 	return r;
 }
 

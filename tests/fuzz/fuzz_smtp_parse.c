@@ -4,7 +4,8 @@
  * 4-byte header (direction and SYN/finish bits, a signed sequence offset
  * from where the direction stands, a length) and its bytes, so the fuzzer
  * reaches reordering, overlap, holes and jumps as well as hostile
- * content. Checks the follower's invariants after every call.
+ * content. Checks the follower's invariants after every call (among
+ * them: no 235 authenticates a session whose client sent no AUTH).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icollectors \
  *       tests/fuzz/fuzz_smtp_parse.c collectors/smtp_parse.c -o fuzz_smtp_parse
@@ -29,7 +30,9 @@ check(const struct smtp_sess *s)
 	    s->half[0].len >= SMTP_LINE_MAX || s->spfx_n > sizeof s->spfx ||
 	    s->pend_n > SMTP_PEND_MAX || s->pend_head >= SMTP_PEND_MAX ||
 	    (s->hold_used && s->hold_len > SMTP_HOLD_MAX) ||
-	    s->rcpt_ok + (uint64_t)s->rcpt_temp + s->rcpt_fail > UINT32_MAX * 3ull)
+	    s->rcpt_ok + (uint64_t)s->rcpt_temp + s->rcpt_fail > UINT32_MAX * 3ull ||
+	    /* issue 14.8: authenticated only by a 235 to the client's AUTH */
+	    ((s->flags & SMTP_F_AUTH_OK) && !(s->flags & SMTP_F_AUTH)))
 		abort();
 }
 

@@ -4,8 +4,9 @@
  * whoever runs a sender's domain, parsed into libspf2's record sets
  * (spf_dns_parse: rcodes, A/AAAA lengths, TXT character-strings, MX and
  * PTR names with compression, the SOA MINIMUM of negative answers), the
- * domain check (spf_dns_name_ok) and cache keys (spf_cache_key) of names
- * from packets.
+ * terms of the SPF records in them that authorise nearly everyone
+ * (spf_broad_terms, sensor/spf_broad.c), the domain check
+ * (spf_dns_name_ok) and cache keys (spf_cache_key) of names from packets.
  *
  * Input: byte 0 picks the query type (low 3 bits) and the form (bit 3):
  * raw, the rest is the DNS message as it came; or built, the rest
@@ -15,7 +16,9 @@
  * The first 64 bytes after byte 0 are also tried as a domain name.
  * Checks after every call: a record set always comes back, its herrno
  * is one of the four, it never holds more records than the answer
- * section, every string in it ends within its buffer.
+ * section, every string in it ends within its buffer; a TXT record's
+ * broad terms count the same with and without the rewrite, the rewrite
+ * fits the bound spf_broad.h gives and holds no broad term itself.
  *
  * Seeds are built in: a corpus directory named on the command line that
  * does not exist is created with them (one per record type, a negative
@@ -23,7 +26,7 @@
  * existing directory is never written to here.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isensor \
- *       tests/fuzz/fuzz_spf.c sensor/spf_dns.c sensor/spf_cache.c sensor/log.c \
+ *       tests/fuzz/fuzz_spf.c sensor/spf_dns.c sensor/spf_cache.c sensor/spf_broad.c sensor/log.c \
  *       -lspf2 -lresolv -pthread -o fuzz_spf
  *   ./fuzz_spf -max_total_time=60
  */
@@ -39,6 +42,7 @@
 
 #include <spf2/spf.h>
 
+#include "spf_broad.h"
 #include "spf_cache.h"
 #include "spf_dns.h"
 
@@ -53,6 +57,7 @@ static const struct {
 	const char *bytes;
 } seeds[] = {
 	{ "txt", 26, "\x03\x00\x00\x03,\x0e\x0dv=spf1 ip4:1 \x03\x10\x03\x02-a" },
+	{ "txt-broad", 77, "\x03\x00\x00\x03,GFv=spf1 +all ip4:0.0.0.0/1 ip6:2000::/3 a/8 mx//0 exists:x.example -all" },
 	{ "a", 17, "\x00\x00\x00\x05\x10\x04\x01x\xc0\x0c\x00,\x04\xc0\x00\x02\x01" },
 	{ "aaaa", 22, "\x01\x00\x00\x01,\x10 \x01\x0d\xb8\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01" },
 	{ "mx", 13, "\x02\x00\x00\x02,\x07\x00\x0a\x02mx\xc0\x0c" },
@@ -165,6 +170,28 @@ check_set(SPF_dns_rr_t *rr, int type, const uint8_t *msg, size_t len)
 	}
 }
 
+/* Broad terms of each TXT record (spf_broad.h), for both families. */
+static void
+check_broad(const SPF_dns_rr_t *rr)
+{
+	static char out[8192 * 3 / 2 + 2];
+
+	for (int i = 0; i < rr->num_rr; i++) {
+		const char *txt = rr->rr[i]->txt;
+		size_t need = strlen(txt) * 3 / 2 + 2;
+
+		if (need > sizeof out)
+			continue;
+		for (int fam = 4; fam <= 6; fam += 2) {
+			int n = spf_broad_terms(txt, fam, NULL, 0);
+
+			if (n < 0 || spf_broad_terms(txt, fam, out, need) != n ||
+			    !memchr(out, '\0', need) || spf_broad_terms(out, fam, NULL, 0) != 0)
+				abort();
+		}
+	}
+}
+
 static void
 check_name(const uint8_t *d, size_t n)
 {
@@ -209,6 +236,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	SPF_dns_rr_t *rr = spf_dns_parse(NULL, "q.example", type, msg, len, &ttl);
 	check_set(rr, type, msg, len);
+	if (type == ns_t_txt && rr->herrno == NETDB_SUCCESS)
+		check_broad(rr);
 	SPF_dns_rr_free(rr);
 	return 0;
 }

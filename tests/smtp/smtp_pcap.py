@@ -11,7 +11,8 @@ sensor writes its RRD files, and rrdtool fetch reads them back:
   smtp_tls      connections where TLS started: a ClientHello from the
                 client (after an accepted STARTTLS, or from the first
                 byte as on port 465)
-  smtp_unauth   the others, less those tshark saw a 235 in
+  smtp_unauth   the others, less those tshark saw the client's AUTH and a
+                235 in (a 235 answering no AUTH authenticates nothing)
   sensor smtp_sess = the connections
 
 Then the same capture with the server as a configured relay (no direct
@@ -79,7 +80,7 @@ def oracle(path):
         s.setdefault("first", float(ts))
         s["last"] = float(ts)
     for s in streams.values():
-        s.update(rcpt=0, auth=False, tls=False, helo="", from_domain="")
+        s.update(rcpt=0, auth=False, auth_cmd=False, tls=False, helo="", from_domain="")
     nort = "!tcp.analysis.retransmission && !tcp.analysis.duplicate_ack"
     for st, cmds, params in tshark(path, ["tcp.stream", "smtp.req.command", "smtp.req.parameter"],
                                    "smtp.req && " + nort):
@@ -93,10 +94,12 @@ def oracle(path):
                 streams[st]["rcpt"] += 1
             elif c in ("EHLO", "HELO"):
                 streams[st]["helo"] = p.split(" ")[0]
+            elif c == "AUTH":
+                streams[st]["auth_cmd"] = True
             elif c == "MAIL" and "@" in p:
                 streams[st]["from_domain"] = p.split("@")[-1].split(">")[0].lower()
     for st, codes in tshark(path, ["tcp.stream", "smtp.response.code"], "smtp.response && " + nort):
-        if st in streams and "235" in codes.split(","):
+        if st in streams and "235" in codes.split(",") and streams[st]["auth_cmd"]:
             streams[st]["auth"] = True
     for st, src, src6 in tshark(path, ["tcp.stream", "ip.src", "ipv6.src"], "tls.handshake.type == 1"):
         if st in streams and ip_of(src, src6) == streams[st]["client"]:

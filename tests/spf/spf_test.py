@@ -18,6 +18,12 @@ The zone (dnsmasq --local=/example/, so unknown names are NXDOMAIN):
   mta.example      v=spf1 ip4:100.64.0.10 -all      a customer's own MTA
   pass6.example    v=spf1 ip6:2001:db8:100::1 -all
   p-N, q-N, k-N, r-N.example  v=spf1 ip4:100.64.0.0/16 -all
+  all.example      v=spf1 +all                       broad records: a pass
+  wide4.example    v=spf1 ip4:0.0.0.0/1 -all         they give is "broad"
+  wide6.example    v=spf1 ip6:2000::/3 -all
+  incall.example   v=spf1 include:all.example -all
+  narrowall.example v=spf1 ip4:100.64.0.0/24 +all    a pass inside the /24
+  net24.example    v=spf1 ip4:100.64.0.0/24 -all     a /24: a pass
 
 Checked, with spanwatch -v (each verdict logged "spf=RESULT domain=D"):
   1. every session gets the right result, identity (mailfrom, or helo for
@@ -25,9 +31,17 @@ Checked, with spanwatch -v (each verdict logged "spf=RESULT domain=D"):
      later step, a non-domain is "none" without DNS; the local parts of
      the envelope never reach stderr or the alerts;
   2. smtp_spfpass in each subscriber's RRD counts the passing sessions;
-  3. alerts follow [smtp] spf: annotate adds spf_pass/spf_fail; exempt
-     drops smtp_direct for the subscriber whose sessions all passed, not
-     for the other; off neither evaluates nor annotates;
+  3. alerts follow [smtp] spf: annotate adds the window's sessions by
+     verdict (spf_pass, spf_fail, spf_broad, spf_softfail, spf_neutral,
+     spf_none, spf_temperror, spf_permerror: a failed lookup is not a
+     domain without a record); exempt drops smtp_direct for the subscriber
+     whose sessions all passed, not for the other; off, and a
+     configuration that does not name spf (off is the default), neither
+     evaluate nor annotate nor start the helper;
+  3b. broad (SPEC, issue 15.4): +all, ip4:0.0.0.0/1, ip6:2000::/3, and
+     +all reached through include: give spf=broad, not pass: not in
+     smtp_spfpass, never exempted; a /24, and a record whose /24 comes
+     before its +all, still pass (and exempt);
   4. the resolver stopped (SIGSTOP) in the middle of a run read from a
      pipe: capture continues, later verdicts are temperror, no crash;
   5. the helper killed (SIGKILL) in the middle of a run: logged, started
@@ -68,6 +82,7 @@ from spf_pcap import Writer, smtp_plain, smtp_starttls  # noqa: E402
 T0 = 1767225600          # 2026-01-01 00:00:00 UTC, a multiple of the step
 STEP = 60
 A, MTA, V6 = "100.64.0.1", "100.64.0.10", "2001:db8:100::1"
+BROAD, NET, BROAD6 = "100.65.0.20", "100.64.0.30", "2001:db8:200::1"
 SECRET = "lp-secret"     # local parts: must never be logged
 VERDICT = re.compile(r"spf=(\w+) domain=(\S+) identity=(\w+) subscriber=(\S+)( cached=1)?")
 failures = []
@@ -116,6 +131,12 @@ RECORDS = {
     "tls.example": "v=spf1 ip4:100.64.0.1 -all",
     "mta.example": "v=spf1 ip4:100.64.0.10 -all",
     "pass6.example": "v=spf1 ip6:2001:db8:100::1 -all",
+    "all.example": "v=spf1 +all",
+    "wide4.example": "v=spf1 ip4:0.0.0.0/1 -all",
+    "wide6.example": "v=spf1 ip6:2000::/3 -all",
+    "incall.example": "v=spf1 include:all.example -all",
+    "narrowall.example": "v=spf1 ip4:100.64.0.0/24 +all",
+    "net24.example": "v=spf1 ip4:100.64.0.0/24 -all",
 }
 for pre in ("p", "q", "k", "r"):
     for i in range(40):
@@ -178,14 +199,16 @@ class Dns:
 
 
 def write_setup(work, dns_port, spf, max_sessions=2):
+    """The configuration; spf None leaves [smtp] spf to its default."""
     subs = os.path.join(work, "subscribers.txt")
     with open(subs, "w") as fp:
-        fp.write("100.64.0.1/32 cust-a\n100.64.0.10/32 cust-mta\n2001:db8:100::1/128 cust-v6\n")
-    conf = os.path.join(work, "spanwatch-%s.conf" % spf)
+        fp.write("100.64.0.1/32 cust-a\n100.64.0.10/32 cust-mta\n2001:db8:100::1/128 cust-v6\n"
+                 "%s/32 cust-broad\n%s/32 cust-net\n%s/128 cust-broad6\n" % (BROAD, NET, BROAD6))
+    conf = os.path.join(work, "spanwatch-%s.conf" % (spf or "default"))
     with open(conf, "w") as fp:
-        fp.write("[subscribers]\nfile = %s\n[rrd]\nstep = %d\n[smtp]\nspf = %s\n"
+        fp.write("[subscribers]\nfile = %s\n[rrd]\nstep = %d\n[smtp]\n%s"
                  "resolver = 127.0.0.1:%d\nmax_sessions = %d\n[alerts]\nholddown = 0\n"
-                 % (subs, STEP, spf, dns_port, max_sessions))
+                 % (subs, STEP, "spf = %s\n" % spf if spf else "", dns_port, max_sessions))
     return conf
 
 
@@ -297,6 +320,12 @@ def test_results(work, dns):
     check(len(da) >= 1 and da[0].get("spf_pass") == 4 and da[0].get("spf_fail") == 1,
           "annotate: cust-a's smtp_direct carries spf_pass=4 spf_fail=1 (%s)" %
           [(a.get("spf_pass"), a.get("spf_fail")) for a in da])
+    # Its step-1 sessions by verdict, as the results matrix says.
+    want = {"spf_pass": 4, "spf_fail": 1, "spf_broad": 0, "spf_softfail": 1, "spf_neutral": 1,
+            "spf_none": 3, "spf_temperror": 1, "spf_permerror": 1}
+    got_f = {k: da[0].get(k) for k in want} if da else {}
+    check(got_f == want, "annotate: cust-a's first smtp_direct tells every verdict apart, "
+          "temperror (slow.example) from none (nospf, nx, localhost) (%s)" % got_f)
     check(len(da) == 2 and da[1].get("spf_pass") == 5,
           "annotate: cust-a's step-2 smtp_direct counts the cached pass (spf_pass=5)")
     check(len(dm) == 1 and dm[0].get("spf_pass") == 4 and dm[0].get("spf_fail") == 0,
@@ -311,12 +340,91 @@ def test_results(work, dns):
     check(spfpass(rrd, "cust-mta") == 4, "exempt: smtp_spfpass of cust-mta = 4")
 
     # off: no evaluation, no annotation, no smtp_spfpass.
+    dns_queries(work)
     p, rrd, alerts, _ = run(write_setup(work, dns.port, "off"), pcap, work, "off")
     no_crash(p, "off")
     check(not verdicts(p.stderr) and "spf: helper started" not in p.stderr, "off: nothing evaluated, no helper")
     check(len(direct_alerts(alerts, "cust-mta")) == 1 and
           all("spf_pass" not in a for a in alerts), "off: smtp_direct for cust-mta, without spf fields")
     check(spfpass(rrd, "cust-a") == 0, "off: smtp_spfpass of cust-a = 0")
+    check(dns_queries(work) == 0, "off: dnsmasq was asked nothing")
+
+    # No spf key at all: off is the default (a replay asks no DNS).
+    p, rrd, alerts, _ = run(write_setup(work, dns.port, None), pcap, work, "default")
+    no_crash(p, "default")
+    check(not verdicts(p.stderr) and "spf: helper started" not in p.stderr,
+          "default: nothing evaluated, no helper")
+    check(len(direct_alerts(alerts, "cust-a")) == 2 and
+          all(not any(k.startswith("spf_") for k in a) for a in alerts),
+          "default: smtp_direct for cust-a, without spf fields")
+    check(dns_queries(work) == 0, "default: dnsmasq was asked nothing")
+
+
+def dns_queries(work):
+    """Queries dnsmasq logged since the last call (it logs with log-queries)."""
+    path = os.path.join(work, "dnsmasq.log")
+    with open(path) as fp:
+        lines = fp.read().splitlines()
+    seen = dns_queries.seen.get(path, 0)
+    dns_queries.seen[path] = len(lines)
+    return sum(1 for l in lines[seen:] if " query[" in l)
+
+
+dns_queries.seen = {}
+
+
+def broad_capture(path):
+    """cust-broad: four sessions whose domains pass only through a broad
+    term; cust-broad6: three, ip6:2000::/3; cust-net: three passes from a
+    /24 (one of them the /24 before +all)."""
+    expect = []
+    with open(path, "wb") as fp:
+        w = Writer(fp)
+        t = T0 + 5
+        far = iter("198.51.100.%d" % i for i in range(1, 200))
+        for dom in ("all.example", "wide4.example", "incall.example", "narrowall.example"):
+            t = w.smtp(t, BROAD, next(far), smtp_plain("b.cust.test", mail("b", dom))) + 0.5
+            expect.append(("cust-broad", dom, "mailfrom", "broad"))
+        for i in range(3):
+            t = w.smtp(t, BROAD6, "2001:db8:ffff::%x" % (0x30 + i),
+                       smtp_plain("b6.cust.test", mail("b6", "wide6.example"))) + 0.5
+            expect.append(("cust-broad6", "wide6.example", "mailfrom", "broad"))
+        for dom in ("net24.example", "narrowall.example", "net24.example"):
+            t = w.smtp(t, NET, next(far), smtp_plain("n.cust.test", mail("n", dom))) + 0.5
+            expect.append(("cust-net", dom, "mailfrom", "pass"))
+    return expect
+
+
+def test_broad(work, dns):
+    pcap = os.path.join(work, "broad.pcap")
+    expect = broad_capture(pcap)
+    p, rrd, alerts, _ = run(write_setup(work, dns.port, "annotate"), pcap, work, "broad-annotate")
+    no_crash(p, "broad annotate")
+    got = verdicts(p.stderr)
+    check(sorted(g[:4] for g in got) == sorted(expect),
+          "broad: +all, ip4:0.0.0.0/1, ip6:2000::/3, include of +all give broad; a /24 gives pass "
+          "(%d sessions)" % len(expect))
+    for e in sorted(set(expect) - set(g[:4] for g in got)):
+        print("     missing or wrong:", e, [g for g in got if g[0] == e[0] and g[1] == e[1]])
+    for sub, n in (("cust-broad", 0), ("cust-broad6", 0), ("cust-net", 3)):
+        got_n = spfpass(rrd, sub)
+        check(got_n == n, "broad: smtp_spfpass of %s = %d (got %s)" % (sub, n, got_n))
+    check(re.search(r"spf: asked=\d+ pass=3 .* broad=7 ", p.stderr) is not None,
+          "broad: the stats line counts 3 pass, 7 broad")
+    for sub, nb in (("cust-broad", 4), ("cust-broad6", 3)):
+        da = direct_alerts(alerts, sub)
+        check(len(da) == 1 and da[0].get("spf_broad") == nb and da[0].get("spf_pass") == 0,
+              "broad: %s's smtp_direct carries spf_broad=%d spf_pass=0 (%s)"
+              % (sub, nb, [(a.get("spf_broad"), a.get("spf_pass")) for a in da]))
+    dn = direct_alerts(alerts, "cust-net")
+    check(len(dn) == 1 and dn[0].get("spf_pass") == 3 and dn[0].get("spf_broad") == 0,
+          "broad: cust-net's smtp_direct carries spf_pass=3 spf_broad=0")
+
+    p, rrd, alerts, _ = run(write_setup(work, dns.port, "exempt"), pcap, work, "broad-exempt")
+    no_crash(p, "broad exempt")
+    check(len(direct_alerts(alerts, "cust-broad")) == 1 and len(direct_alerts(alerts, "cust-broad6")) == 1,
+          "broad exempt: cust-broad and cust-broad6 (+all, /1, /3) are not exempted")
+    check(not direct_alerts(alerts, "cust-net"), "broad exempt: cust-net (a /24) is exempted")
 
 
 def phased_capture(prefix1, prefix2, n, background):
@@ -536,6 +644,7 @@ def main():
     try:
         dns = Dns(work, bh.port)
         test_results(work, dns)
+        test_broad(work, dns)
         test_dead_resolver(work, dns)
         test_helper_killed(work, dns)
         if VARIANT == "opt":

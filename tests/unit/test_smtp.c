@@ -239,6 +239,102 @@ test_who_alerts(void **st)
 	rig_close(&r);
 }
 
+/* Issue 13.11: a maximum of 0 flags the first of its kind. With
+ * max_sessions = 0 the first unauth direct session raises smtp_direct
+ * and an authenticated one does not; max_mx = 0 flags the first far end
+ * (whatever the session), max_rcpt = 0 the first recipient. */
+static void
+test_max_zero(void **st)
+{
+	static const char *const c_sess[] = { "max_sessions", "0", NULL };
+	static const char *const c_mx[] = { "max_mx", "0", NULL };
+	static const char *const c_rcpt[] = { "max_rcpt", "0", "max_sessions", "1000", NULL };
+	struct rig r;
+	const char *out;
+
+	rig_open(&r, subs3, c_sess);
+	session(&r, 3, 4, 100, (uint64_t)(T0 + 1) * 1000000, 1, 1);	/* cust-d: auth */
+	assert_int_equal(count(rig_alerts(&r), "smtp_direct"), 0);
+	session(&r, 0, 1, 100, (uint64_t)(T0 + 2) * 1000000, 1, 0);	/* cust-a: unauth */
+	out = rig_alerts(&r);
+	assert_int_equal(count(out, "\"alert\":\"smtp_direct\""), 1);
+	assert_int_equal(count(out, "\"subscriber\":\"cust-a\""), 1);
+	assert_true(strstr(out, "\"sessions\":1,") != NULL);
+	assert_int_equal(count(out, "cust-d"), 0);
+	rig_close(&r);
+
+	rig_open(&r, subs3, c_mx);
+	session(&r, 3, 4, 100, (uint64_t)(T0 + 1) * 1000000, 1, 1);
+	out = rig_alerts(&r);
+	assert_int_equal(count(out, "\"subscriber\":\"cust-d\""), 1);
+	assert_true(strstr(out, "\"sessions\":0,\"mx\":1,") != NULL);
+	rig_close(&r);
+
+	rig_open(&r, subs3, c_rcpt);
+	session(&r, 0, 1, 100, (uint64_t)(T0 + 1) * 1000000, 1, 0);
+	out = rig_alerts(&r);
+	assert_int_equal(count(out, "\"subscriber\":\"cust-a\""), 1);
+	assert_true(strstr(out, "\"rcpt\":1,") != NULL);
+	rig_close(&r);
+}
+
+/* Issue 14.8: a far end that answers 235 to no AUTH does not make the
+ * session authenticated: counted unauth (here the first one alerts). */
+static void
+test_unasked_235(void **st)
+{
+	static const char *const conf[] = { "max_sessions", "0", NULL };
+	struct rig r;
+	struct sess s;
+	uint64_t t = (uint64_t)(T0 + 1) * 1000000;
+
+	rig_open(&r, subs3, conf);
+	session(&r, 3, 4, 100, t, 1, 1);		/* cust-d: a real AUTH */
+	sess_open(&r, &s, 0, 1, 101, t);		/* cust-a: 235 unasked */
+	pkt_send(&r, &s, FLOW_S2C, TCP_ACK, "250 hi\r\n235 2.7.0 Authentication successful\r\n",
+		 t + 4000, 0);
+	pkt_send(&r, &s, FLOW_C2S, TCP_ACK, "MAIL FROM:<x@spam.example>\r\n", t + 5000, 0);
+	pkt_send(&r, &s, FLOW_C2S, TCP_ACK, "RCPT TO:<v@victim.example>\r\n", t + 6000, 0);
+	pkt_send(&r, &s, FLOW_C2S, TCP_ACK, "QUIT\r\n", t + 7000, 0);
+	sess_end(&r, &s);
+	const char *out = rig_alerts(&r);
+	assert_int_equal(count(out, "\"subscriber\":\"cust-a\""), 1);
+	assert_true(strstr(out, "\"sessions\":1,") != NULL);
+	assert_int_equal(count(out, "cust-d"), 0);
+	rig_close(&r);
+}
+
+/* Issue 14.9: an EHLO name (or sender domain) longer than the parser
+ * keeps shows its start and says it was cut; a whole one says nothing. */
+static void
+test_names_cut(void **st)
+{
+	static const char *const conf[] = { "max_sessions", "0", NULL };
+	char line[320], name[100];
+	struct rig r;
+	struct sess s;
+	uint64_t t = (uint64_t)(T0 + 1) * 1000000;
+
+	memset(name, 'h', 90);
+	name[90] = '\0';
+	rig_open(&r, subs3, conf);
+	sess_open(&r, &s, 0, 1, 100, t);
+	snprintf(line, sizeof line, "EHLO %s\r\nMAIL FROM:<x@%s.example>\r\n", name, name);
+	pkt_send(&r, &s, FLOW_C2S, TCP_ACK, line, t + 4000, 0);
+	pkt_send(&r, &s, FLOW_C2S, TCP_ACK, "QUIT\r\n", t + 5000, 0);
+	sess_end(&r, &s);
+	session(&r, 1, 2, 100, t + 10000, 1, 0);	/* cust-b: bot.example */
+	const char *out = rig_alerts(&r);
+	name[63] = '\0';
+	snprintf(line, sizeof line, "\"helo\":\"%s\",\"helo_truncated\":1,", name);
+	assert_non_null(strstr(out, line));
+	snprintf(line, sizeof line, "\"from_domain\":\"%s\",\"from_domain_truncated\":1", name);
+	assert_non_null(strstr(out, line));
+	assert_int_equal(count(out, "_truncated"), 2);
+	assert_non_null(strstr(out, "\"helo\":\"bot.example\""));
+	rig_close(&r);
+}
+
 /* A subscriber that sends one session every 10 minutes for 8 hours, then
  * 30 in two minutes. */
 static void
@@ -359,6 +455,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_who_alerts),
+		cmocka_unit_test(test_max_zero),
+		cmocka_unit_test(test_unasked_235),
+		cmocka_unit_test(test_names_cut),
 		cmocka_unit_test(test_surge),
 		cmocka_unit_test(test_reload),
 		cmocka_unit_test(test_pool_full),

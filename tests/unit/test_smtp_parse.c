@@ -484,6 +484,127 @@ test_auth_login(void **st)
 	assert_string_equal(smtp_parse_mech_name(SMTP_AUTH_NONE), "-");
 }
 
+/* Issue 14.8: a 235 counts only as the answer to the client's AUTH
+ * (RFC 4954 6). A far end that says 235 unasked (a bot's cooperating
+ * server) authenticates nothing: as the greeting, with nothing waiting,
+ * in answer to EHLO or MAIL, or after the client's AUTH was refused. */
+static void
+test_auth_unasked(void **st)
+{
+	struct feeder f;
+
+	feeder_init(&f);
+	feeds(&f, S, "220 hi\r\n");
+	feeds(&f, C, "EHLO me\r\n");
+	feeds(&f, S, "250 hi\r\n");
+	feeds(&f, S, "235 2.7.0 Authentication successful\r\n");
+	feeds(&f, C, "MAIL FROM:<a@b.example>\r\n");
+	feeds(&f, S, "250 ok\r\n");
+	feeds(&f, C, "RCPT TO:<c@d.example>\r\n");
+	feeds(&f, S, "250 ok\r\n");
+	assert_false(f.s.flags & (SMTP_F_AUTH | SMTP_F_AUTH_OK));
+	assert_int_equal(f.s.rcpt_ok, 1);
+
+	feeder_init(&f);
+	feeds(&f, S, "235 hi\r\n");		/* as the greeting */
+	feeds(&f, C, "EHLO me\r\n");
+	feeds(&f, S, "235 hi\r\n");		/* to EHLO */
+	feeds(&f, C, "MAIL FROM:<a@b.example>\r\n");
+	feeds(&f, S, "235 ok\r\n");		/* to MAIL */
+	smtp_parse_finish(&f.s);
+	assert_false(f.s.flags & (SMTP_F_AUTH | SMTP_F_AUTH_OK));
+
+	/* AUTH refused; the 235 that follows answers nothing. */
+	feeder_init(&f);
+	feeds(&f, S, "220 hi\r\n");
+	feeds(&f, C, "EHLO me\r\n");
+	feeds(&f, S, "250 AUTH PLAIN\r\n");
+	feeds(&f, C, "AUTH PLAIN AHVzZXIAd3Jvbmc=\r\n");
+	feeds(&f, S, "535 5.7.8 no\r\n");
+	feeds(&f, S, "235 ok\r\n");
+	feeds(&f, C, "MAIL FROM:<a@b.example>\r\n");
+	feeds(&f, S, "235 ok\r\n");
+	assert_true(f.s.flags & SMTP_F_AUTH_FAIL);
+	assert_false(f.s.flags & SMTP_F_AUTH_OK);
+
+	/* A real AUTH whose 235 the mirror shows out of step (the reply to
+	 * EHLO was lost): it still answers the AUTH the client sent. */
+	feeder_init(&f);
+	feeds(&f, S, "220 hi\r\n");
+	feeds(&f, C, "EHLO me\r\nAUTH PLAIN AHVzZXIAcGFzc3dvcmQ=\r\n");
+	f.seq[S] += (uint32_t)strlen("250 AUTH PLAIN\r\n");	/* lost */
+	feeds(&f, S, "235 2.7.0 ok\r\n");
+	smtp_parse_finish(&f.s);
+	assert_true(f.s.flags & SMTP_F_AUTH_OK);
+	assert_int_equal(f.s.st.gaps, 1);
+
+	/* The mirror shows the 235 before the AUTH it answers (the two
+	 * directions reach it by different paths): still the client's AUTH,
+	 * and the queue stays in step. */
+	feeder_init(&f);
+	feeds(&f, S, "220 hi\r\n");
+	feeds(&f, C, "EHLO me\r\n");
+	feeds(&f, S, "250 AUTH PLAIN\r\n");
+	feeds(&f, S, "235 2.7.0 ok\r\n");
+	feeds(&f, C, "AUTH PLAIN AHVzZXIAcGFzc3dvcmQ=\r\n");
+	feeds(&f, C, "RCPT TO:<c@d.example>\r\n");
+	feeds(&f, S, "550 no\r\n");
+	assert_true(f.s.flags & SMTP_F_AUTH_OK);
+	assert_false(f.s.flags & SMTP_F_AUTH_FAIL);
+	assert_int_equal(f.s.rcpt_fail, 1);
+
+	/* But a 235 with another reply after it answers no AUTH that comes
+	 * later. */
+	feeder_init(&f);
+	feeds(&f, S, "220 hi\r\n");
+	feeds(&f, C, "EHLO me\r\n");
+	feeds(&f, S, "250 AUTH PLAIN\r\n");
+	feeds(&f, S, "235 2.7.0 ok\r\n");
+	feeds(&f, C, "NOOP\r\n");
+	feeds(&f, S, "250 ok\r\n");
+	feeds(&f, C, "AUTH PLAIN AHVzZXIAcGFzc3dvcmQ=\r\n");
+	feeds(&f, S, "535 no\r\n");
+	assert_false(f.s.flags & SMTP_F_AUTH_OK);
+	assert_true(f.s.flags & SMTP_F_AUTH_FAIL);
+}
+
+/* Issue 14.9: names longer than SMTP_NAME_MAX are cut, and the cut is
+ * marked; a name of exactly SMTP_NAME_MAX is whole. */
+static void
+test_names_cut(void **st)
+{
+	struct feeder f;
+	char line[512], name[100];
+
+	memset(name, 'h', 99);
+	name[99] = '\0';
+	feeder_init(&f);
+	feeds(&f, S, "220 hi\r\n");
+	snprintf(line, sizeof line, "EHLO %s\r\n", name);
+	feeds(&f, C, line);
+	assert_int_equal(strlen(f.s.helo), SMTP_NAME_MAX);
+	assert_true(f.s.cut & SMTP_CUT_HELO);
+	assert_false(f.s.cut & SMTP_CUT_FROM);
+	memset(name, 'd', 80);
+	memcpy(name + 80, ".example", 9);	/* 88 */
+	snprintf(line, sizeof line, "MAIL FROM:<x@%s>\r\n", name);
+	feeds(&f, C, line);
+	assert_int_equal(strlen(f.s.from_domain), SMTP_NAME_MAX);
+	assert_true(f.s.cut & SMTP_CUT_FROM);
+
+	/* The next EHLO and MAIL, exactly SMTP_NAME_MAX long: whole. */
+	memset(name, 'k', SMTP_NAME_MAX);
+	name[SMTP_NAME_MAX] = '\0';
+	snprintf(line, sizeof line, "EHLO %s\r\nMAIL FROM:<x@%s>\r\n", name, name);
+	feeds(&f, C, line);
+	assert_string_equal(f.s.helo, name);
+	assert_string_equal(f.s.from_domain, name);
+	assert_int_equal(f.s.cut, 0);
+	/* The null sender has no domain to cut. */
+	feeds(&f, C, "MAIL FROM:<>\r\n");
+	assert_int_equal(f.s.cut, 0);
+}
+
 /* No credential and no local part stays in the session's memory. */
 static void
 test_nothing_private_kept(void **st)
@@ -927,6 +1048,8 @@ main(void)
 		cmocka_unit_test(test_long_early_chunk),
 		cmocka_unit_test(test_auth_plain),
 		cmocka_unit_test(test_auth_login),
+		cmocka_unit_test(test_auth_unasked),
+		cmocka_unit_test(test_names_cut),
 		cmocka_unit_test(test_nothing_private_kept),
 		cmocka_unit_test(test_starttls),
 		cmocka_unit_test(test_implicit_tls),

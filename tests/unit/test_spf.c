@@ -20,6 +20,7 @@
 #include <spf2/spf.h>
 
 #include "spf.h"
+#include "spf_broad.h"
 #include "spf_cache.h"
 #include "spf_dns.h"
 #include "spf_queue.h"
@@ -411,6 +412,75 @@ test_parse_answers(void **state)
 	SPF_dns_rr_free(rr);
 }
 
+/* ---- broad terms -------------------------------------------------------- */
+
+/* SPEC: a pass only a term authorising (nearly) everyone gives is broad.
+ * Each record, the client's family, how many broad pass terms, and the
+ * record with them neutral. */
+static void
+test_broad_terms(void **state)
+{
+	static const struct {
+		const char *rec;
+		int family, n;
+		const char *out;
+	} t[] = {
+		{ "v=spf1 +all", 4, 1, "v=spf1 ?all" },
+		{ "v=spf1 all", 6, 1, "v=spf1 ?all" },
+		{ "V=SPF1 +ALL", 4, 1, "V=SPF1 ?ALL" },
+		{ "v=spf1 -all", 4, 0, "v=spf1 -all" },
+		{ "v=spf1 ~all", 4, 0, "v=spf1 ~all" },
+		{ "v=spf1 ?all", 4, 0, "v=spf1 ?all" },
+		{ "v=spf1 ip4:0.0.0.0/1 -all", 4, 1, "v=spf1 ?ip4:0.0.0.0/1 -all" },
+		{ "v=spf1 ip4:100.64.0.0/15 -all", 4, 1, "v=spf1 ?ip4:100.64.0.0/15 -all" },
+		{ "v=spf1 ip4:100.64.0.0/16 -all", 4, 0, "v=spf1 ip4:100.64.0.0/16 -all" },
+		{ "v=spf1 ip4:100.64.0.0/24 -all", 4, 0, "v=spf1 ip4:100.64.0.0/24 -all" },
+		{ "v=spf1 ip4:100.64.0.1 -all", 4, 0, "v=spf1 ip4:100.64.0.1 -all" },
+		{ "v=spf1 -ip4:0.0.0.0/0 +all", 4, 1, "v=spf1 -ip4:0.0.0.0/0 ?all" },
+		{ "v=spf1 ip6:2000::/3 -all", 6, 1, "v=spf1 ?ip6:2000::/3 -all" },
+		{ "v=spf1 ip6:2001:db8::/31 ip6:2001:db8::/32 -all", 6, 1,
+		  "v=spf1 ?ip6:2001:db8::/31 ip6:2001:db8::/32 -all" },
+		{ "v=spf1 ip6:2001:db8::1 -all", 6, 0, "v=spf1 ip6:2001:db8::1 -all" },
+		/* a and mx: the length for the client's family */
+		{ "v=spf1 a/8 mx -all", 4, 1, "v=spf1 ?a/8 mx -all" },
+		{ "v=spf1 a/8 mx -all", 6, 0, "v=spf1 a/8 mx -all" },
+		{ "v=spf1 a:h.example/24//16 -all", 6, 1, "v=spf1 ?a:h.example/24//16 -all" },
+		{ "v=spf1 a:h.example/24//16 -all", 4, 0, "v=spf1 a:h.example/24//16 -all" },
+		{ "v=spf1 mx//0 +mx:m.example/0", 6, 1, "v=spf1 ?mx//0 +mx:m.example/0" },
+		{ "v=spf1 mx//0 +mx:m.example/0", 4, 1, "v=spf1 mx//0 ?mx:m.example/0" },
+		/* exists: the same answer for all, unless it names the client */
+		{ "v=spf1 exists:yes.example -all", 4, 1, "v=spf1 ?exists:yes.example -all" },
+		{ "v=spf1 exists:%{d}.list.example", 4, 1, "v=spf1 ?exists:%{d}.list.example" },
+		{ "v=spf1 exists:%{ir}.list.example -all", 4, 0, "v=spf1 exists:%{ir}.list.example -all" },
+		{ "v=spf1 exists:%{P}.list.example", 6, 0, "v=spf1 exists:%{P}.list.example" },
+		/* not terms of this kind: include, redirect, ptr, modifiers */
+		{ "v=spf1 include:all.example redirect=all.example", 4, 0,
+		  "v=spf1 include:all.example redirect=all.example" },
+		{ "v=spf1 ptr exp=all.example -all", 4, 0, "v=spf1 ptr exp=all.example -all" },
+		/* spacing kept; several at once */
+		{ "v=spf1  +all\tip4:1.0.0.0/8 ", 4, 2, "v=spf1  ?all\t?ip4:1.0.0.0/8 " },
+		/* not SPF, or malformed: left alone */
+		{ "google-site-verification=+all", 4, 0, "google-site-verification=+all" },
+		{ "v=spf10 +all", 4, 0, "v=spf10 +all" },
+		{ "v=spf1 ip4:0.0.0.0/x all/8 ip4", 4, 0, "v=spf1 ip4:0.0.0.0/x all/8 ip4" },
+		{ "", 4, 0, "" },
+	};
+	char out[128];
+
+	for (size_t i = 0; i < sizeof t / sizeof t[0]; i++) {
+		assert_int_equal(spf_broad_terms(t[i].rec, t[i].family, NULL, 0), t[i].n);
+		assert_int_equal(spf_broad_terms(t[i].rec, t[i].family, out, sizeof out), t[i].n);
+		assert_string_equal(out, t[i].out);
+	}
+	/* The bound of spf_broad.h is enough, one byte less is not. */
+	static const char worst[] = "v=spf1 all all all all";
+	size_t need = strlen(worst) * 3 / 2 + 2;
+	assert_int_equal(spf_broad_terms(worst, 4, out, need), 4);
+	assert_string_equal(out, "v=spf1 ?all ?all ?all ?all");
+	assert_int_equal(spf_broad_terms(worst, 4, out, strlen(out)), -1);
+	assert_int_equal(spf_broad_terms(worst, 4, out, strlen(out) + 1), 4);
+}
+
 static void
 test_no_helper_in_unit_tests(void **state)
 {
@@ -418,6 +488,7 @@ test_no_helper_in_unit_tests(void **state)
 
 	assert_null(spf_open(&o, NULL, NULL));
 	assert_string_equal(spf_result_name(SPFR_PERMERROR), "permerror");
+	assert_string_equal(spf_result_name(SPFR_BROAD), "broad");
 	assert_string_equal(spf_result_name(SPFR_N), "?");
 }
 
@@ -434,6 +505,7 @@ main(void)
 		cmocka_unit_test(test_rate_bucket),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_parse_answers),
+		cmocka_unit_test(test_broad_terms),
 		cmocka_unit_test(test_no_helper_in_unit_tests),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
