@@ -441,8 +441,8 @@ raise_surge(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, ui
 
 	if (!m->env.alerts || !name)
 		return;
-	/* The baseline as sessions per window, to read beside sessions. */
-	snprintf(usual, sizeof usual, "%.1f", c->baseline * m->tp.window / m->tp.step);
+	/* What a window of this subscriber's routine holds, beside sessions. */
+	snprintf(usual, sizeof usual, "%.1f", c->usual);
 	snprintf(factor, sizeof factor, "%.1f", m->tp.surge_factor);
 	n = add_ip(f, k);
 	n = add_uint(f, n, "sessions", c->direct);
@@ -985,6 +985,11 @@ smtp_step(void *self, time_t step_end)
 {
 	struct smtp *m = self;
 
+	/* The surge warm-up counts from when the sensor started watching
+	 * (the first step), not from a subscriber's first direct session:
+	 * a day of silence is a baseline too. */
+	if (!m->tp.since)
+		m->tp.since = (uint32_t)step_end - m->tp.step;
 	/* Live, verdicts of the step that came back are counted in it;
 	 * reading files, the step first waits for its verdicts (spf.h). */
 	spf_check(m, (uint32_t)step_end, spf_replay());
@@ -1123,6 +1128,7 @@ smtp_reload(void *self, const struct collector_env *env)
 	m->trk_of = trk_of;
 	m->exempt = exempt;
 	m->nsubs = nsubs;
+	tp.since = m->tp.since;
 	m->tp = tp;
 
 	/* A new spf setting or resolver: a new service (and helper). */

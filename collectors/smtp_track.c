@@ -58,6 +58,8 @@ smtp_track_reset_window(struct smtp_track *t)
 	memset(t->mx_hash, 0, sizeof t->mx_hash);
 	memset(t->mx_last, 0, sizeof t->mx_last);
 	t->said[0] = t->said[1] = 0;
+	/* Epochs are in windows: start them again (the peaks stay). */
+	t->ep = t->ep_max = t->prev_max = 0;
 }
 
 /* ---- the window --------------------------------------------------------- */
