@@ -521,7 +521,8 @@ main(int argc, char **argv)
 	/* Everything seen is accounted and written, signal or not. */
 	pipeline_set_drops(r.pl, cs.kernel_drops + cs.if_drops);
 	pipeline_finish(r.pl);
-	if (rrdw && rrdw_flush(rrdw) < 0)
+	/* Written, or said what was lost: never exit 0 after losing it. */
+	if (rrdw && rrdw_finish(rrdw) < 0)
 		rc = -1;
 	alerts_flush(alerts);
 	if (o.verbosity >= 0 && !o.daemon) {
@@ -539,7 +540,8 @@ main(int argc, char **argv)
 
 finish_threads:
 	/* The threads have ended their flows and steps: write, then sum. */
-	if (rrdw && rrdw_flush(rrdw) < 0)
+	/* Written, or said what was lost: never exit 0 after losing it. */
+	if (rrdw && rrdw_finish(rrdw) < 0)
 		rc = -1;
 	alerts_flush(alerts);
 	if (o.verbosity >= 0 && !o.daemon) {
@@ -564,7 +566,8 @@ out:
 	if (workers_free(r.wk) < 0)
 		rc = 1;
 	capture_close(cap);
-	rrdw_close(rrdw);
+	if (rrdw_close(rrdw) < 0)
+		rc = 1;
 	alerts_close(alerts);
 	submap_free(r.subs);
 	config_free(r.cfg);

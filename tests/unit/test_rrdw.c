@@ -308,8 +308,6 @@ test_schema(void **state)
 		{ "AVERAGE", 60, 1488 }, { "MAX", 60, 1488 },
 		{ "AVERAGE", 1440, 731 }, { "MAX", 1440, 731 },
 	};
-	static const unsigned steps[] = { 10, 15, 30, 60, 120, 300, 600, 900,
-	    1800, 3600 };
 	uint64_t v[RRDW_MAX_DS];
 	char path[512];
 	struct stat sb;
@@ -334,21 +332,35 @@ test_schema(void **state)
 		assert_int_equal(r[i].rows, want_sub[i].rows);
 	}
 	assert_int_equal(rrdw_rras(RRDW_SENSOR, 60, r), 10);	/* + MIN x3 */
+	/* The range of [rrd] step (config.c: 20 s .. 1 h), no other. */
 	assert_int_equal(rrdw_rras(RRDW_SENSOR, 7, r), 0);
-	assert_int_equal(rrdw_rras(RRDW_SENSOR, 70, r), 0);	/* not a day's divisor */
+	assert_int_equal(rrdw_rras(RRDW_SENSOR, 19, r), 0);
+	assert_true(rrdw_rras(RRDW_SENSOR, 20, r) > 0);
+	assert_true(rrdw_rras(RRDW_SENSOR, 59, r) > 0);	/* no day's divisor */
+	assert_true(rrdw_rras(RRDW_SENSOR, 70, r) > 0);
+	assert_true(rrdw_rras(RRDW_SENSOR, 3600, r) > 0);
+	assert_int_equal(rrdw_rras(RRDW_SENSOR, 3601, r), 0);
 	assert_int_equal(rrdw_rras(RRDW_SENSOR, 7200, r), 0);
 	assert_int_equal(rrdw_heartbeat(60), 900);
 	assert_int_equal(rrdw_heartbeat(300), 3000);
 
 	/* At every step: AVERAGE at >= 4 spans, the SPEC's minimum coverage
-	 * (1 day at one step; 1 week, 2 months, 2 years), MAX beyond one step. */
-	for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
-		unsigned long cover[4] = { 0 };
+	 * (1 day at one step; 1 week, 2 months, 2 years), MAX beyond one step.
+	 * Every step [rrd] step accepts, and the file's rows (8 bytes per data
+	 * source) stay under SPEC's 1.5 MiB with 16 KiB for the header. */
+	for (unsigned step = RRDW_STEP_MIN; step <= RRDW_STEP_MAX; step++) {
+		unsigned long cover[4] = { 0 }, rows = 0;
 		static const unsigned long need[4] = { 86400, 7 * 86400,
 		    61 * 86400, 730 * 86400 };
+		const unsigned steps[1] = { step };
+		const size_t s = 0;
 
 		n = rrdw_rras(RRDW_SUBSCRIBER, steps[s], r);
 		assert_true(n > 0);
+		for (size_t i = 0; i < n; i++)
+			rows += r[i].rows;
+		if (rows * RRDW_U_NDS * 8 > 1536 * 1024 - 16384)
+			fail_msg("step %u: %lu rows", step, rows);
 		for (size_t i = 0; i < n; i++) {
 			unsigned long res = (unsigned long)r[i].pdp_per_row * steps[s];
 			unsigned long span = res * r[i].rows;
@@ -364,7 +376,9 @@ test_schema(void **state)
 				cover[1] = span;
 			if ((res <= 5400 || res == steps[s]) && span > cover[2])
 				cover[2] = span;
-			if (res <= 86400 && span > cover[3])
+			/* a step that does not divide a day: the nearest
+			 * whole number of steps, 86411 s at 23 s */
+			if (res <= 86400 + steps[s] / 2 && span > cover[3])
 				cover[3] = span;
 		}
 		for (int l = 0; l < 4; l++)
@@ -572,7 +586,7 @@ test_names(void **state)
 
 	/* Bad configurations. */
 	{
-		struct rrdw_cfg cfg = { .dir = tmp, .step = 70 };
+		struct rrdw_cfg cfg = { .dir = tmp, .step = 19 };
 
 		assert_null(rrdw_open(&cfg));
 		cfg.step = 60;
