@@ -27,10 +27,13 @@
  *    from the file's last stored values (ds[].last_ds): no negative and no
  *    lost step across a restart.
  *
- * rrdcached is spoken to with a small client of its own (its text protocol,
- * rrdcached(1)) rather than librrd's rrd_client: we need MSG_NOSIGNAL,
- * socket timeouts so that a hung daemon cannot hang rrdw_close, and to tell
- * "daemon refused" from "daemon gone".
+ * rrdcached is spoken to through rrdc.c, a client of its own with bounded
+ * waits (see rrdc.h). Nothing here waits for ever: at the end of the run
+ * (rrdw_finish) the daemon gets a grace without an answer, then what is
+ * left is counted as lost; librrd is never handed a path that is not a
+ * regular file inside the folder (a FIFO would block it for ever, a link
+ * would lead its writes out). What cannot be written is counted per file
+ * and said at the end, and makes rrdw_finish return -1.
  */
 #include "rrdw.h"
 
@@ -1201,7 +1204,7 @@ rc_req(struct rrdw *w, const char *cmd, size_t len,
 	if (r != RRDC_DOWN && !w->conn_ok) {
 		w->conn_ok = 1;
 		if (w->outage_logged) {
-			log_warn("rrdcached %s: back after %.1fs%s", w->addr,
+			log_warn("rrdcached %s: reconnected after %.1fs%s", w->addr,
 			    mono_s() - w->down_since, w->quiet_fails ?
 			    " (reconnections that failed at once not logged)" : "");
 			w->outage_logged = 0;

@@ -1050,6 +1050,57 @@ test_rrdcached_restart(void **state)
 	stop_rrdcached(SIGTERM);
 }
 
+/* Counted data that cannot be written makes rrdw_close return -1 and is
+ * counted per update; a FIFO (librrd would block on it for ever) and a
+ * symbolic link out of the folder are never opened, and a clean run
+ * returns 0. */
+static void
+test_lost(void **state)
+{
+	char path[512], target[512];
+	uint64_t v[RRDW_MAX_DS];
+	struct rrdw_stats st;
+	struct stat sb, sb2;
+	struct rrdw *w;
+	time_t t0;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/lost/subscribers", tmp);
+	assert_non_null(w = open_w("lost", NULL, 1, 0));	/* makes the folder */
+	assert_int_equal(rrdw_close(w), 0);			/* nothing lost */
+	snprintf(path, sizeof path, "%s/lost/subscribers/fifo.rrd", tmp);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	snprintf(target, sizeof target, "%s/outside.rrd", tmp);
+	assert_int_equal(close(open(target, O_CREAT | O_WRONLY, 0644)), 0);
+	snprintf(path, sizeof path, "%s/lost/subscribers/link.rrd", tmp);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(stat(target, &sb), 0);
+
+	assert_non_null(w = open_w("lost", NULL, 1, 0));
+	t0 = time(NULL);
+	rrdw_clear_values(RRDW_SUBSCRIBER, v);
+	v[RRDW_U_BYTES_IN] = 100;
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(rrdw_update(w, RRDW_SUBSCRIBER, "fifo",
+		    T0 + k * STEP, v), 0);
+		assert_int_equal(rrdw_update(w, RRDW_SUBSCRIBER, "link",
+		    T0 + k * STEP, v), 0);
+		assert_int_equal(rrdw_update(w, RRDW_SUBSCRIBER, "good",
+		    T0 + k * STEP, v), 0);
+		assert_int_equal(rrdw_commit(w, T0 + k * STEP), 0);
+	}
+	assert_int_equal(rrdw_finish(w), -1);
+	rrdw_get_stats(w, &st);
+	/* the 3 steps of each of the two files */
+	assert_int_equal(st.failed, 6);
+	assert_int_equal(rrdw_close(w), -1);
+	assert_true(time(NULL) - t0 < 10);
+	assert_int_equal(stat(target, &sb2), 0);
+	assert_int_equal(sb2.st_size, sb.st_size);	/* not touched */
+	snprintf(path, sizeof path, "%s/lost/subscribers/good.rrd", tmp);
+	assert_int_equal(stat(path, &sb), 0);
+}
+
 int
 main(void)
 {
@@ -1060,6 +1111,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_block, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rrdcached, setup,
 		    teardown_cached),
 		cmocka_unit_test_setup_teardown(test_rrdcached_restart, setup,
