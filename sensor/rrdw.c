@@ -269,7 +269,7 @@ struct rrdw {
 	struct item *batch;
 	size_t nbatch;
 	struct rrdw_file *wfiles, *fhead;
-	int file_errors;
+	int skip_logged, file_errors;
 	time_t run_start;	/* first step end of this run */
 	time_t ticks[BATCH];	/* the batch's ticks, ascending */
 	size_t nticks;
@@ -1610,9 +1610,10 @@ deliver_file(struct rrdw *w, struct rrdw_file *f)
 			it->done = 1;
 			count(&w->st_skipped, 1);
 			f->w_skip++;
-			log_debug("rrd: %s: update for %lld not after the "
-			    "file's last (%lld); carried to the next step",
-			    f->path, (long long)it->ts, (long long)c.last);
+			if (once(&w->skip_logged))
+				log_info("rrd: %s: update for %lld not after the "
+				    "file's last (%lld); carried to the next step",
+				    f->path, (long long)it->ts, (long long)c.last);
 			continue;
 		}
 		if ((r = fill_lines(w, &c, it, fresh)) != RC_OK ||
