@@ -574,7 +574,8 @@ main(int argc, char **argv)
 	/* Everything seen is accounted and written, signal or not. */
 	pipeline_set_drops(r.pl, cs.kernel_drops + cs.if_drops);
 	pipeline_finish(r.pl);
-	if (rrdw && rrdw_flush(rrdw) < 0)
+	/* Written, or said what was lost: never exit 0 after losing it. */
+	if (rrdw && rrdw_finish(rrdw) < 0)
 		rc = -1;
 	alerts_flush(alerts);
 	if (o.verbosity >= 0 && !o.daemon) {
@@ -592,7 +593,8 @@ main(int argc, char **argv)
 
 finish_threads:
 	/* The threads have ended their flows and steps: write, then sum. */
-	if (rrdw && rrdw_flush(rrdw) < 0)
+	/* Written, or said what was lost: never exit 0 after losing it. */
+	if (rrdw && rrdw_finish(rrdw) < 0)
 		rc = -1;
 	alerts_flush(alerts);
 	if (o.verbosity >= 0 && !o.daemon) {
@@ -619,7 +621,8 @@ out:
 	if (workers_free(r.wk) < 0)
 		rc = 1;
 	capture_close(cap);
-	rrdw_close(rrdw);
+	if (rrdw_close(rrdw) < 0)
+		rc = 1;
 	alerts_close(alerts);
 	daemon_unlock(rrd_fd, rrd_lock);
 	if (pid_fd >= 0)

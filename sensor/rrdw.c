@@ -27,15 +27,19 @@
  *    from the file's last stored values (ds[].last_ds): no negative and no
  *    lost step across a restart.
  *
- * rrdcached is spoken to with a small client of its own (its text protocol,
- * rrdcached(1)) rather than librrd's rrd_client: we need MSG_NOSIGNAL,
- * socket timeouts so that a hung daemon cannot hang rrdw_close, and to tell
- * "daemon refused" from "daemon gone".
+ * rrdcached is spoken to through rrdc.c, a client of its own with bounded
+ * waits (see rrdc.h). Nothing here waits for ever: at the end of the run
+ * (rrdw_finish) the daemon gets a grace without an answer, then what is
+ * left is counted as lost; librrd is never handed a path that is not a
+ * regular file inside the folder (a FIFO would block it for ever, a link
+ * would lead its writes out). What cannot be written is counted per file
+ * and said at the end, and makes rrdw_finish return -1.
  */
 #include "rrdw.h"
 
 #include "log.h"
 #include "mono.h"
+#include "rrdc.h"
 #include "thr.h"
 
 #include <dirent.h>
@@ -54,6 +58,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -113,7 +118,7 @@ rrdw_rras(enum rrdw_kind kind, unsigned step, struct rrdw_rra *out)
 	size_t nl = 0, n = 0;
 
 	if ((unsigned)kind >= RRDW_NKINDS || step < RRDW_STEP_MIN ||
-	    step > RRDW_STEP_MAX || 86400 % step != 0)
+	    step > RRDW_STEP_MAX)
 		return 0;
 	for (size_t i = 0; i < NLEVELS; i++) {
 		unsigned p = levels[i].res ? (levels[i].res + step / 2) / step : 1;
@@ -194,6 +199,10 @@ struct rrdw_file {
 	unsigned char w_state, w_fresh, w_flushlist, w_errlogged, w_listed;
 	unsigned char w_retry;		/* refused once, probing again */
 	unsigned char w_rezero;		/* the file has no value to count from */
+	struct rrdw_file *w_lnext;	/* lost step updates (w->lost) */
+	uint64_t w_lost;		/* step updates not written */
+	uint64_t w_skip;		/* steps not after the file's last update
+					 * whose amounts no later write carried */
 	time_t w_last;			/* the file's last update */
 	uint64_t w_base[RRDW_MAX_DS];	/* file total = base + our total */
 	uint64_t w_tot[RRDW_MAX_DS];	/* our total at w_last */
@@ -214,7 +223,10 @@ struct item {
 #define LINE_MAX_LEN 400	/* "ts:" + 14 x 20 digits, with room */
 #define CMD_MAX 4000		/* rrdcached reads lines of < 4096 bytes and
 				 * truncates longer ones in its journal */
-#define RC_TIMEOUT_S 30
+#define EXIT_GRACE_S 10		/* at exit: give up after this long without
+				 * an answer from rrdcached */
+#define WARN_EVERY_S 60		/* a failing cause is logged this often */
+#define NAMES_SHOWN 5		/* files named in an end-of-run line */
 #define BACKOFF_MIN_MS 100
 #define BACKOFF_MAX_MS 10000
 
@@ -226,12 +238,9 @@ struct rrdw {
 
 	/* rrdcached; addr == NULL means direct librrd */
 	char *addr;		/* as configured, for messages */
-	char *c_unix;		/* socket path, or NULL for TCP */
-	char *c_host, *c_port;
-	int fd;
-	char in[8192];
-	size_t in_len, in_off;
-	char rc_msg[256];	/* last error message from the daemon */
+	struct rrdc *rc;
+	char rc_msg[256];	/* last error (the daemon's, librrd's, ours) */
+	int conn_ok;		/* a command got a reply on this connection */
 
 	/* capture thread */
 	struct rrdw_file **buckets;
@@ -244,6 +253,7 @@ struct rrdw {
 	int badname_logged, full_logged, drop_logged;
 	DIR *adopt;		/* subscriber files of earlier runs, read a
 				 * slice per step */
+	size_t odd_files;	/* entries there that are not regular files */
 
 	/* queue, under mu */
 	pthread_mutex_t mu;
@@ -264,8 +274,15 @@ struct rrdw {
 	time_t ticks[BATCH];	/* the batch's ticks, ascending */
 	size_t nticks;
 	time_t final_tick;	/* the run's last tick, if in this batch */
-	struct timespec down_since;
+	double down_since, last_warn;
 	unsigned backoff_ms;
+	int outage_logged;	/* the outage said; its end will be too */
+	uint64_t quiet_fails;	/* failed at once after a reconnect, since
+				 * the last warning */
+	uint64_t flush_tried;	/* flush generation a reconnect was tried for
+				 * while down */
+	struct rrdw_file *lost;	/* files that lost step updates */
+	int finished, finish_rc;	/* rrdw_finish ran, and its result */
 	char lines[CHUNK_LINES][LINE_MAX_LEN];
 	const char *argv[CHUNK_LINES];
 	char cmd[2 * CMD_MAX];	/* a CREATE may pass CMD_MAX: the daemon
@@ -487,6 +504,29 @@ mark_dirty(struct rrdw *w, struct rrdw_file *f)
 	w->dtail = f;
 }
 
+/* Only regular files are adopted: librrd would block for ever on a FIFO
+ * named NAME.rrd, and a symbolic link may lead out of the folder. The
+ * others are named (the first few) and counted. Returns 1 to adopt. */
+static int
+adopt_regular(struct rrdw *w, const struct dirent *de)
+{
+	struct stat sb;
+	unsigned char t = de->d_type;
+
+	if (t == DT_UNKNOWN)
+		t = fstatat(dirfd(w->adopt), de->d_name, &sb,
+		    AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(sb.st_mode) ? DT_REG :
+		    DT_UNKNOWN;
+	if (t == DT_REG)
+		return 1;
+	if (w->odd_files++ < NAMES_SHOWN)
+		log_warn("rrd: %s/subscribers/%s: not a regular file (%s); "
+		    "skipped", w->dir, de->d_name, t == DT_LNK ?
+		    "a symbolic link" : t == DT_FIFO ? "a FIFO" : t == DT_DIR ?
+		    "a directory" : "not a file");
+	return 0;
+}
+
 static void
 adopt_slice(struct rrdw *w)
 {
@@ -507,6 +547,8 @@ adopt_slice(struct rrdw *w)
 		name[len - 4] = '\0';
 		if (!name_ok(name) || lookup(w, name) != NULL)
 			continue;
+		if (!adopt_regular(w, de))
+			continue;
 		n++;
 		if ((f = subscriber(w, name)) == NULL)
 			break;	/* table full: logged */
@@ -515,6 +557,9 @@ adopt_slice(struct rrdw *w)
 	if (de == NULL) {
 		closedir(w->adopt);
 		w->adopt = NULL;
+		if (w->odd_files > NAMES_SHOWN)
+			log_warn("rrd: %s/subscribers: %zu entries in all that are "
+			    "not regular files skipped", w->dir, w->odd_files);
 	}
 }
 
@@ -986,33 +1031,135 @@ created(struct rrdw *w, struct rrdw_file *f, time_t start)
 
 /* ------------------------------------------------------- direct backend */
 
+/* librrd's message for the call that just failed; where it has none (a
+ * short write, say, leaves it empty), the errno it left. */
+static void
+rrd_cause(struct rrdw *w, int err)
+{
+	const char *m = rrd_get_error();
+
+	if (m != NULL && *m != '\0') {
+		size_t n = strlen(m);
+
+		/* "...: " with nothing after it: the reason is errno's */
+		if (n >= 2 && !strcmp(m + n - 2, ": ") && err != 0)
+			snprintf(w->rc_msg, sizeof w->rc_msg, "%s%s", m,
+			    strerror(err));
+		else
+			snprintf(w->rc_msg, sizeof w->rc_msg, "%s", m);
+	} else {
+		snprintf(w->rc_msg, sizeof w->rc_msg, "%s",
+		    err ? strerror(err) : "librrd gave no reason");
+	}
+}
+
+/* librrd 1.7 writes a new file under a temporary name and, when a write
+ * fails, unlinks it twice: errno then says ENOENT, and its message may say
+ * nothing. The folder is there (we made it), so look at why a file of
+ * this size could not be written. Returns the errno to report. */
+static int
+create_errno(const struct rrdw *w, enum rrdw_kind kind, int err)
+{
+	struct rrdw_rra rra[RRDW_MAX_RRA];
+	size_t n = rrdw_rras(kind, w->step, rra);
+	unsigned long long need = 16384;
+	struct statvfs sv;
+
+	if (err != 0 && err != ENOENT)
+		return err;
+	for (size_t i = 0; i < n; i++)
+		need += (unsigned long long)rra[i].rows *
+		    rrdw_schemas[kind].nds * 8;
+	if (statvfs(w->dir, &sv) != 0)
+		return err;
+	if (sv.f_flag & ST_RDONLY)
+		return EROFS;
+	if ((unsigned long long)sv.f_bavail * sv.f_frsize < need)
+		return ENOSPC;
+	if (sv.f_favail == 0)
+		return ENOSPC;
+	return err;
+}
+
+/* Whether librrd (or a local rrdcached) may open the file: before anything
+ * touches the path, so that a FIFO cannot block the writer and a symbolic
+ * link cannot lead a write out of the RRD folder. Returns 1 (a regular
+ * file inside the folder), 0 (nothing there: create it) or -1 (not to be
+ * touched; why in rc_msg). */
+static int
+path_check(struct rrdw *w, const struct rrdw_file *f)
+{
+	struct stat sb;
+	size_t dl = strlen(w->dir);
+	char *real;
+
+	if (lstat(f->path, &sb) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", strerror(errno));
+		return -1;
+	}
+	if (S_ISLNK(sb.st_mode) || !S_ISREG(sb.st_mode)) {
+		real = S_ISLNK(sb.st_mode) ? realpath(f->path, NULL) : NULL;
+		if (S_ISLNK(sb.st_mode) && real == NULL) {
+			snprintf(w->rc_msg, sizeof w->rc_msg, "symbolic link to "
+			    "nothing usable (%s); not followed", strerror(errno));
+			return -1;
+		}
+		if (real != NULL && (strncmp(real, w->dir, dl) != 0 ||
+		    real[dl] != '/')) {
+			snprintf(w->rc_msg, sizeof w->rc_msg, "symbolic link out "
+			    "of the RRD folder (to %.150s); not followed", real);
+			free(real);
+			return -1;
+		}
+		if (real != NULL && stat(real, &sb) != 0)
+			sb.st_mode = 0;
+		free(real);
+		if (!S_ISREG(sb.st_mode)) {
+			snprintf(w->rc_msg, sizeof w->rc_msg, "not a regular file "
+			    "(%s); not opened",
+			    S_ISFIFO(sb.st_mode) ? "a FIFO" :
+			    S_ISDIR(sb.st_mode) ? "a directory" :
+			    S_ISSOCK(sb.st_mode) ? "a socket" :
+			    S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode) ?
+			    "a device" : "not a file");
+			return -1;
+		}
+	}
+	return 1;
+}
+
 static int
 direct_probe(struct rrdw *w, struct rrdw_file *f, time_t first)
 {
 	struct probe p = { .s = &rrdw_schemas[f->kind] };
 	char defs[RRDW_MAX_DS + RRDW_MAX_RRA][64];
 	const char *argv[RRDW_MAX_DS + RRDW_MAX_RRA];
-	struct stat sb;
 	rrd_info_t *info, *i;
 	char num[32];
+	int there = path_check(w, f);
 
-	if (stat(f->path, &sb) != 0 && errno == ENOENT) {
+	if (there < 0)
+		return RC_ERR;
+	if (there == 0) {
 		time_t start = first - (time_t)w->step - 1;
 		int argc = create_args(w, f->kind, defs, argv);
 
 		rrd_clear_error();
+		errno = 0;
 		if (rrd_create_r2(f->path, w->step, start, 1, NULL, NULL, argc,
 		    argv) != 0) {
-			snprintf(w->rc_msg, sizeof w->rc_msg, "%s",
-			    rrd_get_error());
+			rrd_cause(w, create_errno(w, f->kind, errno));
 			return RC_ERR;
 		}
 		created(w, f, start);
 		return RC_OK;
 	}
 	rrd_clear_error();
+	errno = 0;
 	if ((info = rrd_info_r(f->path)) == NULL) {
-		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", rrd_get_error());
+		rrd_cause(w, errno);
 		return RC_ERR;
 	}
 	for (i = info; i != NULL; i = i->next) {
@@ -1031,10 +1178,11 @@ static int
 direct_update(struct rrdw *w, struct rrdw_file *f, int n)
 {
 	rrd_clear_error();
+	errno = 0;
 	/* SKIP_PAST_UPDATES: a file somebody else wrote ahead of us must not
 	 * stop the whole batch; we check timestamps ourselves anyway. */
 	if (rrd_updatex_r(f->path, NULL, RRD_SKIP_PAST_UPDATES, n, w->argv) != 0) {
-		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", rrd_get_error());
+		rrd_cause(w, errno);
 		return RC_ERR;
 	}
 	return RC_OK;
@@ -1042,258 +1190,34 @@ direct_update(struct rrdw *w, struct rrdw_file *f, int n)
 
 /* ---------------------------------------------------- rrdcached backend */
 
-/* Splits an rrdcached address. Returns 0, or -1 if malformed. */
-static int
-rc_parse(struct rrdw *w, const char *a)
-{
-	const char *p;
-	char *end;
-	long port;
-
-	if (!strncmp(a, "unix:", 5) || a[0] == '/') {
-		p = a[0] == '/' ? a : a + 5;
-		if (*p == '\0' || strlen(p) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-			return -1;
-		w->c_unix = strdup(p);
-		return w->c_unix ? 0 : -1;
-	}
-	if (a[0] == '[') {
-		if ((p = strchr(a, ']')) == NULL || p == a + 1)
-			return -1;
-		w->c_host = strndup(a + 1, (size_t)(p - a - 1));
-		p++;
-		if (*p != '\0' && *p != ':')
-			return -1;
-	} else {
-		p = strchr(a, ':');
-		if (p == a || (p && strchr(p + 1, ':')))
-			return -1;	/* empty host, or IPv6 without [] */
-		w->c_host = p ? strndup(a, (size_t)(p - a)) : strdup(a);
-		if (w->c_host && strchr(w->c_host, ' '))
-			return -1;
-	}
-	if (p && *p == ':') {
-		errno = 0;
-		port = strtol(p + 1, &end, 10);
-		if (p[1] == '\0' || *end != '\0' || errno || port < 1 ||
-		    port > 65535)
-			return -1;
-		w->c_port = strdup(p + 1);
-	} else {
-		w->c_port = strdup("42217");	/* rrdcached's default */
-	}
-	return w->c_host && w->c_port ? 0 : -1;
-}
-
-static void
-rc_close(struct rrdw *w)
-{
-	if (w->fd >= 0)
-		close(w->fd);
-	w->fd = -1;
-	w->in_len = w->in_off = 0;
-}
-
-static void
-rc_timeouts(int fd)
-{
-	struct timeval tv = { RC_TIMEOUT_S, 0 };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-}
-
-/* Connects to the daemon. Returns 0, or -1 with the reason in w->rc_msg. */
-static int
-rc_connect(struct rrdw *w)
-{
-	struct addrinfo hints = { 0 }, *res, *ai;
-	int fd = -1, err = EHOSTUNREACH, gai;
-
-	rc_close(w);
-	if (w->c_unix != NULL) {
-		struct sockaddr_un sa = { .sun_family = AF_UNIX };
-
-		memcpy(sa.sun_path, w->c_unix, strlen(w->c_unix) + 1);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
-			snprintf(w->rc_msg, sizeof w->rc_msg, "%s",
-			    strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			return -1;
-		}
-		rc_timeouts(fd);
-		w->fd = fd;
-		return 0;
-	}
-	hints.ai_family = AF_UNSPEC;
-	hints.ai_socktype = SOCK_STREAM;
-	if ((gai = getaddrinfo(w->c_host, w->c_port, &hints, &res)) != 0) {
-		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", gai_strerror(gai));
-		return -1;
-	}
-	for (ai = res; ai != NULL; ai = ai->ai_next) {
-		struct pollfd pfd;
-		socklen_t len = sizeof err;
-
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-		if (fd < 0) {
-			err = errno;
-			continue;
-		}
-		/* Non-blocking connect: an address that swallows SYNs must
-		 * not stall the writer for the kernel's minutes. */
-		err = 0;
-		if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-			err = errno;
-			if (err == EINPROGRESS) {
-				pfd = (struct pollfd){ .fd = fd, .events = POLLOUT };
-				err = poll(&pfd, 1, RC_TIMEOUT_S * 1000) == 1 ?
-				    0 : ETIMEDOUT;
-				if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR,
-				    &err, &len) != 0)
-					err = errno;
-			}
-		}
-		if (!err)
-			break;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", strerror(err));
-		return -1;
-	}
-	/* Back to blocking, bounded by the socket timeouts. */
-	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) {
-		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", strerror(errno));
-		close(fd);
-		return -1;
-	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
-	rc_timeouts(fd);
-	w->fd = fd;
-	return 0;
-}
-
-/* Sends all of buf. MSG_NOSIGNAL: a daemon that went away must cost an
- * EPIPE, not the process. Returns 0 or -1 (reason in rc_msg). */
-static int
-rc_send(struct rrdw *w, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = send(w->fd, buf, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(w->rc_msg, sizeof w->rc_msg, "%s",
-			    n < 0 && errno == EAGAIN ? "timed out" :
-			    strerror(errno));
-			return -1;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* Reads one line (without its newline) into *line, valid until the next
- * call. Returns 0 or -1 (reason in rc_msg). */
-static int
-rc_getline(struct rrdw *w, char **line)
-{
-	for (;;) {
-		char *s = w->in + w->in_off;
-		char *nl = memchr(s, '\n', w->in_len - w->in_off);
-		ssize_t n;
-
-		if (nl != NULL) {
-			*nl = '\0';
-			*line = s;
-			w->in_off = (size_t)(nl - w->in) + 1;
-			return 0;
-		}
-		if (w->in_off > 0) {
-			memmove(w->in, s, w->in_len - w->in_off);
-			w->in_len -= w->in_off;
-			w->in_off = 0;
-		}
-		if (w->in_len == sizeof w->in) {
-			snprintf(w->rc_msg, sizeof w->rc_msg, "reply line too long");
-			return -1;
-		}
-		n = recv(w->fd, w->in + w->in_len, sizeof w->in - w->in_len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(w->rc_msg, sizeof w->rc_msg, "%s",
-			    n == 0 ? "connection closed by rrdcached" :
-			    errno == EAGAIN ? "timed out" : strerror(errno));
-			return -1;
-		}
-		w->in_len += (size_t)n;
-	}
-}
-
-/* Sends one command and reads the reply: "N message" and, for N > 0, N
- * lines, each handed to cb. Returns RC_OK, RC_ERR (the daemon said no; its
- * message in rc_msg) or RC_DOWN (connection lost and closed). */
+/* One request through the client, its message kept for file_error. A
+ * reply, even a refusal, proves the connection works: the backoff of an
+ * outage starts again from its minimum only then (went_down). */
 static int
 rc_req(struct rrdw *w, const char *cmd, size_t len,
     void (*cb)(void *, char *), void *arg)
 {
-	char *line, *msg;
-	long st;
+	int r = rrdc_req(w->rc, cmd, len, cb, arg);
 
-	if (w->fd < 0) {
-		snprintf(w->rc_msg, sizeof w->rc_msg, "not connected");
-		return RC_DOWN;
+	if (r != RRDC_OK)
+		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", rrdc_msg(w->rc));
+	if (r != RRDC_DOWN && !w->conn_ok) {
+		w->conn_ok = 1;
+		if (w->outage_logged) {
+			log_warn("rrdcached %s: reconnected after %.1fs%s", w->addr,
+			    mono_s() - w->down_since, w->quiet_fails ?
+			    " (reconnections that failed at once not logged)" : "");
+			w->outage_logged = 0;
+			w->quiet_fails = 0;
+		}
 	}
-	if (rc_send(w, cmd, len) != 0 || rc_getline(w, &line) != 0)
-		goto down;
-	st = strtol(line, &msg, 10);
-	if (msg == line) {
-		snprintf(w->rc_msg, sizeof w->rc_msg, "unexpected reply '%.60s'",
-		    line);
-		goto down;
-	}
-	msg += strspn(msg, " \t");
-	if (st < 0) {
-		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", msg);
-		return RC_ERR;
-	}
-	for (long i = 0; i < st; i++) {
-		if (rc_getline(w, &line) != 0)
-			goto down;
-		if (cb != NULL)
-			cb(arg, line);
-	}
-	return RC_OK;
-down:
-	rc_close(w);
-	return RC_DOWN;
+	return r == RRDC_OK ? RC_OK : r == RRDC_ERR ? RC_ERR : RC_DOWN;
 }
 
-/* Starts w->cmd with "VERB path", escaping what the protocol splits on.
- * Returns its length, 0 if the path does not fit. */
 static size_t
 rc_cmd(struct rrdw *w, const char *verb, const char *path)
 {
-	size_t n = (size_t)snprintf(w->cmd, sizeof w->cmd, "%s ", verb);
-
-	for (; *path != '\0'; path++) {
-		if (n + 3 > CMD_MAX - 200)
-			return 0;
-		if (*path == ' ' || *path == '\\')
-			w->cmd[n++] = '\\';
-		w->cmd[n++] = *path;
-	}
-	w->cmd[n] = '\0';
-	return n;
+	return rrdc_cmd(w->cmd, CMD_MAX, verb, path);
 }
 
 static int
@@ -1331,6 +1255,10 @@ rc_probe(struct rrdw *w, struct rrdw_file *f, time_t first)
 	size_t n;
 	int r, argc;
 
+	/* A local daemon opens our folder's files: the same checks as for
+	 * librrd (over TCP the path is the daemon's, not ours to look at). */
+	if (rrdc_local(w->rc) && path_check(w, f) < 0)
+		return RC_ERR;
 	/* INFO reads the file itself: first have the daemon write what it
 	 * holds for it (updates of our previous run, say). "No such file"
 	 * is fine here. */
@@ -1389,17 +1317,40 @@ struct chunk {
 };
 
 /* A file's error, once per file and at most ten in all: a daemon without
- * -R, say, would otherwise say the same for every subscriber. */
+ * -R, say, would otherwise say the same for every subscriber. The cause
+ * is librrd's or the daemon's message, which often starts with the path
+ * again. */
 static void
 file_error(struct rrdw *w, struct rrdw_file *f)
 {
+	const char *msg = w->rc_msg;
+	size_t pl = strlen(f->path);
+
 	if (f->w_errlogged)
 		return;
 	f->w_errlogged = 1;
+	if (!strncmp(msg, f->path, pl) && !strncmp(msg + pl, ": ", 2))
+		msg += pl + 2;
 	if (w->file_errors < 10)
-		log_err("rrd: %s: %s", f->path, w->rc_msg);
+		log_err("rrd: %s: %s", f->path, *msg ? msg : "unknown error");
 	if (++w->file_errors == 10)
-		log_err("rrd: further file errors are only counted");
+		log_err("rrd: further file errors are only counted (the total "
+		    "follows at the end)");
+}
+
+/* n step updates of f will never be written: counted, and f named at the
+ * end of the run. */
+static void
+lose(struct rrdw *w, struct rrdw_file *f, uint64_t n)
+{
+	if (n == 0)
+		return;
+	count(&w->st_failed, n);
+	if (f->w_lost == 0) {
+		f->w_lnext = w->lost;
+		w->lost = f;
+	}
+	f->w_lost += n;
 }
 
 /* Writes the chunk's lines. On success the file's state advances; on a
@@ -1422,6 +1373,7 @@ chunk_send(struct rrdw *w, struct chunk *c)
 		f->w_fresh = 0;
 		f->w_rezero = 0;
 		f->w_errlogged = 0;
+		f->w_skip = 0;	/* what was skipped rode with this write */
 		count(&w->st_updates, (uint64_t)c->nitems);
 		count(&w->st_extra, (uint64_t)c->nextra);
 		if (w->addr && !f->w_flushlist) {
@@ -1441,7 +1393,7 @@ chunk_send(struct rrdw *w, struct chunk *c)
 		return r;
 	} else {
 		file_error(w, f);
-		count(&w->st_failed, (uint64_t)c->nitems);
+		lose(w, f, (uint64_t)c->nitems);
 		f->w_state = W_REPROBE;
 	}
 	f->w_retry = 0;
@@ -1485,7 +1437,7 @@ give_up(struct rrdw *w, struct rrdw_file *f)
 	for (int i = f->w_bhead; i >= 0; i = w->batch[i].next)
 		if (!w->batch[i].done) {
 			w->batch[i].done = 1;
-			count(&w->st_failed, 1);
+			lose(w, f, 1);
 		}
 }
 
@@ -1657,6 +1609,7 @@ deliver_file(struct rrdw *w, struct rrdw_file *f)
 			 * totals and goes with the next update. */
 			it->done = 1;
 			count(&w->st_skipped, 1);
+			f->w_skip++;
 			if (once(&w->skip_logged))
 				log_info("rrd: %s: update for %lld not after the "
 				    "file's last (%lld); carried to the next step",
@@ -1774,15 +1727,38 @@ backend_flush(struct rrdw *w)
 	return RC_OK;
 }
 
+/* The connection failed. A connection that had worked is a new outage:
+ * said, and retried from the shortest backoff. One that failed on its
+ * first command (a daemon that accepts and then stalls, or answers
+ * garbage) is the same outage going on: the backoff keeps growing, and
+ * the cause is said again only every WARN_EVERY_S. */
 static void
 went_down(struct rrdw *w)
 {
+	double now = mono_s();
+
 	w->down = 1;
-	w->backoff_ms = BACKOFF_MIN_MS;
-	clock_gettime(CLOCK_MONOTONIC, &w->down_since);
-	count(&w->st_outages, 1);
-	log_warn("rrdcached %s: %s; retrying, updates wait in the queue "
-	    "(%zu) and then carry their totals", w->addr, w->rc_msg, w->cap);
+	if (w->conn_ok || !w->outage_logged) {
+		if (w->conn_ok || w->backoff_ms == 0)
+			w->backoff_ms = BACKOFF_MIN_MS;
+		w->down_since = now;
+		w->last_warn = now;
+		w->outage_logged = 1;
+		w->quiet_fails = 0;
+		count(&w->st_outages, 1);
+		log_warn("rrdcached %s: %s; retrying, updates wait in the queue "
+		    "(%zu) and then carry their totals", w->addr, w->rc_msg,
+		    w->cap);
+	} else if (now - w->last_warn >= WARN_EVERY_S) {
+		log_warn("rrdcached %s: still failing after %.0fs: %s (%" PRIu64
+		    " reconnections failed at once since the last message)",
+		    w->addr, now - w->down_since, w->rc_msg, w->quiet_fails + 1);
+		w->last_warn = now;
+		w->quiet_fails = 0;
+	} else {
+		w->quiet_fails++;
+	}
+	w->conn_ok = 0;
 	/* Producers waiting for room must not wait for a dead daemon. */
 	pthread_cond_broadcast(&w->can_put);
 }
@@ -1802,33 +1778,45 @@ deadline(unsigned ms)
 	return ts;
 }
 
-/* Called with mu held while down: one reconnect attempt. Returns 1 if
- * connected again. */
+/* Called with mu held while down: one reconnect attempt. The backoff
+ * grows with every attempt and shrinks only once a command got through
+ * (rc_req), so that a daemon that accepts and then fails costs one
+ * attempt per backoff, not a busy loop. Returns 1 if connected again. */
 static int
 reconnect(struct rrdw *w)
 {
 	int ok;
 
 	pthread_mutex_unlock(&w->mu);
-	ok = rc_connect(w) == 0;
+	ok = rrdc_connect(w->rc) == 0;
+	if (!ok)
+		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", rrdc_msg(w->rc));
 	pthread_mutex_lock(&w->mu);
-	if (ok) {
-		double since = w->down_since.tv_sec + w->down_since.tv_nsec / 1e9;
-
-		w->down = 0;
-		log_warn("rrdcached %s: reconnected after %.1fs", w->addr,
-		    mono_s() - since);
-		/* What the daemon acknowledged since our last FLUSH may have
-		 * died with it (its journal is buffered): look at those files
-		 * again before writing on. */
-		for (struct rrdw_file *f = w->fhead; f != NULL; f = f->w_fnext)
-			if (f->w_state == W_READY)
-				f->w_state = W_REPROBE;
-		return 1;
-	}
 	if (w->backoff_ms < BACKOFF_MAX_MS)
 		w->backoff_ms *= 2;
-	return 0;
+	if (w->backoff_ms > BACKOFF_MAX_MS)
+		w->backoff_ms = BACKOFF_MAX_MS;
+	if (!ok)
+		return 0;
+	w->down = 0;
+	w->conn_ok = 0;
+	/* What the daemon acknowledged since our last FLUSH may have died
+	 * with it (its journal is buffered): look at those files again
+	 * before writing on. */
+	for (struct rrdw_file *f = w->fhead; f != NULL; f = f->w_fnext)
+		if (f->w_state == W_READY)
+			f->w_state = W_REPROBE;
+	return 1;
+}
+
+static int
+past(const struct timespec *t)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return now.tv_sec > t->tv_sec ||
+	    (now.tv_sec == t->tv_sec && now.tv_nsec >= t->tv_nsec);
 }
 
 static void *
@@ -1865,13 +1853,15 @@ writer_main(void *arg)
 			continue;
 		}
 		if (w->down) {
-			int want = w->flush_req > w->flush_done || w->stop;
-			struct timespec now;
+			/* A flush (or the stop) waiting gets one attempt of
+			 * its own, not one per turn of this loop. */
+			int want = (w->flush_req > w->flush_done || w->stop) &&
+			    w->flush_tried < w->flush_req + (uint64_t)w->stop;
 
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (want || now.tv_sec > retry.tv_sec ||
-			    (now.tv_sec == retry.tv_sec &&
-			    now.tv_nsec >= retry.tv_nsec)) {
+			if (want || past(&retry)) {
+				if (want)
+					w->flush_tried = w->flush_req +
+					    (uint64_t)w->stop;
 				if (reconnect(w))
 					continue;
 				retry = deadline(w->backoff_ms);
@@ -1909,17 +1899,25 @@ writer_main(void *arg)
 		pthread_cond_wait(&w->can_take, &w->mu);
 	}
 	if (w->down) {
-		size_t lost = 0;
+		uint64_t lost = 0;
 
 		for (size_t k = 0; k < w->nbatch; k++)
-			lost += w->batch[k].f != NULL && !w->batch[k].done;
-		for (size_t k = 0; k < w->count; k++)
-			lost += w->ring[(w->head + k) % w->cap].f != NULL;
-		if (lost) {
-			count(&w->st_failed, lost);
-			log_err("rrdcached %s: still unreachable at exit; %zu "
-			    "updates not written", w->addr, lost);
+			if (w->batch[k].f != NULL && !w->batch[k].done) {
+				lose(w, w->batch[k].f, 1);
+				lost++;
+			}
+		for (size_t k = 0; k < w->count; k++) {
+			struct item *it = &w->ring[(w->head + k) % w->cap];
+
+			if (it->f != NULL) {
+				lose(w, it->f, 1);
+				lost++;
+			}
 		}
+		w->nbatch = w->count = 0;
+		if (lost)
+			log_err("rrdcached %s: %s; %" PRIu64 " step updates "
+			    "not written at exit", w->addr, w->rc_msg, lost);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -1967,7 +1965,7 @@ setup_dir(struct rrdw *w, const char *dir)
 		n--;
 	if ((w->dir = strndup(dir, n)) == NULL)
 		return -1;
-	if (w->addr != NULL && w->c_unix == NULL)
+	if (w->addr != NULL && !rrdc_local(w->rc))
 		return 0;
 	snprintf(sub, sizeof sub, "%s/subscribers", w->dir);
 	if (w->addr == NULL) {
@@ -2024,10 +2022,7 @@ free_all(struct rrdw *w)
 	free(w->batch);
 	free(w->dir);
 	free(w->addr);
-	free(w->c_unix);
-	free(w->c_host);
-	free(w->c_port);
-	rc_close(w);
+	rrdc_free(w->rc);
 	free(w);
 }
 
@@ -2044,15 +2039,14 @@ rrdw_open(const struct rrdw_cfg *cfg)
 		return NULL;
 	}
 	if (rrdw_rras(RRDW_SENSOR, cfg->step, rra) == 0) {
-		log_err("rrd: step %u: must be %u..%u seconds and divide a day",
-		    cfg->step, RRDW_STEP_MIN, RRDW_STEP_MAX);
+		log_err("rrd: step %u: must be %u..%u seconds", cfg->step,
+		    RRDW_STEP_MIN, RRDW_STEP_MAX);
 		return NULL;
 	}
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		log_err("rrd: out of memory");
 		return NULL;
 	}
-	w->fd = -1;
 	w->step = cfg->step;
 	w->hb = rrdw_heartbeat(cfg->step);
 	w->ka = w->hb / 2 / w->step * w->step;
@@ -2063,7 +2057,7 @@ rrdw_open(const struct rrdw_cfg *cfg)
 	w->max_files = cfg->max_files ? cfg->max_files : 1048576;
 	if (cfg->rrdcached != NULL && cfg->rrdcached[0] != '\0') {
 		if ((w->addr = strdup(cfg->rrdcached)) == NULL ||
-		    rc_parse(w, cfg->rrdcached) != 0) {
+		    (w->rc = rrdc_new(cfg->rrdcached)) == NULL) {
 			log_err("rrdcached %s: malformed address (want unix:/path, "
 			    "host, host:port or [v6addr]:port)", cfg->rrdcached);
 			goto fail;
@@ -2072,11 +2066,12 @@ rrdw_open(const struct rrdw_cfg *cfg)
 	if (setup_dir(w, cfg->dir) != 0)
 		goto fail;
 	if (w->addr != NULL) {
-		if (rc_connect(w) != 0 ||
-		    rc_req(w, "PING\n", 5, NULL, NULL) != RC_OK) {
-			log_err("rrdcached %s: %s", w->addr, w->rc_msg);
+		if (rrdc_connect(w->rc) != 0 ||
+		    rrdc_req(w->rc, "PING\n", 5, NULL, NULL) != RRDC_OK) {
+			log_err("rrdcached %s: %s", w->addr, rrdc_msg(w->rc));
 			goto fail;
 		}
+		w->conn_ok = 1;
 	}
 	w->nbuckets = 1024;
 	w->buckets = calloc(w->nbuckets, sizeof(*w->buckets));
@@ -2116,42 +2111,122 @@ fail:
 	return NULL;
 }
 
-void
-rrdw_close(struct rrdw *w)
+/* "a, b, c and 4 more" of up to NAMES_SHOWN files into buf; with skip,
+ * each with its count of skipped steps: "a (6), b (5)". */
+static void
+names_of(char *buf, size_t size, struct rrdw_file *const *shown, size_t n,
+    size_t total, int skip)
+{
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < size; i++) {
+		len += (size_t)snprintf(buf + len, size - len, "%s%s%s",
+		    i ? ", " : "", shown[i]->kind == RRDW_SENSOR ? "" :
+		    "subscribers/", shown[i]->name);
+		if (skip && len < size)
+			len += (size_t)snprintf(buf + len, size - len, " (%"
+			    PRIu64 ")", shown[i]->w_skip);
+	}
+	if (total > n && len < size)
+		snprintf(buf + len, size - len, " and %zu more", total - n);
+}
+
+/* The end-of-run lines an operator must see at any verbosity: what was
+ * not written, and what a replay skipped. Returns the step updates lost. */
+static uint64_t
+report(struct rrdw *w)
+{
+	struct rrdw_file *shown[NAMES_SHOWN];
+	char names[NAMES_SHOWN * (RRDW_NAME_MAX + 40) + 32];
+	uint64_t lost = 0, skipped = 0;
+	size_t n = 0, nf = 0;
+
+	for (struct rrdw_file *f = w->lost; f != NULL; f = f->w_lnext, nf++) {
+		lost += f->w_lost;
+		if (n < NAMES_SHOWN)
+			shown[n++] = f;
+	}
+	if (nf > 0) {
+		names_of(names, sizeof names, shown, n, nf, 0);
+		log_err("rrd: %" PRIu64 " step updates of %zu files not written "
+		    "(%s); the errors above say why", lost, nf, names);
+	}
+	n = nf = 0;
+	for (struct rrdw_file *f = w->wfiles; f != NULL; f = f->w_next) {
+		if (f->w_skip == 0)
+			continue;
+		skipped += f->w_skip;
+		if (n < NAMES_SHOWN)
+			shown[n++] = f;
+		nf++;
+	}
+	if (nf > 0) {
+		names_of(names, sizeof names, shown, n, nf, 1);
+		log_warn("rrd: %" PRIu64 " steps of %zu files not written: the "
+		    "files already hold later steps (steps per file: %s)",
+		    skipped, nf, names);
+	}
+	return lost;
+}
+
+int
+rrdw_finish(struct rrdw *w)
 {
 	struct rrdw_stats st;
-	size_t left = 0;
+	int ok;
 
 	if (w == NULL)
-		return;
-	(void)rrdw_flush(w);
+		return 0;
+	if (w->finished)
+		return w->finish_rc;
+	w->finished = 1;
+	/* From here on no wait for rrdcached may outlast its silence by
+	 * more than the grace, whatever is still to write. */
+	if (w->rc != NULL)
+		rrdc_limit(w->rc, EXIT_GRACE_S);
+	ok = rrdw_flush(w) == 0;
 	push_final(w);
 	/* Late data for a step already written: give it the next step. */
 	if (w->dhead != NULL && !w->down)
 		(void)enqueue_dirty(w, w->committed + (time_t)w->step, 1);
-	(void)rrdw_flush(w);
-	for (struct rrdw_file *f = w->dhead; f != NULL; f = f->cap_dnext)
-		left++;
-	if (left) {
-		count(&w->st_failed, left);
-		log_err("rrd: %zu files' last totals not written", left);
-	}
+	if (rrdw_flush(w) != 0)
+		ok = 0;
 	pthread_mutex_lock(&w->mu);
 	w->stop = 1;
 	pthread_cond_signal(&w->can_take);
 	pthread_cond_broadcast(&w->can_put);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thr, NULL);
+	/* The writer is gone: its fields are ours now. */
+	for (struct rrdw_file *f = w->dhead; f != NULL; f = f->cap_dnext)
+		lose(w, f, 1);
+	w->dhead = w->dtail = NULL;
+	if (report(w) > 0)
+		ok = 0;
 	rrdw_get_stats(w, &st);
 	log_info("rrd: %" PRIu64 " updates written (+%" PRIu64 " fills), %"
 	    PRIu64 " files created, %" PRIu64 " dropped, %" PRIu64 " failed, %"
 	    PRIu64 " skipped; queue peak %zu of %zu", st.updates, st.extra,
 	    st.created, st.dropped, st.failed, st.skipped, st.queue_hwm,
 	    st.queue_len);
+	w->finish_rc = ok ? 0 : -1;
+	return w->finish_rc;
+}
+
+int
+rrdw_close(struct rrdw *w)
+{
+	int r;
+
+	if (w == NULL)
+		return 0;
+	r = rrdw_finish(w);
 	pthread_cond_destroy(&w->can_take);
 	pthread_cond_destroy(&w->can_put);
 	pthread_cond_destroy(&w->flushed);
 	pthread_mutex_destroy(&w->mu);
 	pthread_mutex_destroy(&w->cap_mu);
 	free_all(w);
+	return r;
 }

@@ -62,7 +62,7 @@ enum rrdw_sub_ds {
 
 #define RRDW_MAX_DS RRDW_U_NDS	/* the longer of the two */
 #define RRDW_NAME_MAX 64	/* longest subscriber name, without NUL */
-#define RRDW_STEP_MIN 10
+#define RRDW_STEP_MIN 20	/* as [rrd] step: every step it accepts */
 #define RRDW_STEP_MAX 3600
 #define RRDW_MAX_RRA 12
 
@@ -92,9 +92,11 @@ struct rrdw_rra {
 	unsigned rows;
 };
 
-/* The archives a file of this kind gets at this step, finest first.
- * Returns how many were written to out[RRDW_MAX_RRA], 0 for a bad kind or
- * a step outside RRDW_STEP_MIN..RRDW_STEP_MAX that does not divide a day. */
+/* The archives a file of this kind gets at this step, finest first: one
+ * step for a day, and the nearest whole number of steps to 5 minutes, an
+ * hour and a day (a step that does not divide them gets rows of about
+ * that length). Returns how many were written to out[RRDW_MAX_RRA], 0 for
+ * a bad kind or a step outside RRDW_STEP_MIN..RRDW_STEP_MAX. */
 size_t rrdw_rras(enum rrdw_kind kind, unsigned step, struct rrdw_rra *out);
 
 /* Heartbeat of every data source at this step, in seconds. */
@@ -149,11 +151,20 @@ int rrdw_commit(struct rrdw *w, time_t step_end);
  * Returns 0, or -1 if rrdcached is unreachable (the updates stay queued). */
 int rrdw_flush(struct rrdw *w);
 
-/* Brings every file written in this run up to the last committed step
- * (silent ones read 0 until then), flushes, stops the writer and frees
- * everything; NULL is fine. Updates still undeliverable (rrdcached down)
- * are counted as failed and logged. */
-void rrdw_close(struct rrdw *w);
+/* The end of a run: brings every file written in this run up to the last
+ * committed step (silent ones read 0 until then), writes and flushes
+ * everything, and stops the writer. Bounded: once called, rrdcached gets
+ * at most 10 s without an answer before what it has not taken is given
+ * up. Then says, at any verbosity, how many step updates of how many
+ * files (the first few named) could not be written, and how many steps a
+ * replay skipped because the files already held later ones. Returns 0, or
+ * -1 if counted data was not written (the run must not exit 0). Once;
+ * later calls return the same. */
+int rrdw_finish(struct rrdw *w);
+
+/* rrdw_finish if not done yet, then frees everything; NULL is fine.
+ * Returns what rrdw_finish returned. */
+int rrdw_close(struct rrdw *w);
 
 #define RRDW_MAX_PRODUCERS 16
 
@@ -179,8 +190,10 @@ struct rrdw_stats {
 				 * markers, keepalives of silent files */
 	uint64_t dropped;	/* snapshots not queued (queue full, rrdcached
 				 * down); their amounts went with a later one */
-	uint64_t failed;	/* step updates refused by librrd/rrdcached or
-				 * still undelivered at close */
+	uint64_t failed;	/* step updates refused by librrd/rrdcached,
+				 * refused by us (a FIFO, a symbolic link out
+				 * of the folder) or still undelivered at the
+				 * end: lost */
 	uint64_t skipped;	/* step updates not newer than their file's
 				 * last update (after a restart); carried */
 	uint64_t late;		/* rrdw_update calls for a committed step */

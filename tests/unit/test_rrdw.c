@@ -308,8 +308,6 @@ test_schema(void **state)
 		{ "AVERAGE", 60, 1488 }, { "MAX", 60, 1488 },
 		{ "AVERAGE", 1440, 731 }, { "MAX", 1440, 731 },
 	};
-	static const unsigned steps[] = { 10, 15, 30, 60, 120, 300, 600, 900,
-	    1800, 3600 };
 	uint64_t v[RRDW_MAX_DS];
 	char path[512];
 	struct stat sb;
@@ -334,21 +332,35 @@ test_schema(void **state)
 		assert_int_equal(r[i].rows, want_sub[i].rows);
 	}
 	assert_int_equal(rrdw_rras(RRDW_SENSOR, 60, r), 10);	/* + MIN x3 */
+	/* The range of [rrd] step (config.c: 20 s .. 1 h), no other. */
 	assert_int_equal(rrdw_rras(RRDW_SENSOR, 7, r), 0);
-	assert_int_equal(rrdw_rras(RRDW_SENSOR, 70, r), 0);	/* not a day's divisor */
+	assert_int_equal(rrdw_rras(RRDW_SENSOR, 19, r), 0);
+	assert_true(rrdw_rras(RRDW_SENSOR, 20, r) > 0);
+	assert_true(rrdw_rras(RRDW_SENSOR, 59, r) > 0);	/* no day's divisor */
+	assert_true(rrdw_rras(RRDW_SENSOR, 70, r) > 0);
+	assert_true(rrdw_rras(RRDW_SENSOR, 3600, r) > 0);
+	assert_int_equal(rrdw_rras(RRDW_SENSOR, 3601, r), 0);
 	assert_int_equal(rrdw_rras(RRDW_SENSOR, 7200, r), 0);
 	assert_int_equal(rrdw_heartbeat(60), 900);
 	assert_int_equal(rrdw_heartbeat(300), 3000);
 
 	/* At every step: AVERAGE at >= 4 spans, the SPEC's minimum coverage
-	 * (1 day at one step; 1 week, 2 months, 2 years), MAX beyond one step. */
-	for (size_t s = 0; s < sizeof steps / sizeof steps[0]; s++) {
-		unsigned long cover[4] = { 0 };
+	 * (1 day at one step; 1 week, 2 months, 2 years), MAX beyond one step.
+	 * Every step [rrd] step accepts, and the file's rows (8 bytes per data
+	 * source) stay under SPEC's 1.5 MiB with 16 KiB for the header. */
+	for (unsigned step = RRDW_STEP_MIN; step <= RRDW_STEP_MAX; step++) {
+		unsigned long cover[4] = { 0 }, rows = 0;
 		static const unsigned long need[4] = { 86400, 7 * 86400,
 		    61 * 86400, 730 * 86400 };
+		const unsigned steps[1] = { step };
+		const size_t s = 0;
 
 		n = rrdw_rras(RRDW_SUBSCRIBER, steps[s], r);
 		assert_true(n > 0);
+		for (size_t i = 0; i < n; i++)
+			rows += r[i].rows;
+		if (rows * RRDW_U_NDS * 8 > 1536 * 1024 - 16384)
+			fail_msg("step %u: %lu rows", step, rows);
 		for (size_t i = 0; i < n; i++) {
 			unsigned long res = (unsigned long)r[i].pdp_per_row * steps[s];
 			unsigned long span = res * r[i].rows;
@@ -364,7 +376,9 @@ test_schema(void **state)
 				cover[1] = span;
 			if ((res <= 5400 || res == steps[s]) && span > cover[2])
 				cover[2] = span;
-			if (res <= 86400 && span > cover[3])
+			/* a step that does not divide a day: the nearest
+			 * whole number of steps, 86411 s at 23 s */
+			if (res <= 86400 + steps[s] / 2 && span > cover[3])
 				cover[3] = span;
 		}
 		for (int l = 0; l < 4; l++)
@@ -572,7 +586,7 @@ test_names(void **state)
 
 	/* Bad configurations. */
 	{
-		struct rrdw_cfg cfg = { .dir = tmp, .step = 70 };
+		struct rrdw_cfg cfg = { .dir = tmp, .step = 19 };
 
 		assert_null(rrdw_open(&cfg));
 		cfg.step = 60;
@@ -1036,6 +1050,57 @@ test_rrdcached_restart(void **state)
 	stop_rrdcached(SIGTERM);
 }
 
+/* Counted data that cannot be written makes rrdw_close return -1 and is
+ * counted per update; a FIFO (librrd would block on it for ever) and a
+ * symbolic link out of the folder are never opened, and a clean run
+ * returns 0. */
+static void
+test_lost(void **state)
+{
+	char path[512], target[512];
+	uint64_t v[RRDW_MAX_DS];
+	struct rrdw_stats st;
+	struct stat sb, sb2;
+	struct rrdw *w;
+	time_t t0;
+
+	(void)state;
+	snprintf(path, sizeof path, "%s/lost/subscribers", tmp);
+	assert_non_null(w = open_w("lost", NULL, 1, 0));	/* makes the folder */
+	assert_int_equal(rrdw_close(w), 0);			/* nothing lost */
+	snprintf(path, sizeof path, "%s/lost/subscribers/fifo.rrd", tmp);
+	assert_int_equal(mkfifo(path, 0644), 0);
+	snprintf(target, sizeof target, "%s/outside.rrd", tmp);
+	assert_int_equal(close(open(target, O_CREAT | O_WRONLY, 0644)), 0);
+	snprintf(path, sizeof path, "%s/lost/subscribers/link.rrd", tmp);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(stat(target, &sb), 0);
+
+	assert_non_null(w = open_w("lost", NULL, 1, 0));
+	t0 = time(NULL);
+	rrdw_clear_values(RRDW_SUBSCRIBER, v);
+	v[RRDW_U_BYTES_IN] = 100;
+	for (int k = 0; k < 3; k++) {
+		assert_int_equal(rrdw_update(w, RRDW_SUBSCRIBER, "fifo",
+		    T0 + k * STEP, v), 0);
+		assert_int_equal(rrdw_update(w, RRDW_SUBSCRIBER, "link",
+		    T0 + k * STEP, v), 0);
+		assert_int_equal(rrdw_update(w, RRDW_SUBSCRIBER, "good",
+		    T0 + k * STEP, v), 0);
+		assert_int_equal(rrdw_commit(w, T0 + k * STEP), 0);
+	}
+	assert_int_equal(rrdw_finish(w), -1);
+	rrdw_get_stats(w, &st);
+	/* the 3 steps of each of the two files */
+	assert_int_equal(st.failed, 6);
+	assert_int_equal(rrdw_close(w), -1);
+	assert_true(time(NULL) - t0 < 10);
+	assert_int_equal(stat(target, &sb2), 0);
+	assert_int_equal(sb2.st_size, sb.st_size);	/* not touched */
+	snprintf(path, sizeof path, "%s/lost/subscribers/good.rrd", tmp);
+	assert_int_equal(stat(path, &sb), 0);
+}
+
 int
 main(void)
 {
@@ -1046,6 +1111,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_drop, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_block, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_lost, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rrdcached, setup,
 		    teardown_cached),
 		cmocka_unit_test_setup_teardown(test_rrdcached_restart, setup,
