@@ -76,10 +76,7 @@ set_filter(pcap_t *p, const char *name, const char *expr)
 	return 0;
 }
 
-/* The latest packet time a record may have: a pcap file's ts_sec is an
- * unsigned 32-bit count, and 2106 is within what an RRD and a four-digit
- * ISO 8601 year hold. */
-#define TS_MAX_S 0xffffffffULL
+/* ts_of's answer for a time that cannot be one. */
 #define TS_BAD UINT64_MAX
 
 /* Packet time in microseconds, or TS_BAD when it cannot be one. libpcap
@@ -90,12 +87,16 @@ static uint64_t
 ts_of(const struct pcap_pkthdr *h)
 {
 	int64_t sec = (int64_t)h->ts.tv_sec;
+	uint64_t us;
 
 	if (sec < 0 && sec >= INT32_MIN)
 		sec += (int64_t)1 << 32;
-	if (sec < 0 || (uint64_t)sec > TS_MAX_S)
+	if (sec < 0 || (uint64_t)sec > CAPTURE_TIME_MAX_S)
 		return TS_BAD;
-	return (uint64_t)sec * 1000000 + (uint32_t)h->ts.tv_usec;
+	/* A microsecond field past a second moves the time on, as in tshark;
+	 * never past the last one. */
+	us = (uint64_t)sec * 1000000 + (uint32_t)h->ts.tv_usec;
+	return us / 1000000 > CAPTURE_TIME_MAX_S ? TS_BAD : us;
 }
 
 /* A record's time for messages: ISO 8601 when it is a time, else the
@@ -225,10 +226,10 @@ record(struct reader *r, const struct pcap_pkthdr *h, const uint8_t *data)
 		odd(r, data, h, r->recs, TS_BAD);
 		return 0;
 	}
-	/* The first record of a run, or of a file after another, may start
-	 * anywhere; so may a capture resumed days later: the next record
-	 * decides. */
-	if (r->st->clock_us == 0 || !far_apart(ts, r->st->clock_us)) {
+	/* The first record of a run, a file after another, a capture
+	 * resumed days later may start anywhere, and so may a lone record
+	 * with a broken time: the next record decides. */
+	if (r->st->clock_us != 0 && !far_apart(ts, r->st->clock_us)) {
 		take(r, data, h, ts);
 		return 0;
 	}

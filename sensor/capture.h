@@ -23,6 +23,10 @@ typedef void (*capture_frame_fn)(void *ctx, decode_fn fn, const uint8_t *data,
  * before it and the record after it (a lone record years off among its
  * neighbours; a capture that resumes days later moves on with it). */
 #define CAPTURE_TIME_JUMP_S 86400
+/* The latest time a record may have: a pcap file's ts_sec is an unsigned
+ * 32-bit count (2106-02-07), within what an RRD and a four-digit ISO 8601
+ * year hold. */
+#define CAPTURE_TIME_MAX_S 0xffffffffULL
 
 struct capture_stats {
 	uint64_t frames;

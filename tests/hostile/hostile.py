@@ -6,6 +6,7 @@ record was written with.
   time-2038     one record at 2^31 + x s among 2026 records: counted, named
                 in a warning, the clock unmoved (sensor.rrd last_update,
                 flow log times stay in 2026)
+  time-first    the same record first in the file
   time-future   one record 70 years on (still a valid uint32 time), likewise
   time-2e40     a pcapng record at 2^40 s, likewise
   time-2040     a whole capture in 2040 (every ts_sec >= 2^31): read with its
@@ -174,14 +175,14 @@ def warned(name, stderr, path, what):
           "%s: no warning naming %s and /%s/ (got %r)" % (name, path, what, lines[:3]))
 
 
-def case_time(tmp, name, odd_sec, odd_usec=0, pcapng=False, odd_us=None):
-    """20 records of 2026 with one odd time at record 11 (1-based)."""
+def case_time(tmp, name, odd_sec, odd_usec=0, pcapng=False, odd_us=None, at=10):
+    """20 records of 2026 with one odd time at record at + 1."""
     recs, total = normal(20)
     odd_ip = udp4(500)
-    recs.insert(10, (odd_sec, odd_usec, eth(odd_ip)))
+    recs.insert(at, (odd_sec, odd_usec, eth(odd_ip)))
     total += len(odd_ip)
     if pcapng:
-        data = SHB + idb() + b"".join(epb(odd_us if i == 10 else r[0] * 1000000 + r[1], r[2])
+        data = SHB + idb() + b"".join(epb(odd_us if i == at else r[0] * 1000000 + r[1], r[2])
                                       for i, r in enumerate(recs))
     else:
         data = pcap_file(recs)
@@ -189,7 +190,7 @@ def case_time(tmp, name, odd_sec, odd_usec=0, pcapng=False, odd_us=None):
     rrd, flog = os.path.join(tmp, "rrd-" + name), os.path.join(tmp, name + ".flows")
     p = run(name, ["-r", path, "-o", rrd, "--flow-log", flog])
     check_counted(name, p, rrd, total, 21, T0, T0 + 3600, flog)
-    warned(name, p.stderr, path, r"record 11\b")
+    warned(name, p.stderr, path, r"record %d\b" % (at + 1))
     # A normal run after it into the same folder still writes its steps.
     later, lb = normal(5, start=T0 + 7200)
     path2 = write(tmp, name + "-later.pcap", pcap_file(later))
@@ -371,6 +372,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="hostile.")
     cases = {
         "time-2038": lambda: case_time(tmp, "time-2038", (1 << 31) + 12345),
+        "time-first": lambda: case_time(tmp, "time-first", (1 << 31) + 12345, at=0),
         "time-future": lambda: case_time(tmp, "time-future", T0 + 70 * 365 * 86400),
         "time-2e40": lambda: case_time(tmp, "time-2e40", 0, pcapng=True, odd_us=(1 << 40) * 1000000),
         "time-2040": lambda: case_2040(tmp),
