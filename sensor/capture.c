@@ -208,7 +208,7 @@ settle(struct reader *r, uint64_t next_us)
 	if (!r->held.on)
 		return;
 	r->held.on = 0;
-	if (next_us != TS_BAD ? !far_apart(ts, next_us) : r->recs == 1)
+	if (ts != TS_BAD && (next_us != TS_BAD ? !far_apart(ts, next_us) : r->recs == 1))
 		take(r, r->held.buf, &r->held.h, ts);
 	else
 		odd(r, r->held.buf, &r->held.h, r->held.rec, next_us);
@@ -222,14 +222,15 @@ record(struct reader *r, const struct pcap_pkthdr *h, const uint8_t *data)
 
 	r->recs++;
 	settle(r, ts);
-	if (ts == TS_BAD) {
+	if (ts == TS_BAD && r->st->clock_us != 0) {
 		odd(r, data, h, r->recs, TS_BAD);
 		return 0;
 	}
 	/* The first record of a run, a file after another, a capture
 	 * resumed days later may start anywhere, and so may a lone record
-	 * with a broken time: the next record decides. */
-	if (r->st->clock_us != 0 && !far_apart(ts, r->st->clock_us)) {
+	 * with a broken time: the next record decides (and gives its time
+	 * to a first record that has none). */
+	if (ts != TS_BAD && r->st->clock_us != 0 && !far_apart(ts, r->st->clock_us)) {
 		take(r, data, h, ts);
 		return 0;
 	}

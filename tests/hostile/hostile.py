@@ -9,6 +9,7 @@ record was written with.
   time-first    the same record first in the file
   time-future   one record 70 years on (still a valid uint32 time), likewise
   time-2e40     a pcapng record at 2^40 s, likewise
+  time-2e40-first  the same record first in the file
   time-2040     a whole capture in 2040 (every ts_sec >= 2^31): read with its
                 own times (flow log first_ts = the written time)
   len-v4        74-byte frames (caplen = wire length = 74) whose IPv4 total
@@ -375,6 +376,8 @@ def main():
         "time-first": lambda: case_time(tmp, "time-first", (1 << 31) + 12345, at=0),
         "time-future": lambda: case_time(tmp, "time-future", T0 + 70 * 365 * 86400),
         "time-2e40": lambda: case_time(tmp, "time-2e40", 0, pcapng=True, odd_us=(1 << 40) * 1000000),
+        "time-2e40-first": lambda: case_time(tmp, "time-2e40-first", 0, pcapng=True,
+                                             odd_us=(1 << 40) * 1000000, at=0),
         "time-2040": lambda: case_2040(tmp),
         "lengths": lambda: case_lengths(tmp),
         "linktypes": lambda: case_linktypes(tmp),
