@@ -247,24 +247,33 @@ record(struct reader *r, const struct pcap_pkthdr *h, const uint8_t *data)
 	return 0;
 }
 
+/* A capture file's descriptor under stdio. */
+struct fdio {
+	int fd;
+	volatile sig_atomic_t *stop;
+};
+
 /* Reads through fd, again when a signal interrupts the read: libpcap
  * takes a failed fread for a damaged file, and a SIGHUP during a replay
- * from a pipe would end it. */
+ * from a pipe would end it. A stop (SIGTERM, SIGINT; main.c sets those
+ * without SA_RESTART) ends the read, so that a replay from an idle pipe
+ * still stops. */
 static ssize_t
 fd_read(void *cookie, char *buf, size_t len)
 {
+	struct fdio *io = cookie;
 	ssize_t n;
 
 	do
-		n = read((int)(intptr_t)cookie, buf, len);
-	while (n < 0 && errno == EINTR);
+		n = read(io->fd, buf, len);
+	while (n < 0 && errno == EINTR && !*io->stop);
 	return n;
 }
 
 static int
 fd_seek(void *cookie, off64_t *off, int whence)
 {
-	off_t at = lseek((int)(intptr_t)cookie, (off_t)*off, whence);
+	off_t at = lseek(((struct fdio *)cookie)->fd, (off_t)*off, whence);
 
 	if (at < 0)
 		return -1;
@@ -275,28 +284,37 @@ fd_seek(void *cookie, off64_t *off, int whence)
 static int
 fd_close(void *cookie)
 {
-	int fd = (int)(intptr_t)cookie;
+	struct fdio *io = cookie;
+	int rc = io->fd == STDIN_FILENO ? 0 : close(io->fd);
 
-	return fd == STDIN_FILENO ? 0 : close(fd);
+	free(io);
+	return rc;
 }
 
 /* The file (or stdin for "-") as a stdio stream that retries EINTR, with
  * a large buffer: libpcap's default costs a read(2) per few packets. */
 static FILE *
-open_capture(const char *name)
+open_capture(const char *name, volatile sig_atomic_t *stop)
 {
-	static const cookie_io_functions_t io = { .read = fd_read, .seek = fd_seek,
-						  .close = fd_close };
-	int fd = strcmp(name, "-") == 0 ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
+	static const cookie_io_functions_t fns = { .read = fd_read, .seek = fd_seek,
+						   .close = fd_close };
+	struct fdio *io = malloc(sizeof *io);
 	FILE *fp;
 
-	if (fd < 0) {
-		log_err("%s: %s", name, strerror(errno));
+	if (!io) {
+		log_err("%s: out of memory", name);
 		return NULL;
 	}
-	if ((fp = fopencookie((void *)(intptr_t)fd, "rb", io)) == NULL) {
+	io->stop = stop;
+	io->fd = strcmp(name, "-") == 0 ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
+	if (io->fd < 0) {
 		log_err("%s: %s", name, strerror(errno));
-		fd_close((void *)(intptr_t)fd);
+		free(io);
+		return NULL;
+	}
+	if ((fp = fopencookie(io, "rb", fns)) == NULL) {
+		log_err("%s: %s", name, strerror(errno));
+		fd_close(io);
 		return NULL;
 	}
 	setvbuf(fp, NULL, _IOFBF, READ_BUFFER);
@@ -387,7 +405,7 @@ static int
 read_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, void *ctx,
 	  struct capture_stats *st)
 {
-	FILE *fp = open_capture(name);
+	FILE *fp = open_capture(name, o->stop);
 
 	return fp ? capture_stream(fp, name, o, fn, ctx, st) : -1;
 }

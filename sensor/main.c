@@ -388,12 +388,14 @@ set_signals(void)
 
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
-	/* A signal must not fail the read it interrupts (a replay from a
-	 * pipe); the loops look at the flags between packets. */
-	sa.sa_flags = SA_RESTART;
 	sigemptyset(&sa.sa_mask);
+	/* A stop interrupts a blocked read (a replay from an idle pipe);
+	 * capture retries other interrupted reads. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A reload must not fail the read it interrupts: the loops look
+	 * at the flag between packets. */
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }

@@ -27,6 +27,8 @@ record was written with.
   sighup        a capture fed slowly through a pipe to -r - under a SIGHUP
                 storm: every packet counted, exit 0; the subscriber map
                 changed mid-replay is reloaded ("reloaded: 3 subscribers")
+  sigterm       SIGTERM while -r - waits on an idle pipe: exit 0 at once,
+                what came through counted
 """
 import os
 import re
@@ -365,6 +367,30 @@ def case_sighup(tmp):
           "%s: sanitizer report on stderr" % name)
 
 
+def case_sigterm(tmp):
+    """SIGTERM while -r - waits on an idle pipe: it stops, counts what came."""
+    name = "sigterm"
+    recs, total = normal(300)
+    sw = subprocess.Popen([SW, "-r", "-"], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
+                          stdout=subprocess.DEVNULL)
+    sw.stdin.write(pcap_file(recs))
+    sw.stdin.flush()
+    time.sleep(1.0)  # read, and waiting for more
+    sw.send_signal(signal.SIGTERM)
+    try:
+        rc = sw.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        sw.kill()
+        rc = None
+    stderr = sw.stderr.read().decode(errors="replace")
+    sw.stdin.close()
+    print("%s: exit %s" % (name, rc))
+    check(rc == 0, "%s: exit %s after SIGTERM on an idle pipe, want 0 within 10 s" % (name, rc))
+    check(field(stderr, "packets") == 300, "%s: summary packets=%s, want 300" % (name, field(stderr, "packets")))
+    check(field(stderr, "ip_bytes") == total,
+          "%s: summary ip_bytes=%s, want %d" % (name, field(stderr, "ip_bytes"), total))
+
+
 def main():
     if not os.access(SW, os.X_OK):
         print("no %s (make first)" % SW)
@@ -384,6 +410,7 @@ def main():
         "order": lambda: case_order(tmp),
         "quiet": lambda: case_quiet(tmp),
         "sighup": lambda: case_sighup(tmp),
+        "sigterm": lambda: case_sigterm(tmp),
     }
     try:
         for k, fn in cases.items():
