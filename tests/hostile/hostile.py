@@ -30,6 +30,7 @@ record was written with.
   sigterm       SIGTERM while -r - waits on an idle pipe: exit 0 at once,
                 what came through counted
 """
+import fcntl
 import os
 import re
 import shutil
@@ -38,6 +39,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import threading
 import time
 
@@ -304,6 +306,30 @@ def case_quiet(tmp):
     check(field(p.stderr, "packets") is None, "%s: -q printed the summary" % name)
 
 
+def wait_handlers(pid, timeout=30):
+    """Until the process catches SIGHUP and SIGTERM (its handlers are set:
+    before that, a SIGHUP would kill it)."""
+    want = (1 << (signal.SIGHUP - 1)) | (1 << (signal.SIGTERM - 1))
+    end = time.time() + timeout
+    while time.time() < end:
+        try:
+            with open("/proc/%d/status" % pid) as f:
+                cgt = next(int(ln.split()[1], 16) for ln in f if ln.startswith("SigCgt:"))
+            if cgt & want == want:
+                return True
+        except (OSError, StopIteration):
+            return False
+        time.sleep(0.02)
+    return False
+
+
+def pipe_unread(fp):
+    """Bytes written to the pipe that the reader has not read yet."""
+    buf = bytearray(4)
+    fcntl.ioctl(fp.fileno(), termios.FIONREAD, buf)
+    return struct.unpack("i", buf)[0]
+
+
 def case_sighup(tmp):
     name = "sighup"
     n = 600
@@ -329,7 +355,7 @@ def case_sighup(tmp):
     err = []
     reader = threading.Thread(target=lambda: err.append(sw.stderr.read()))
     reader.start()
-    time.sleep(0.3)  # the handlers are set before the first byte is read
+    check(wait_handlers(sw.pid), "%s: spanwatch never set its signal handlers" % name)
     t = threading.Thread(target=storm)
     t.start()
     chunk = 997  # not a record boundary
@@ -373,9 +399,13 @@ def case_sigterm(tmp):
     recs, total = normal(300)
     sw = subprocess.Popen([SW, "-r", "-"], stdin=subprocess.PIPE, stderr=subprocess.PIPE,
                           stdout=subprocess.DEVNULL)
+    check(wait_handlers(sw.pid), "%s: spanwatch never set its signal handlers" % name)
     sw.stdin.write(pcap_file(recs))
     sw.stdin.flush()
-    time.sleep(1.0)  # read, and waiting for more
+    end = time.time() + 30
+    while pipe_unread(sw.stdin) and time.time() < end:
+        time.sleep(0.05)
+    time.sleep(1.0)  # read, counted, and waiting for more
     sw.send_signal(signal.SIGTERM)
     try:
         rc = sw.wait(timeout=10)
