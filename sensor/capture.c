@@ -6,9 +6,11 @@
 #include "capture.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/if_packet.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,45 +76,275 @@ set_filter(pcap_t *p, const char *name, const char *expr)
 	return 0;
 }
 
+/* ts_of's answer for a time that cannot be one. */
+#define TS_BAD UINT64_MAX
+
+/* Packet time in microseconds, or TS_BAD when it cannot be one. libpcap
+ * hands a pcap file's unsigned ts_sec as a signed 32-bit number, so that
+ * 2038-01-19 to 2106 arrive negative: they are read as the unsigned
+ * value the file holds. */
 static uint64_t
 ts_of(const struct pcap_pkthdr *h)
 {
-	return (uint64_t)h->ts.tv_sec * 1000000 + (uint64_t)h->ts.tv_usec;
+	int64_t sec = (int64_t)h->ts.tv_sec;
+	uint64_t us;
+
+	if (sec < 0 && sec >= INT32_MIN)
+		sec += (int64_t)1 << 32;
+	if (sec < 0 || (uint64_t)sec > CAPTURE_TIME_MAX_S)
+		return TS_BAD;
+	/* A microsecond field past a second moves the time on, as in tshark;
+	 * never past the last one. */
+	us = (uint64_t)sec * 1000000 + (uint32_t)h->ts.tv_usec;
+	return us / 1000000 > CAPTURE_TIME_MAX_S ? TS_BAD : us;
 }
 
-/* Reads one file; 0 at its end, -1 when it could not be read to it. */
+/* A record's time for messages: ISO 8601 when it is a time, else the
+ * number of seconds the file holds. */
+static const char *
+ts_text(const struct pcap_pkthdr *h, char *buf, size_t len)
+{
+	uint64_t us = ts_of(h);
+	time_t t = (time_t)(us / 1000000);
+	struct tm tm;
+
+	if (us == TS_BAD || !gmtime_r(&t, &tm))
+		snprintf(buf, len, "%lld s", (long long)h->ts.tv_sec);
+	else
+		strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+static const char *
+us_text(uint64_t us, char *buf, size_t len)
+{
+	struct pcap_pkthdr h = { .ts = { .tv_sec = (time_t)(us / 1000000) } };
+
+	return ts_text(&h, buf, len);
+}
+
 static int
-read_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, void *ctx,
-	  struct capture_stats *st)
+far_apart(uint64_t a, uint64_t b)
+{
+	return (a > b ? a - b : b - a) > (uint64_t)CAPTURE_TIME_JUMP_S * 1000000;
+}
+
+/* One file being read. A record far from the clock waits in held until
+ * the next record says whether time really moved on. */
+struct reader {
+	const char *name;
+	const struct capture_opts *o;
+	capture_frame_fn fn;
+	void *ctx;
+	struct capture_stats *st;
+	decode_fn dec;
+	uint64_t recs;			/* records read from this file */
+	uint64_t odd, odd_first;	/* odd times here, the first one's record */
+	uint64_t start_us;		/* the clock when the file was opened */
+	int started;			/* a record of this file was taken as true */
+	struct {
+		struct pcap_pkthdr h;
+		uint8_t *buf;		/* CAPTURE_HOLD_BYTES, allocated on first use */
+		uint64_t rec;
+		int on;
+	} held;
+};
+
+/* libpcap's largest record. */
+#define CAPTURE_HOLD_BYTES 262144
+
+static void
+emit(struct reader *r, const uint8_t *data, const struct pcap_pkthdr *h, uint64_t ts)
+{
+	r->fn(r->ctx, r->dec, data, h->caplen, h->len, ts);
+	r->st->frames++;
+}
+
+/* A record taken as true: the clock moves to it. */
+static void
+take(struct reader *r, const uint8_t *data, const struct pcap_pkthdr *h, uint64_t ts)
+{
+	char a[40], b[40];
+
+	if (!r->started) {
+		r->started = 1;
+		if (r->start_us && ts < r->start_us)
+			log_warn("%s: its packets start at %s, before the previous file's last "
+				 "packet (%s): read and counted, in the steps in progress",
+				 r->name, us_text(ts, a, sizeof a), us_text(r->start_us, b, sizeof b));
+	}
+	r->st->clock_us = ts;
+	emit(r, data, h, ts);
+}
+
+/* A record whose time cannot be true: counted at the running clock (or,
+ * before any, at the next record's time), named once per file. */
+static void
+odd(struct reader *r, const uint8_t *data, const struct pcap_pkthdr *h, uint64_t rec,
+    uint64_t next_us)
+{
+	uint64_t at = r->st->clock_us ? r->st->clock_us : next_us != TS_BAD ? next_us : 0;
+	char a[40], b[40];
+
+	if (r->odd++ == 0) {
+		r->odd_first = rec;
+		log_warn("%s: record %llu: time %s is %s; counted at %s, the clock not moved",
+			 r->name, (unsigned long long)rec, ts_text(h, a, sizeof a),
+			 ts_of(h) == TS_BAD ? "past 2106" : "far from the records around it",
+			 at ? us_text(at, b, sizeof b) : "the start");
+	}
+	r->st->odd_times++;
+	emit(r, data, h, at);
+}
+
+/* The held record, judged by the record after it (next_us; TS_BAD at the
+ * end of the file): true when the two are close, or when it is alone in
+ * its file. */
+static void
+settle(struct reader *r, uint64_t next_us)
+{
+	uint64_t ts = ts_of(&r->held.h);
+
+	if (!r->held.on)
+		return;
+	r->held.on = 0;
+	if (ts != TS_BAD && (next_us != TS_BAD ? !far_apart(ts, next_us) : r->recs == 1))
+		take(r, r->held.buf, &r->held.h, ts);
+	else
+		odd(r, r->held.buf, &r->held.h, r->held.rec, next_us);
+}
+
+/* One record as libpcap read it. Returns 0, or -1 when out of memory. */
+static int
+record(struct reader *r, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+	uint64_t ts = ts_of(h);
+
+	r->recs++;
+	settle(r, ts);
+	if (ts == TS_BAD && r->st->clock_us != 0) {
+		odd(r, data, h, r->recs, TS_BAD);
+		return 0;
+	}
+	/* The first record of a run, a file after another, a capture
+	 * resumed days later may start anywhere, and so may a lone record
+	 * with a broken time: the next record decides (and gives its time
+	 * to a first record that has none). */
+	if (ts != TS_BAD && r->st->clock_us != 0 && !far_apart(ts, r->st->clock_us)) {
+		take(r, data, h, ts);
+		return 0;
+	}
+	if (!r->held.buf && (r->held.buf = malloc(CAPTURE_HOLD_BYTES)) == NULL) {
+		log_err("%s: out of memory", r->name);
+		return -1;
+	}
+	r->held.h = *h;
+	if (r->held.h.caplen > CAPTURE_HOLD_BYTES)
+		r->held.h.caplen = CAPTURE_HOLD_BYTES;
+	memcpy(r->held.buf, data, r->held.h.caplen);
+	r->held.rec = r->recs;
+	r->held.on = 1;
+	return 0;
+}
+
+/* A capture file's descriptor under stdio. */
+struct fdio {
+	int fd;
+	volatile sig_atomic_t *stop;
+};
+
+/* Reads through fd, again when a signal interrupts the read: libpcap
+ * takes a failed fread for a damaged file, and a SIGHUP during a replay
+ * from a pipe would end it. A stop (SIGTERM, SIGINT; main.c sets those
+ * without SA_RESTART) ends the read, so that a replay from an idle pipe
+ * still stops. */
+static ssize_t
+fd_read(void *cookie, char *buf, size_t len)
+{
+	struct fdio *io = cookie;
+	ssize_t n;
+
+	do
+		n = read(io->fd, buf, len);
+	while (n < 0 && errno == EINTR && !*io->stop);
+	return n;
+}
+
+static int
+fd_seek(void *cookie, off64_t *off, int whence)
+{
+	off_t at = lseek(((struct fdio *)cookie)->fd, (off_t)*off, whence);
+
+	if (at < 0)
+		return -1;
+	*off = at;
+	return 0;
+}
+
+static int
+fd_close(void *cookie)
+{
+	struct fdio *io = cookie;
+	int rc = io->fd == STDIN_FILENO ? 0 : close(io->fd);
+
+	free(io);
+	return rc;
+}
+
+/* The file (or stdin for "-") as a stdio stream that retries EINTR, with
+ * a large buffer: libpcap's default costs a read(2) per few packets. */
+static FILE *
+open_capture(const char *name, volatile sig_atomic_t *stop)
+{
+	static const cookie_io_functions_t fns = { .read = fd_read, .seek = fd_seek,
+						   .close = fd_close };
+	struct fdio *io = malloc(sizeof *io);
+	FILE *fp;
+
+	if (!io) {
+		log_err("%s: out of memory", name);
+		return NULL;
+	}
+	io->stop = stop;
+	io->fd = strcmp(name, "-") == 0 ? STDIN_FILENO : open(name, O_RDONLY | O_CLOEXEC);
+	if (io->fd < 0) {
+		log_err("%s: %s", name, strerror(errno));
+		free(io);
+		return NULL;
+	}
+	if ((fp = fopencookie(io, "rb", fns)) == NULL) {
+		log_err("%s: %s", name, strerror(errno));
+		fd_close(io);
+		return NULL;
+	}
+	setvbuf(fp, NULL, _IOFBF, READ_BUFFER);
+	return fp;
+}
+
+int
+capture_stream(FILE *fp, const char *name, const struct capture_opts *o, capture_frame_fn fn,
+	       void *ctx, struct capture_stats *st)
 {
 	char err[PCAP_ERRBUF_SIZE];
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	struct progress pr = { 0 };
+	struct reader r = { .name = name, .o = o, .fn = fn, .ctx = ctx, .st = st,
+			    .start_us = st->clock_us };
 	struct stat sb;
-	decode_fn dec;
 	pcap_t *p;
-	FILE *fp;
 	int rc = 0, dlt;
+	const char *why;
 
-	/* Our own FILE with a large buffer: libpcap's default stdio buffer
-	 * costs a read(2) per few packets. */
-	fp = strcmp(name, "-") == 0 ? stdin : fopen(name, "rb");
-	if (!fp) {
-		log_err("%s: %s", name, strerror(errno));
-		return -1;
-	}
-	setvbuf(fp, NULL, _IOFBF, READ_BUFFER);
 	p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, err);
 	if (!p) {
 		log_err("%s: %s", name, err);
-		if (fp != stdin)
-			fclose(fp);
+		fclose(fp);
 		return -1;
 	}
 	dlt = pcap_datalink(p);
-	dec = decode_for_dlt(dlt);
-	if (!dec) {
+	r.dec = decode_for_dlt(dlt);
+	if (!r.dec) {
 		const char *dn = pcap_datalink_val_to_name(dlt);
 		log_err("%s: link type %d (%s) is not supported", name, dlt, dn ? dn : "unknown");
 		pcap_close(p);
@@ -127,27 +359,55 @@ read_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, v
 	pr.start = pr.last = mono_s();
 
 	while (!*o->stop && (rc = pcap_next_ex(p, &h, &data)) == 1) {
-		fn(ctx, dec, data, h->caplen, ts_of(h));
-		st->frames++;
+		if (record(&r, h, data) < 0)
+			break;
 		if ((++pr.frames % PROGRESS_EVERY) == 0 && o->progress)
 			progress_show(&pr, p, name, 0);
 	}
+	settle(&r, TS_BAD);
+	free(r.held.buf);
 	if (o->progress)
 		progress_show(&pr, p, name, 1);
+	if (r.odd > 1)
+		log_warn("%s: %llu records (the first record %llu) had times that cannot be true; "
+			 "counted at the running clock", name, (unsigned long long)r.odd,
+			 (unsigned long long)r.odd_first);
+	if (rc == 1 && !*o->stop) {	/* out of memory, logged */
+		pcap_close(p);
+		return -1;
+	}
 	rc = *o->stop || rc != -1 ? 0 : -1;
-	if (rc < 0 && (strstr(pcap_geterr(p), "truncated dump file") ||
-		       strstr(pcap_geterr(p), "truncated pcapng dump file"))) {
+	why = pcap_geterr(p);
+	if (rc < 0 && (strstr(why, "truncated dump file") ||
+			      strstr(why, "truncated pcapng dump file"))) {
 		/* The writer stopped mid-record (a full disk, a killed
 		 * tcpdump): everything before it is good and counted. */
 		log_warn("%s: ends in an incomplete record after %llu packets: %s", name,
-			 (unsigned long long)pr.frames, pcap_geterr(p));
+			 (unsigned long long)pr.frames, why);
 		rc = 0;
+	} else if (rc < 0 && strstr(why, "different from the type of the first interface")) {
+		/* libpcap 1.10 hands no packet its interface: such a file
+		 * cannot be decoded, and is refused, not damaged. */
+		log_err("%s: its interfaces have different link types, which libpcap does not "
+			"read (%s); the %llu packets before the second link type are counted: "
+			"split the file per interface (editcap, tshark -Y frame.interface_id==N)",
+			name, why, (unsigned long long)pr.frames);
 	} else if (rc < 0) {
 		log_err("%s: damaged after %llu packets: %s", name,
-			(unsigned long long)pr.frames, pcap_geterr(p));
+			(unsigned long long)pr.frames, why);
 	}
 	pcap_close(p);
 	return rc;
+}
+
+/* Reads one file; 0 at its end, -1 when it could not be read to it. */
+static int
+read_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, void *ctx,
+	  struct capture_stats *st)
+{
+	FILE *fp = open_capture(name, o->stop);
+
+	return fp ? capture_stream(fp, name, o, fn, ctx, st) : -1;
 }
 
 int
@@ -182,8 +442,14 @@ static void
 live_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
 	struct capture *c = (struct capture *)(void *)user;
+	uint64_t ts = ts_of(h);
 
-	c->fn(c->ctx, c->dec, data, h->caplen, ts_of(h));
+	/* The kernel's clock: a time past 2106 is not one; the last
+	 * packet's stands in. */
+	if (ts == TS_BAD)
+		ts = c->st->clock_us;
+	c->st->clock_us = ts;
+	c->fn(c->ctx, c->dec, data, h->caplen, h->len, ts);
 	c->st->frames++;
 }
 

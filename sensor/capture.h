@@ -8,16 +8,33 @@
 
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "decode.h"
 
+/* One frame: caplen bytes captured of wirelen on the wire (pcap's len). */
 typedef void (*capture_frame_fn)(void *ctx, decode_fn fn, const uint8_t *data,
-				 uint32_t caplen, uint64_t ts_us);
+				 uint32_t caplen, uint32_t wirelen, uint64_t ts_us);
+
+/* Files: a record whose time cannot be true is still counted, at the
+ * running clock, never moving it. Such a time is one beyond 2106 (more
+ * than a pcap file's unsigned 32-bit seconds, an RRD or an ISO 8601 year
+ * can hold) or one more than CAPTURE_TIME_JUMP away from both the record
+ * before it and the record after it (a lone record years off among its
+ * neighbours; a capture that resumes days later moves on with it). */
+#define CAPTURE_TIME_JUMP_S 86400
+/* The latest time a record may have: a pcap file's ts_sec is an unsigned
+ * 32-bit count (2106-02-07), within what an RRD and a four-digit ISO 8601
+ * year hold. */
+#define CAPTURE_TIME_MAX_S 0xffffffffULL
 
 struct capture_stats {
 	uint64_t frames;
 	uint64_t files_failed;		/* files that could not be read to their end */
 	uint64_t kernel_drops, if_drops;	/* live: totals since the capture opened */
+	uint64_t odd_times;		/* files: records counted at the running clock */
+	uint64_t clock_us;		/* files: time of the last record taken as true,
+					 * 0 before the first; carried from file to file */
 };
 
 struct capture_opts {
@@ -37,9 +54,20 @@ struct capture_opts {
 /* Reads every file of the comma-separated list in order, calling fn per
  * frame. Returns 0 when all were read to their end, -1 when any could
  * not be opened, has an unsupported link type, or is damaged (each
- * reported once, naming the file); what was read before is kept. */
+ * reported once, naming the file); what was read before is kept. A file
+ * whose packets start before the previous file's last packet is read and
+ * named in a warning; so is the first record whose time cannot be true
+ * (see CAPTURE_TIME_JUMP_S), with the count of them at the file's end.
+ * Reads retry when a signal interrupts them, so that SIGHUP never ends a
+ * replay from a pipe. */
 int capture_files(const char *list, const struct capture_opts *, capture_frame_fn fn,
 		  void *ctx, struct capture_stats *st);
+
+/* Reads one capture file from fp as capture_files reads each file of its
+ * list, name standing for it in messages; st carries the clock from the
+ * file before. Closes fp. Returns 0 or -1 (logged). */
+int capture_stream(FILE *fp, const char *name, const struct capture_opts *, capture_frame_fn fn,
+		   void *ctx, struct capture_stats *st);
 
 struct capture;
 

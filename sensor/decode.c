@@ -102,6 +102,26 @@ decode_l4(const uint8_t *p, uint32_t len, struct pkt *out)
 
 /* ---- IP ------------------------------------------------------------------ */
 
+/* The IP bytes to bill for a datagram whose header says claimed, with len
+ * bytes of it captured from its first byte: the claim, unless the frame's
+ * wire length proves it false (a 74-byte frame cannot carry 65535 bytes
+ * of IP); then what the wire carried, and the packet is flagged, as
+ * tcpdump flags truncated-ip. A snap length that cut the capture short
+ * (caplen < wire length) proves nothing beyond the wire length. */
+static uint32_t
+billed(uint32_t claimed, uint32_t len, struct pkt *out)
+{
+	uint64_t wire;
+
+	if (out->wire_len == 0)
+		return claimed;
+	wire = (uint64_t)len + (out->wire_len - out->cap_len);
+	if (claimed <= wire)
+		return claimed;
+	out->flags |= PKT_F_LEN_LIE;
+	return (uint32_t)wire;
+}
+
 static enum decode_result
 decode_ip4(const uint8_t *p, uint32_t len, struct pkt *out)
 {
@@ -126,7 +146,7 @@ decode_ip4(const uint8_t *p, uint32_t len, struct pkt *out)
 	memcpy(out->src, p + 12, 4);
 	memcpy(out->dst, p + 16, 4);
 	out->l3 = p;
-	out->ip_len = tot;
+	out->ip_len = billed(tot, len, out);
 	/* Ethernet pads short frames: the datagram ends at the total length. */
 	out->l3_len = len < tot ? len : tot;
 
@@ -176,7 +196,7 @@ decode_ip6(const uint8_t *p, uint32_t len, struct pkt *out)
 	memcpy(out->src, p + 8, 16);
 	memcpy(out->dst, p + 24, 16);
 	out->l3 = p;
-	out->ip_len = plen + 40;
+	out->ip_len = billed(plen + 40, len, out);
 	out->l3_len = len < plen + 40 ? len : plen + 40;
 
 	for (depth = 0; depth < MAX_DEPTH; depth++) {
@@ -557,9 +577,12 @@ link_ppi(const uint8_t *p, uint32_t len, struct pkt *out)
 }
 
 enum decode_result
-decode_frame(decode_fn fn, const uint8_t *p, uint32_t caplen, struct pkt *out)
+decode_frame(decode_fn fn, const uint8_t *p, uint32_t caplen, uint32_t wirelen, struct pkt *out)
 {
 	memset(out, 0, sizeof *out);
+	out->cap_len = caplen;
+	/* A wire length below what was captured is itself false: unknown. */
+	out->wire_len = wirelen >= caplen ? wirelen : 0;
 	return fn(p, caplen, out);
 }
 

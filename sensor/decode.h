@@ -24,8 +24,12 @@ enum decode_result {
 typedef enum decode_result (*decode_fn)(const uint8_t *p, uint32_t caplen, struct pkt *out);
 decode_fn decode_for_dlt(int dlt);
 
-/* Decodes one frame with fn into *out (which it clears first). */
-enum decode_result decode_frame(decode_fn fn, const uint8_t *p, uint32_t caplen, struct pkt *out);
+/* Decodes one frame with fn into *out (which it clears first). wirelen is
+ * the frame's length on the wire (pcap's len), 0 when not known: an IP
+ * header that claims more than the wire carried is billed what it
+ * carried, and flagged PKT_F_LEN_LIE. */
+enum decode_result decode_frame(decode_fn fn, const uint8_t *p, uint32_t caplen, uint32_t wirelen,
+				struct pkt *out);
 
 /* The link type's name for messages ("EN10MB"), never NULL. */
 const char *decode_dlt_name(int dlt);

@@ -52,8 +52,9 @@ vlog(enum log_level lvl, const char *fmt, va_list ap)
 {
 	static const int prio[] = { LOG_ERR, LOG_WARNING, LOG_INFO, LOG_DEBUG };
 	static const char *const tag[] = { "error: ", "warning: ", "", "debug: " };
-	/* -q keeps errors only; default adds warnings; -v info; -vv debug. */
-	if ((int)lvl > lg.verbosity + 1)
+	/* Errors and warnings always (SPEC: -q silences the progress line
+	 * and the summary, never a warning); -v adds info, -vv debug. */
+	if (lvl > LOG_LVL_WARN && (int)lvl > lg.verbosity + 1)
 		return;
 	if (lg.use_syslog) {
 		va_list again;

@@ -11,7 +11,8 @@
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
 /* verbosity: 0 = errors and warnings, 1 = info (-v), 2 = debug (-vv);
- * -1 = errors only (-q). */
+ * -1 (-q) is 0 here: errors and warnings are never silenced (main.c
+ * leaves out the progress line and the summary). */
 void log_init(const char *ident, int verbosity, int use_syslog);
 int log_verbosity(void);
 /* plain = 1: messages on stderr without "spanwatch: error: ", so that -n

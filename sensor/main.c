@@ -170,10 +170,21 @@ parse_args(int argc, char **argv, struct opts *o)
 	return 0;
 }
 
+static void reload(struct run *r);
+
+/* A SIGHUP during a replay reloads between two packets: a file read
+ * has no tick. */
 static void
-on_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint64_t ts_us)
+on_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+	 uint64_t ts_us)
 {
-	pipeline_frame(((struct run *)ctx)->pl, fn, data, caplen, ts_us);
+	struct run *r = ctx;
+
+	if (reload_flag) {
+		reload_flag = 0;
+		reload(r);
+	}
+	pipeline_frame(r->pl, fn, data, caplen, wirelen, ts_us);
 }
 
 static int load_config(const struct opts *o, struct sw_config *cfg);
@@ -399,8 +410,13 @@ set_signals(void)
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
+	/* A stop interrupts a blocked read (a replay from an idle pipe);
+	 * capture retries other interrupted reads. */
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	/* A reload must not fail the read it interrupts: the loops look
+	 * at the flag between packets. */
+	sa.sa_flags = SA_RESTART;
 	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }

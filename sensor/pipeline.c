@@ -211,6 +211,10 @@ process(struct pipeline *pl, struct pkt *p)
 
 	pl->st.ip_packets++;
 	pl->st.ip_bytes += p->ip_len;
+	if (p->flags & PKT_F_LEN_LIE) {
+		pl->st.malformed++;
+		pl->st.len_lies++;
+	}
 	if (p->flags & PKT_F_L4_TRUNC)
 		pl->st.l4_truncated++;
 	if (p->flags & PKT_F_FRAG) {
@@ -264,7 +268,7 @@ decoded(struct pipeline *pl, enum decode_result r)
 
 void
 pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t caplen,
-	       uint64_t ts_us)
+	       uint32_t wirelen, uint64_t ts_us)
 {
 	struct qslot *s;
 
@@ -274,7 +278,7 @@ pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t 
 		struct pkt p;
 
 		drain(pl);
-		if (decoded(pl, decode_frame(fn, data, caplen, &p))) {
+		if (decoded(pl, decode_frame(fn, data, caplen, wirelen, &p))) {
 			p.ts_us = ts_us;
 			process(pl, &p);
 		}
@@ -284,7 +288,7 @@ pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t 
 	 * copy, which the decoded packet points into. */
 	s = &pl->q[(pl->qh + pl->qn) % QLEN];
 	memcpy(s->buf, data, caplen);
-	if (!decoded(pl, decode_frame(fn, s->buf, caplen, &s->p)))
+	if (!decoded(pl, decode_frame(fn, s->buf, caplen, wirelen, &s->p)))
 		return;
 	s->p.ts_us = ts_us;
 	/* A later fragment's ports come from its first, in process(). */

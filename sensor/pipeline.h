@@ -39,6 +39,8 @@ struct pipeline_stats {
 	uint64_t packets;		/* frames read */
 	uint64_t ip_packets, ip_bytes;	/* IP packets and their IP bytes */
 	uint64_t non_ip, truncated, malformed;
+	uint64_t len_lies;		/* of malformed: IP packets whose header claimed more
+					 * than the wire carried (also in ip_packets) */
 	uint64_t frag_orphans;		/* later fragments whose first was not seen */
 	uint64_t l4_truncated;
 	uint64_t flows;			/* flows ended so far */
@@ -50,9 +52,10 @@ struct pipeline_stats {
 /* Returns a pipeline with its collectors started, or NULL (logged). */
 struct pipeline *pipeline_new(const struct pipeline_cfg *);
 
-/* One frame: caplen bytes at data, captured at ts_us, of link type fn. */
+/* One frame: caplen bytes at data of wirelen on the wire (0: not known),
+ * captured at ts_us, of link type fn. */
 void pipeline_frame(struct pipeline *, decode_fn fn, const uint8_t *data,
-		    uint32_t caplen, uint64_t ts_us);
+		    uint32_t caplen, uint32_t wirelen, uint64_t ts_us);
 
 /* Live capture, between batches: moves the step clock and idle expiry to
  * wall time now_us even when no packet comes. */

@@ -12,6 +12,8 @@ enum {
 	PKT_F_FRAG       = 1 << 0,	/* part of a fragmented datagram */
 	PKT_F_FRAG_LATER = 1 << 1,	/* a fragment other than the first: no L4 header */
 	PKT_F_L4_TRUNC   = 1 << 2,	/* IP header fine, L4 header not captured */
+	PKT_F_LEN_LIE    = 1 << 3,	/* the IP header claims more than the wire carried:
+					 * ip_len is what it carried; counted malformed */
 };
 
 /* TCP flag bits as on the wire (RFC 9293). */
@@ -21,7 +23,10 @@ struct pkt {
 	uint64_t ts_us;			/* packet time, microseconds since the epoch */
 	const uint8_t *l3;		/* outer IP header */
 	uint32_t l3_len;		/* captured bytes of the datagram from l3 */
-	uint32_t ip_len;		/* IP bytes as billed (SPEC): v4 total length, v6 payload + 40 */
+	uint32_t ip_len;		/* IP bytes as billed (SPEC): v4 total length, v6 payload + 40,
+					 * never more than the wire carried */
+	uint32_t cap_len, wire_len;	/* the frame: captured bytes, bytes on the wire
+					 * (0: not known) */
 	const uint8_t *payload;		/* TCP/UDP payload, NULL when none is captured */
 	uint32_t payload_len;		/* captured payload bytes */
 	uint32_t vlan;			/* (outer id << 12) | inner id; 0 when untagged */

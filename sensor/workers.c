@@ -121,9 +121,10 @@ publish(struct worker *wk)
 }
 
 static void
-on_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint64_t ts_us)
+on_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+	 uint64_t ts_us)
 {
-	pipeline_frame(((struct worker *)ctx)->pl, fn, data, caplen, ts_us);
+	pipeline_frame(((struct worker *)ctx)->pl, fn, data, caplen, wirelen, ts_us);
 }
 
 /* In the worker's thread, between batches. */

@@ -72,7 +72,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(frame, data, size);
 
-	ra = decode_frame(fn, frame, (uint32_t)size, &a);
+	ra = decode_frame(fn, frame, (uint32_t)size, (uint32_t)size, &a);
 	if (ra >= DEC_NRESULTS)
 		abort();
 	if (ra == DEC_IP) {
@@ -92,7 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	/* Pure: the same bytes decode the same way, into a dirty struct. */
 	memset(&b, 0xa5, sizeof b);
-	rb = decode_frame(fn, frame, (uint32_t)size, &b);
+	rb = decode_frame(fn, frame, (uint32_t)size, (uint32_t)size, &b);
 	if (rb != ra || (ra == DEC_IP && memcmp(&a, &b, sizeof a) != 0))
 		abort();
 	free(frame);

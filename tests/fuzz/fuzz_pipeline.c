@@ -21,23 +21,14 @@
  *     byte 1-2 its length, little-endian (cut to what is left)
  * Each frame is copied to a buffer of exactly its length.
  *
- * nDPI: setting up its detection module costs about 85 ms under ASan,
- * which would leave a few runs a second. So this file interposes
- * nDPI's set-up and tear-down (the executable's definitions come before
- * libndpi's, and libndpi calls its own through the PLT): the first
- * classifier builds the module, later ones get the same module back,
- * and its teardown only empties the LRU caches that nDPI keeps across
- * flows (STUN, BitTorrent, TLS certificates, ...), so one input does not
- * see the addresses of the last. The tinc cache, opaque, is not emptied.
- * Every other line of spanwatch runs as in the sensor.
+ * nDPI's detection module is built once per process (fuzz_ndpi.h);
+ * every other line of spanwatch runs as in the sensor.
  *
  * Checks: the summary adds up (every frame is counted once, as IP,
  * non-IP, truncated or malformed), no more flows were ever open than the
  * table holds, and every flow that started has ended after
  * pipeline_finish.
  */
-#include <dlfcn.h>
-#include <ndpi_api.h>
 #include <pcap/dlt.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,6 +37,7 @@
 #include "alert.h"
 #include "config.h"
 #include "fuzz_common.h"
+#include "fuzz_ndpi.h"
 #include "pipeline.h"
 #include "submap.h"
 
@@ -91,87 +83,6 @@ static const char subscribers2[] =
 static const char allowlist[] =
 	"ea4c364796553b8514452a085697f892a7a366c2 debian\n"
 	"7336239ae2487ab222a7fd6f1223c124e610f58d ubuntu\n";
-
-/* ---- nDPI's module, built once (see the top of the file) ---- */
-
-static struct ndpi_detection_module_struct *ndpi_kept;
-static int ndpi_ready;		/* bitmask set and finalised */
-static struct ndpi_lru_cache *lru[64];
-static size_t nlru;
-
-static void *
-real(const char *name)
-{
-	void *fn = dlsym(RTLD_NEXT, name);
-
-	if (!fn)
-		abort();
-	return fn;
-}
-
-struct ndpi_detection_module_struct *
-ndpi_init_detection_module(ndpi_init_prefs prefs)
-{
-	struct ndpi_detection_module_struct *(*init)(ndpi_init_prefs);
-
-	if (!ndpi_kept) {
-		*(void **)&init = real("ndpi_init_detection_module");
-		ndpi_kept = init(prefs);
-	}
-	return ndpi_kept;
-}
-
-void
-ndpi_set_protocol_detection_bitmask2(struct ndpi_detection_module_struct *m,
-				     const NDPI_PROTOCOL_BITMASK *bits)
-{
-	void (*set_bits)(struct ndpi_detection_module_struct *, const NDPI_PROTOCOL_BITMASK *);
-
-	if (m == ndpi_kept && ndpi_ready)
-		return;
-	*(void **)&set_bits = real("ndpi_set_protocol_detection_bitmask2");
-	set_bits(m, bits);
-}
-
-void
-ndpi_finalize_initialization(struct ndpi_detection_module_struct *m)
-{
-	void (*fin)(struct ndpi_detection_module_struct *);
-
-	if (m == ndpi_kept && ndpi_ready)
-		return;
-	*(void **)&fin = real("ndpi_finalize_initialization");
-	fin(m);
-	if (m == ndpi_kept)
-		ndpi_ready = 1;
-}
-
-struct ndpi_lru_cache *
-ndpi_lru_cache_init(u_int32_t num_entries)
-{
-	struct ndpi_lru_cache *(*init)(u_int32_t);
-	struct ndpi_lru_cache *c;
-
-	*(void **)&init = real("ndpi_lru_cache_init");
-	c = init(num_entries);
-	if (c && nlru < sizeof lru / sizeof lru[0])
-		lru[nlru++] = c;
-	return c;
-}
-
-void
-ndpi_exit_detection_module(struct ndpi_detection_module_struct *m)
-{
-	void (*fini)(struct ndpi_detection_module_struct *);
-
-	if (m == ndpi_kept) {
-		for (size_t i = 0; i < nlru; i++)
-			memset(lru[i]->entries, 0, lru[i]->num_entries * sizeof lru[i]->entries[0]);
-		return;
-	}
-	*(void **)&fini = real("ndpi_exit_detection_module");
-	fini(m);
-}
 
 /* ---- the runs ---- */
 
@@ -298,7 +209,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if ((frame = malloc(len ? len : 1)) == NULL)
 			abort();
 		memcpy(frame, data, len);
-		pipeline_frame(pl, fn, frame, (uint32_t)len, ts);
+		pipeline_frame(pl, fn, frame, (uint32_t)len, (uint32_t)len, ts);
 		free(frame);
 		frames++;
 		data += len;
@@ -308,7 +219,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pipeline_get_stats(pl, &st);
 	pipeline_get_flow_stats(pl, &fs);
 	if (st.packets != frames ||
-	    st.ip_packets + st.non_ip + st.truncated + st.malformed != st.packets ||
+	    st.ip_packets + st.non_ip + st.truncated + st.malformed != st.packets + st.len_lies ||
 	    st.flows_classified > st.flows || st.flows != fs.created || fs.ended != fs.created ||
 	    fs.active != 0 || fs.peak > MAX_FLOWS || st.subscribers_seen > (uint32_t)nsubs)
 		abort();

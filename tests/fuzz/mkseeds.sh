@@ -7,6 +7,10 @@
 #              captures (../shared/pcap/ndpi, every link type there) and
 #              of spanwatch-gen captures (plain, --vlan, --qinq, --pppoe)
 #   pipeline   the same 50 frames of each capture as one run
+#   capfile    capture files: the same captures' first 20 frames written
+#              as a pcap, the heads of nDPI's pcapng files, and crafted
+#              files with odd times (2^31 + x s, 2040, 2^40 s in pcapng),
+#              lying IP lengths, snapped records and mixed link types
 #   smtp_parse the SMTP sessions (ports 25, 587) of smtp.pcap and of a
 #              spanwatch-gen capture, as client/server chunk scripts
 #   btmsg, mse the first payloads of TCP and UDP flows of the BitTorrent
@@ -234,6 +238,61 @@ for fr in caps:
     for dlt, _, p in fr:
         put("decode", bytes([DLT_INDEX[dlt]]) + p)
     put("pipeline", pipeline_seed(fr))
+
+# ---- capture files: capfile ----------------------------------------------
+DLT_TO_LINKTYPE = {12: 101, 14: 101}
+CT0 = 1767225600
+
+
+def pcap_bytes(linktype, recs):
+    """recs: (ts_sec, ts_usec, frame, wire_len)."""
+    b = struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, linktype)
+    for sec, usec, f, wire in recs:
+        b += struct.pack("<IIII", sec & 0xffffffff, usec, len(f), wire) + f
+    return b
+
+
+def ng_block(btype, body):
+    body += b"\0" * (-len(body) % 4)
+    return struct.pack("<II", btype, len(body) + 12) + body + struct.pack("<I", len(body) + 12)
+
+
+def ng_file(links, recs):
+    """links: link types of the interfaces; recs: (ifc, ts_us, frame)."""
+    b = ng_block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    for lt in links:
+        b += ng_block(1, struct.pack("<HHI", lt, 0, 65535))
+    for ifc, ts, f in recs:
+        b += ng_block(6, struct.pack("<IIIII", ifc, ts >> 32, ts & 0xffffffff, len(f), len(f)) + f)
+    return b
+
+
+def udp_frame(i, tot=None, payload=20):
+    udp = struct.pack(">HHHH", 10000 + i, 53, 8 + payload, 0) + bytes(payload)
+    ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp) if tot is None else tot, i, 0, 64, 17, 0,
+                     bytes([100, 64, 0, i & 0xff]), bytes([192, 0, 2, 1])) + udp
+    return b"\x02\0\0\0\0\x01\x02\0\0\0\0\x02\x08\x00" + ip
+
+
+for fr in caps:
+    lt = DLT_TO_LINKTYPE.get(fr[0][0], fr[0][0])
+    put("capfile", pcap_bytes(lt, [(ts // 1000000, ts % 1000000, p, len(p)) for _, ts, p in fr[:20]]))
+if os.path.isdir(ndpi):
+    for n in sorted(x for x in os.listdir(ndpi) if x.endswith(".pcapng"))[:6]:
+        with open(os.path.join(ndpi, n), "rb") as f:
+            put("capfile", f.read(6000))
+base = [(CT0 + i, i * 1000, udp_frame(i), 62) for i in range(8)]
+put("capfile", pcap_bytes(1, base[:4] + [((1 << 31) + 77, 0, udp_frame(9), 62)] + base[4:]))
+put("capfile", pcap_bytes(1, base[:4] + [(0xfffffff0, 999999, udp_frame(9), 62)] + base[4:]))
+put("capfile", pcap_bytes(1, [(2208988800 + i, 5, r[2], r[3]) for i, r in enumerate(base)]))
+put("capfile", pcap_bytes(1, [(CT0 + i, 0, udp_frame(i, tot=65535), 62) for i in range(4)] +
+                         [(CT0 + 5, 0, udp_frame(5, payload=1400)[:96], 1442),
+                          (CT0 + 6, 0, udp_frame(6), 20)]))
+put("capfile", ng_file([1], [(0, (CT0 + i) * 1000000, udp_frame(i)) for i in range(3)] +
+                       [(0, (1 << 40) * 1000000, udp_frame(7))] +
+                       [(0, (CT0 + 4) * 1000000, udp_frame(4))]))
+put("capfile", ng_file([1, 101], [(0, CT0 * 1000000, udp_frame(1)),
+                                   (1, (CT0 + 1) * 1000000, udp_frame(2)[14:])]))
 
 # ---- payload scripts: smtp_parse, btmsg, mse ---------------------------
 def smtp_script(segs):

@@ -101,13 +101,21 @@ ip6_udp(struct buf *b, const uint8_t *exts, unsigned nexts, unsigned payload)
 		put8(b, 'x');
 }
 
+/* The frame as captured from a wire of wire bytes (0: not known). */
 static enum decode_result
-dec(int dlt, const struct buf *b, struct pkt *p)
+dec_wire(int dlt, const struct buf *b, uint32_t wire, struct pkt *p)
 {
 	decode_fn fn = decode_for_dlt(dlt);
 
 	assert_non_null(fn);
-	return decode_frame(fn, b->b, b->n, p);
+	return decode_frame(fn, b->b, b->n, wire, p);
+}
+
+/* The whole frame, as it was on the wire. */
+static enum decode_result
+dec(int dlt, const struct buf *b, struct pkt *p)
+{
+	return dec_wire(dlt, b, b->n, p);
 }
 
 static void
@@ -136,9 +144,11 @@ all_truncations(int dlt, const struct buf *b)
 
 		memcpy(t.b, b->b, n);
 		t.n = n;
-		r = dec(dlt, &t, &p);
+		/* A snap length: the wire had the whole frame. */
+		r = dec_wire(dlt, &t, b->n, &p);
 		assert_true(r < DEC_NRESULTS);
 		if (r == DEC_IP) {
+			assert_false(p.flags & PKT_F_LEN_LIE);
 			assert_true(p.l3 >= t.b && p.l3 + p.l3_len <= t.b + n);
 			if (p.payload)
 				assert_true(p.payload + p.payload_len <= t.b + n);
@@ -176,6 +186,66 @@ test_ethernet_padding(void **s)
 	assert_int_equal(p.ip_len, 40);
 	assert_int_equal(p.l3_len, 40);
 	assert_int_equal(p.payload_len, 0);
+	/* The wire carried 46 bytes after the link header: no lie. */
+	assert_false(p.flags & PKT_F_LEN_LIE);
+}
+
+/* Issue 14.4: an IP length the frame proves false is billed what the
+ * wire carried and flagged; a snap length or Ethernet padding is not a
+ * lie. */
+static void
+test_length_lies(void **s)
+{
+	struct buf b = { .n = 0 };
+	struct pkt p;
+
+	/* 74 bytes on the wire, the IPv4 header says 65535. */
+	put(&b, mac, 12); put16(&b, 0x0800);
+	ip4_tcp(&b, 0, 20, 0);
+	b.b[14 + 2] = 0xff;
+	b.b[14 + 3] = 0xff;
+	assert_int_equal(b.n, 74);
+	assert_int_equal(dec(DLT_EN10MB, &b, &p), DEC_IP);
+	assert_int_equal(p.ip_len, 60);
+	assert_true(p.flags & PKT_F_LEN_LIE);
+	check_v4(&p, 20);
+	/* The wire length not known: the header is all there is. */
+	assert_int_equal(dec_wire(DLT_EN10MB, &b, 0, &p), DEC_IP);
+	assert_int_equal(p.ip_len, 65535);
+	assert_false(p.flags & PKT_F_LEN_LIE);
+	/* A wire length below the captured length is false itself. */
+	assert_int_equal(dec_wire(DLT_EN10MB, &b, 60, &p), DEC_IP);
+	assert_int_equal(p.ip_len, 65535);
+	/* Snapped at 74 of a 65549-byte frame: the claim fits the wire. */
+	assert_int_equal(dec_wire(DLT_EN10MB, &b, 14 + 65535, &p), DEC_IP);
+	assert_int_equal(p.ip_len, 65535);
+	assert_false(p.flags & PKT_F_LEN_LIE);
+	/* One byte short of it: a lie by one. */
+	assert_int_equal(dec_wire(DLT_EN10MB, &b, 14 + 65534, &p), DEC_IP);
+	assert_int_equal(p.ip_len, 65534);
+	assert_true(p.flags & PKT_F_LEN_LIE);
+
+	/* Behind a VLAN tag: the link header is 18 bytes. */
+	b.n = 0;
+	put(&b, mac, 12); put16(&b, 0x8100); put16(&b, 7); put16(&b, 0x0800);
+	ip4_tcp(&b, 0, 20, 0);
+	b.b[18 + 2] = 0xff;
+	b.b[18 + 3] = 0xff;
+	assert_int_equal(dec(DLT_EN10MB, &b, &p), DEC_IP);
+	assert_int_equal(p.ip_len, 60);
+	assert_true(p.flags & PKT_F_LEN_LIE);
+
+	/* IPv6: payload length 65535 in a 148-byte frame. */
+	b.n = 0;
+	put(&b, mac, 12); put16(&b, 0x86dd);
+	ip6_udp(&b, NULL, 0, 148 - 14 - 40 - 8);
+	b.b[14 + 4] = 0xff;
+	b.b[14 + 5] = 0xff;
+	assert_int_equal(b.n, 148);
+	assert_int_equal(dec(DLT_EN10MB, &b, &p), DEC_IP);
+	assert_int_equal(p.ip_len, 134);
+	assert_true(p.flags & PKT_F_LEN_LIE);
+	assert_int_equal(p.dport, 53);
 }
 
 static void
@@ -541,6 +611,7 @@ main(void)
 		cmocka_unit_test(test_null_loop),
 		cmocka_unit_test(test_ppp_hdlc),
 		cmocka_unit_test(test_ppi),
+		cmocka_unit_test(test_length_lies),
 		cmocka_unit_test(test_ipv6_ext_headers),
 		cmocka_unit_test(test_fragments),
 		cmocka_unit_test(test_malformed),
