@@ -153,8 +153,15 @@ section_gather(struct section *s, const struct section_req *req)
 		s->dir[--len] = '\0';
 	base = strrchr(s->dir, '/');
 	base = base != NULL && base[1] != '\0' ? base + 1 : s->dir;
-	snprintf(s->label, sizeof s->label, "%s",
-	    req->name != NULL && req->name[0] != '\0' ? req->name : base);
+	/* A long folder name is cut to the label's size. */
+	{
+		const char *nm = req->name != NULL && req->name[0] != '\0' ?
+		    req->name : base;
+		size_t n = strnlen(nm, sizeof s->label - 1);
+
+		memcpy(s->label, nm, n);
+		s->label[n] = '\0';
+	}
 	snprintf(s->sensor_rrd, sizeof s->sensor_rrd, "%s/sensor.rrd", s->dir);
 	if (series_info(s->sensor_rrd, &s->step, &s->last, why,
 	    sizeof why) < 0) {
