@@ -346,6 +346,9 @@ on_request(void *cls, struct MHD_Connection *c, const char *url,
 /* libmicrohttpd's own complaints (a malformed request among them): at
  * debug verbosity only, a scraper's noise is not the operator's. */
 static void
+on_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
+static void
 on_log(void *cls, const char *fmt, va_list ap)
 {
 	struct metrics *m = cls;
