@@ -58,9 +58,9 @@ usage(FILE *fp)
 	    "  -j, --jobs N        drawing processes (default: online CPUs, "
 	    "at most 16)\n"
 	    "  -q, --quiet         no summary line\n"
+	    "  -h, --help\n"
 	    "Every time shown is UTC (graph axes too); pages reload "
-	    "themselves every step.\n"
-	    "  -h, --help\n", fp);
+	    "themselves every step.\n", fp);
 }
 
 static int
