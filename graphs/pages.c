@@ -745,7 +745,7 @@ find_form(struct html *h, const struct pages_in *in)
 	    "Searches all %zu subscriber files (name, prefixes from the "
 	    "subscriber map%s, totals of the last day). Pages with graphs are "
 	    "drawn for the top %zu of each table; any other is drawn in "
-	    "about a second by the command shown next to it.</p>\n"
+	    "about a second by the command the search shows.</p>\n"
 	    "<script src=\"subindex.js\"></script>\n<script>\n%s</script>\n",
 	    files, in->ni != NULL ? "" : " when -c names the sensor's "
 	    "configuration", in->top_n, find_js);
