@@ -8,7 +8,7 @@ B        := build/$(VARIANT)
 BIN      := $(if $(filter opt,$(VARIANT)),bin,$(B)/bin)
 
 CC       ?= cc
-PKGS     := libpcap libndpi librrd inih
+PKGS     := libpcap libndpi librrd inih libmicrohttpd
 # pkg-config is asked when the Makefile is read, so a target that installs
 # the packages first (run, test, bench, fuzz) builds in a second make that
 # reads it again: on a bare machine the first read finds nothing.

@@ -147,6 +147,23 @@ parse_ts(const char *s, time_t *out)
 	return 0;
 }
 
+/* Appends "key=value" to rec->fields, or marks it cut. */
+static void
+add_field(struct alert_rec *rec, const char *key, const char *val)
+{
+	size_t len = strlen(rec->fields), need;
+
+	if (len >= 4 && strcmp(rec->fields + len - 4, " ...") == 0)
+		return;
+	need = (len ? 1 : 0) + strlen(key) + 1 + strlen(val);
+	if (len + need + 4 > ALERTLOG_FIELDS_MAX) {
+		snprintf(rec->fields + len, sizeof rec->fields - len, " ...");
+		return;
+	}
+	snprintf(rec->fields + len, sizeof rec->fields - len, "%s%s=%s",
+	    len ? " " : "", key, val);
+}
+
 int
 alertlog_parse(const char *line, struct alert_rec *rec)
 {
@@ -171,8 +188,29 @@ alertlog_parse(const char *line, struct alert_rec *rec)
 			    sizeof rec->subscriber);
 		else if (strcmp(key, "ts") == 0 && *p == '"')
 			p = read_string(p, ts, sizeof ts);
-		else
-			p = skip_value(p, 0);
+		else if (strcmp(key, "sensor") == 0 && *p == '"')
+			p = read_string(p, rec->sensor, sizeof rec->sensor);
+		else if (*p == '"') {
+			char val[256];
+
+			p = read_string(p, val, sizeof val);
+			if (p != NULL)
+				add_field(rec, key, val);
+		} else {
+			const char *q = skip_value(p, 0);
+			char val[64];
+			size_t n = q ? (size_t)(q - p) : 0;
+
+			if (q != NULL && *p != '{' && *p != '[' &&
+			    n < sizeof val) {
+				memcpy(val, p, n);
+				val[n] = '\0';
+			} else
+				snprintf(val, sizeof val, "...");
+			if (q != NULL)
+				add_field(rec, key, val);
+			p = q;
+		}
 		if (p == NULL)
 			return -1;
 		p = skip_ws(p);

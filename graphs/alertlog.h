@@ -14,11 +14,17 @@
 #define ALERTLOG_KIND_MAX 31	/* "flow_table_full" and the like */
 #define ALERTLOG_NAME_MAX 64
 #define ALERTLOG_LINE_MAX 4096	/* longer lines are skipped and counted */
+#define ALERTLOG_FIELDS_MAX 479	/* the evidence, "key=value" pairs */
 
 struct alert_rec {
 	time_t ts;
 	char kind[ALERTLOG_KIND_MAX + 1];
 	char subscriber[ALERTLOG_NAME_MAX + 1];	/* "" for sensor alerts */
+	char sensor[ALERTLOG_NAME_MAX + 1];	/* "sensor", or "" */
+	/* Every other member, in file order, as "key=value" separated by
+	 * single spaces (strings decoded, numbers as written, nested values
+	 * as "..."); cut at a whole pair when full, then ends in " ...". */
+	char fields[ALERTLOG_FIELDS_MAX + 1];
 };
 
 struct alertlog {

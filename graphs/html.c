@@ -25,7 +25,13 @@ static const char style[] =
 	"th{background:#f0f4f8}"
 	".meta,.note{color:#555;font-size:.9em;max-width:60em}"
 	".hurst{font-size:1.1em}.empty{color:#888;font-style:italic}"
-	"nav a{margin-right:1em}svg{background:#fafafa;border:1px solid #ddd}";
+	"nav a{margin-right:1em}svg{background:#fafafa;border:1px solid #ddd}"
+	".mark{font-size:.8em;padding:0 4px;margin-left:4px;border-radius:3px;"
+	"color:#fff;white-space:nowrap}.mark.exempt{background:#2ca02c}"
+	".mark.allow{background:#17becf}td.ev{text-align:left;"
+	"font-family:monospace;font-size:.85em}"
+	".noscale{flex:1 1 0;max-width:384px;border:1px dashed #ccc;"
+	"padding:1em;color:#666}#find input{font-size:1.1em;width:24em}";
 
 /* On load, not DOMContentLoaded: images have then either loaded or
  * failed. naturalWidth is 0 for a missing or undecodable image. */
@@ -43,7 +49,8 @@ static const char check[] =
 	"</script>\n";
 
 int
-html_open(struct html *h, const char *path, const char *title)
+html_open(struct html *h, const char *path, const char *title,
+    unsigned long refresh)
 {
 	memset(h, 0, sizeof *h);
 	snprintf(h->path, sizeof h->path, "%s", path);
@@ -55,7 +62,11 @@ html_open(struct html *h, const char *path, const char *title)
 	}
 	html_printf(h, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n"
 	    "<meta charset=\"utf-8\">\n"
-	    "<meta name=\"generator\" content=\"spanwatch-graph\">\n<title>");
+	    "<meta name=\"generator\" content=\"spanwatch-graph\">\n");
+	if (refresh > 0)
+		html_printf(h, "<meta http-equiv=\"refresh\" content=\"%lu\">\n",
+		    refresh);
+	html_printf(h, "<title>");
 	html_text(h, title);
 	html_printf(h, "</title>\n<style>%s</style>\n%s</head>\n<body>\n",
 	    style, check);

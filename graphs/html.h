@@ -20,9 +20,11 @@ struct html {
 	char tmp[4200];
 };
 
-/* Opens path for writing and writes the head with this title (escaped).
- * Returns 0, or -1 (logged). */
-int html_open(struct html *h, const char *path, const char *title);
+/* Opens path for writing and writes the head with this title (escaped)
+ * and, if refresh > 0, a meta refresh every refresh seconds (the RRD
+ * step: the page is redrawn no oftener). Returns 0, or -1 (logged). */
+int html_open(struct html *h, const char *path, const char *title,
+    unsigned long refresh);
 
 /* Raw markup; callers escape what came from files with html_text. */
 void html_printf(struct html *h, const char *fmt, ...)

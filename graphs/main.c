@@ -7,10 +7,12 @@
  * spanwatch's.
  */
 #include "log.h"
+#include "rrdw.h"
 #include "section.h"
 #include "site.h"
 #include "units.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +34,17 @@ usage(FILE *fp)
 	    "subscribers/);\n"
 	    "                      repeat for several sensors: one section "
 	    "each\n"
+	    "  -n, --name NAME     the sensor's name in titles and tables, "
+	    "one per -o in\n"
+	    "                      order (default: the -c file's [sensor] "
+	    "name, else the\n"
+	    "                      alerts' \"sensor\" field, else the "
+	    "folder's name)\n"
+	    "  -c, --config FILE   the sensor's spanwatch.conf: its name, "
+	    "[smtp] exempt\n"
+	    "                      (marked), subscriber map (prefixes in the "
+	    "search),\n"
+	    "                      torrent allowlist (named)\n"
 	    "  -w, --write DIR     where index.html, img/ and sub/ go "
 	    "(created if missing)\n"
 	    "      --end TIME      right edge of the graphs: Unix time or "
@@ -41,12 +54,19 @@ usage(FILE *fp)
 	    "marks and tables\n"
 	    "      --top N         subscribers per table, each with its own "
 	    "page (default 20,\n"
-	    "                      at most 200)\n"
+	    "                      at most 200); every other subscriber is "
+	    "in the search\n"
+	    "      --subscriber NAME  draw only sub/NAME.html and its images "
+	    "(the page the\n"
+	    "                      search offers for a subscriber outside "
+	    "the tables)\n"
 	    "  -j, --jobs N        drawing processes (default: online CPUs, "
 	    "at most 16)\n"
 	    "  -q, --quiet         no summary line\n"
 	    "  -V, --version       print the version and exit\n"
 	    "  -h, --help          this text\n"
+	    "Every time shown is UTC (graph axes too); pages reload "
+	    "themselves every step.\n"
 	    "Exit status: 0 done, 1 a page or image not written, 2 bad usage "
 	    "or no\n"
 	    "sensor.rrd in a directory. See spanwatch-graph(8).\n", fp);
@@ -80,6 +100,9 @@ main(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "subscriber", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -90,10 +113,17 @@ main(int argc, char **argv)
 	int c;
 
 	log_init("spanwatch-graph", 0, 0);
+	/* One clock: rrdtool graph draws its axes in local time, the
+	 * tables and the alerts file are UTC. */
+	if (setenv("TZ", "UTC", 1) < 0) {
+		log_err("setenv TZ: %s", strerror(errno));
+		return 1;
+	}
+	tzset();
 	memset(&cfg, 0, sizeof cfg);
 	cfg.top = 20;
 	cfg.workers = cpus < 1 ? 1 : cpus > 16 ? 16 : (unsigned)cpus;
-	while ((c = getopt_long(argc, argv, "o:w:j:qVh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "o:w:j:n:c:qVh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			if (cfg.ndirs == SITE_MAX_DIRS) {
@@ -139,6 +169,26 @@ main(int argc, char **argv)
 		case 'V':
 			printf("spanwatch-graph %s\n", SPANWATCH_VERSION);
 			return 0;
+		case 'n':
+			if (cfg.nnames == SITE_MAX_DIRS ||
+			    units_check_name(optarg, UNITS_NAME_MAX, &why) < 0) {
+				log_err("-n %s: %s", optarg,
+				    cfg.nnames == SITE_MAX_DIRS ? "too many "
+				    "names" : why);
+				return 2;
+			}
+			cfg.names[cfg.nnames++] = optarg;
+			break;
+		case 'c':
+			cfg.conf = optarg;
+			break;
+		case 'S':
+			if (units_check_name(optarg, RRDW_NAME_MAX, &why) < 0) {
+				log_err("--subscriber %s: %s", optarg, why);
+				return 2;
+			}
+			cfg.only = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -156,6 +206,11 @@ main(int argc, char **argv)
 		log_err("%s", cfg.ndirs == 0 ? "no RRD directory (-o DIR)" :
 		    "no output directory (-w DIR)");
 		usage(stderr);
+		return 2;
+	}
+	if (cfg.nnames > cfg.ndirs) {
+		log_err("%zu -n names for %zu -o directories", cfg.nnames,
+		    cfg.ndirs);
 		return 2;
 	}
 	for (size_t i = 0; i < cfg.ndirs; i++)

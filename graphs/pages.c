@@ -2,8 +2,8 @@
  * pages.c — the dashboard's HTML pages (see pages.h).
  *
  * Amounts are written with SI prefixes in powers of 1000, as operators
- * count traffic (SPEC); times in the tables in UTC, which is what the
- * alerts file and packet time use. Everything that came from a file (a
+ * count traffic (SPEC); every time is UTC, which is what the alerts file
+ * and packet time use (main sets TZ=UTC, so graph axes agree). Everything that came from a file (a
  * directory name, a subscriber, an alert kind) is escaped.
  */
 #include "pages.h"
@@ -13,10 +13,160 @@
 #include "panels.h"
 #include "rrdw.h"
 
+#include <limits.h>
 #include <math.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+
+/* The search of the index (runs in the browser over subindex.js): a name
+ * matches as a case-insensitive substring, an address by the longest
+ * prefix that holds it, IPv4 or IPv6, as the sensor assigns it. */
+static const char find_js[] =
+	"(function () {\n"
+	"  var f = document.getElementById('find'), out = document.getElementById('found');\n"
+	"  if (!f || !out) return;\n"
+	"  var q = new URLSearchParams(location.search).get('q') || '';\n"
+	"  f.elements.q.value = q;\n"
+	"  function v4(s) {\n"
+	"    var m = /^(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})\\.(\\d{1,3})$/.exec(s), n = 0n;\n"
+	"    if (!m) return null;\n"
+	"    for (var i = 1; i < 5; i++) {\n"
+	"      if (+m[i] > 255) return null;\n"
+	"      n = n * 256n + BigInt(+m[i]);\n"
+	"    }\n"
+	"    return { n: n, bits: 32 };\n"
+	"  }\n"
+	"  function v6(s) {\n"
+	"    if (s.indexOf(':') < 0) return null;\n"
+	"    var halves = s.split('::');\n"
+	"    if (halves.length > 2) return null;\n"
+	"    var a = halves[0] === '' ? [] : halves[0].split(':');\n"
+	"    var b = halves.length > 1 && halves[1] !== '' ? halves[1].split(':') : [];\n"
+	"    var tail = b.length ? b : a;\n"
+	"    if (tail.length && tail[tail.length - 1].indexOf('.') >= 0) {\n"
+	"      var w = v4(tail.pop());\n"
+	"      if (!w) return null;\n"
+	"      tail.push((w.n >> 16n).toString(16), (w.n & 65535n).toString(16));\n"
+	"    }\n"
+	"    var fill = 8 - a.length - b.length;\n"
+	"    if (fill < 0 || (halves.length === 1 && fill !== 0)) return null;\n"
+	"    var g = a.concat(new Array(halves.length > 1 ? fill : 0).fill('0'), b), n = 0n;\n"
+	"    for (var i = 0; i < 8; i++) {\n"
+	"      if (!/^[0-9a-fA-F]{1,4}$/.test(g[i])) return null;\n"
+	"      n = n * 65536n + BigInt(parseInt(g[i], 16));\n"
+	"    }\n"
+	"    return { n: n, bits: 128 };\n"
+	"  }\n"
+	"  function addr(s) { return v4(s) || v6(s); }\n"
+	"  function inside(a, cidr) {\n"
+	"    var i = cidr.indexOf('/'), p = addr(i < 0 ? cidr : cidr.slice(0, i));\n"
+	"    if (!p || p.bits !== a.bits) return -1;\n"
+	"    var len = i < 0 ? p.bits : +cidr.slice(i + 1);\n"
+	"    if (!(len >= 0 && len <= p.bits)) return -1;\n"
+	"    var sh = BigInt(p.bits - len);\n"
+	"    return (p.n >> sh) === (a.n >> sh) ? len : -1;\n"
+	"  }\n"
+	"  function si(v, u) {\n"
+	"    var pre = ' kMGTPE', k = 0;\n"
+	"    while (Math.abs(v) >= 1000 && k < 6) { v /= 1000; k++; }\n"
+	"    return k ? v.toFixed(2) + ' ' + pre[k] + u : v.toFixed(0) + ' ' + u;\n"
+	"  }\n"
+	"  function td(tr, text, cls) {\n"
+	"    var c = document.createElement('td');\n"
+	"    c.textContent = text;\n"
+	"    if (cls) c.className = cls;\n"
+	"    tr.appendChild(c);\n"
+	"    return c;\n"
+	"  }\n"
+	"  function mark(c, cls, text, title) {\n"
+	"    var m = document.createElement('span');\n"
+	"    m.className = 'mark ' + cls;\n"
+	"    m.textContent = text;\n"
+	"    m.title = title;\n"
+	"    c.appendChild(m);\n"
+	"  }\n"
+	"  function show(hits, what) {\n"
+	"    out.textContent = '';\n"
+	"    var p = document.createElement('p');\n"
+	"    p.className = 'meta';\n"
+	"    p.textContent = hits.length + ' subscriber' + (hits.length === 1 ? '' : 's') +\n"
+	"      ' ' + what + (hits.length > 100 ? '; the first 100:' : '');\n"
+	"    out.appendChild(p);\n"
+	"    document.body.dataset.found = String(hits.length);\n"
+	"    if (!hits.length) return;\n"
+	"    var t = document.createElement('table'), tr = document.createElement('tr');\n"
+	"    t.className = 'found';\n"
+	"    ['subscriber', 'sensor', 'prefixes', 'in', 'out', 'BitTorrent', 'allowlisted',\n"
+	"     'direct SMTP', 'unauth', 'page'].forEach(function (h) {\n"
+	"      var th = document.createElement('th');\n"
+	"      th.textContent = h;\n"
+	"      tr.appendChild(th);\n"
+	"    });\n"
+	"    t.appendChild(tr);\n"
+	"    hits.slice(0, 100).forEach(function (e) {\n"
+	"      var tr = document.createElement('tr'), c, a;\n"
+	"      tr.className = 'hit';\n"
+	"      tr.dataset.name = e[0];\n"
+	"      c = td(tr, '');\n"
+	"      a = document.createElement('a');\n"
+	"      a.href = 'sub/' + encodeURIComponent(e[0]) + '.html';\n"
+	"      a.textContent = e[0];\n"
+	"      c.appendChild(a);\n"
+	"      if (e[9]) mark(c, 'exempt', 'exempt MTA', 'in [smtp] exempt: counted, never alerted');\n"
+	"      td(tr, SW_SENSORS[e[1]] || '');\n"
+	"      td(tr, e[2], 'ev');\n"
+	"      td(tr, si(e[3], 'B'));\n"
+	"      td(tr, si(e[4], 'B'));\n"
+	"      td(tr, si(e[5], 'B'));\n"
+	"      c = td(tr, si(e[6], 'B'));\n"
+	"      if (e[6] > 0) mark(c, 'allow', 'allowlisted', 'bytes of torrents on the allowlist');\n"
+	"      td(tr, String(e[7]));\n"
+	"      td(tr, String(e[8]));\n"
+	"      c = td(tr, '', 'ev');\n"
+	"      c.textContent = SW_PAGES[e[0]] ? 'drawn' : 'not drawn yet';\n"
+	"      t.appendChild(tr);\n"
+	"    });\n"
+	"    out.appendChild(t);\n"
+	"    if (hits.slice(0, 100).some(function (e) { return !SW_PAGES[e[0]]; })) {\n"
+	"      p = document.createElement('p');\n"
+	"      p.className = 'note draw';\n"
+	"      p.textContent = 'A page not drawn yet (outside the top tables) takes ' +\n"
+	"        'about a second: ' + f.dataset.draw + ' --subscriber NAME';\n"
+	"      out.appendChild(p);\n"
+	"    }\n"
+	"  }\n"
+	"  if (typeof SW_INDEX === 'undefined') {\n"
+	"    out.textContent = 'subindex.js did not load: the index is drawn with the page.';\n"
+	"    return;\n"
+	"  }\n"
+	"  q = q.trim();\n"
+	"  if (q === '') return;\n"
+	"  var a = addr(q), hits = [];\n"
+	"  if (a) {\n"
+	"    var best = -1;\n"
+	"    SW_INDEX.forEach(function (e) {\n"
+	"      e[2].split(' ').forEach(function (c) {\n"
+	"        var len = c ? inside(a, c) : -1;\n"
+	"        if (len < 0) return;\n"
+	"        if (len > best) { best = len; hits = []; }\n"
+	"        if (len === best && hits.indexOf(e) < 0) hits.push(e);\n"
+	"      });\n"
+	"    });\n"
+	"    show(hits, 'own ' + q + (hits.length ? '' : ' (outside every subscriber prefix)'));\n"
+	"    return;\n"
+	"  }\n"
+	"  var lq = q.toLowerCase();\n"
+	"  SW_INDEX.forEach(function (e) {\n"
+	"    if (e[0].toLowerCase().indexOf(lq) >= 0) hits.push(e);\n"
+	"  });\n"
+	"  hits.sort(function (x, y) {\n"
+	"    return (y[0].toLowerCase() === lq) - (x[0].toLowerCase() === lq) ||\n"
+	"      (x[0] < y[0] ? -1 : x[0] > y[0] ? 1 : 0);\n"
+	"  });\n"
+	"  show(hits, 'named like \"' + q + '\"');\n"
+	"})();\n";
 
 #define RECENT_ALERTS 20	/* alerts listed per section on the index */
 #define SUB_ALERTS 50		/* alerts listed per section on a sub page */
@@ -81,15 +231,64 @@ sub_link(struct html *h, const struct pages_in *in, const char *name,
 		html_printf(h, "–");
 		return;
 	}
-	if (find_sub(in, name) != NULL) {
+	/* A subscriber without a drawn page is found by the index's
+	 * search, which says how to draw it. */
+	if (find_sub(in, name) != NULL)
 		html_printf(h, "<a href=\"%ssub/", prefix);
-		html_text(h, name);
-		html_printf(h, ".html\">");
-		html_text(h, name);
-		html_printf(h, "</a>");
-	} else {
-		html_text(h, name);
+	else
+		html_printf(h, "<a href=\"%sindex.html?q=", prefix);
+	html_text(h, name);
+	html_printf(h, "%s\">", find_sub(in, name) ? ".html" : "#find");
+	html_text(h, name);
+	html_printf(h, "</a>");
+	if (netinfo_exempt(in->ni, name))
+		html_printf(h, "<span class=\"mark exempt\" title=\"in [smtp] "
+		    "exempt: runs its own MTA, counted but never alerted\">"
+		    "exempt MTA</span>");
+}
+
+/* Marks allowlisted BitTorrent bytes, naming the list's torrents (the
+ * RRDs do not say which of them a subscriber fetched). */
+static void
+allow_mark(struct html *h, const struct pages_in *in, double bytes)
+{
+	const struct netinfo *ni = in->ni;
+
+	if (!(bytes > 0))
+		return;
+	html_printf(h, "<span class=\"mark allow\" title=\"");
+	if (ni != NULL && ni->ntorrents > 0) {
+		html_printf(h, "torrents on the allowlist: ");
+		for (size_t i = 0; i < ni->ntorrents; i++) {
+			html_printf(h, "%s", i ? ", " : "");
+			html_text(h, ni->torrent[i]);
+		}
+	} else
+		html_printf(h, "bytes of torrents on the allowlist");
+	html_printf(h, "\">allowlisted</span>");
+}
+
+/* The allowlist's torrents by name, under the BitTorrent table. */
+static void
+allow_list(struct html *h, const struct pages_in *in)
+{
+	const struct netinfo *ni = in->ni;
+
+	if (ni == NULL || ni->allowlist == NULL)
+		return;
+	html_printf(h, "<p class=\"note allowlist\">Allowlisted torrents "
+	    "(<code>");
+	html_text(h, ni->allowlist);
+	html_printf(h, "</code>, %zu): their bytes count as allowlisted and "
+	    "are never alerted: ", ni->torrents_total);
+	for (size_t i = 0; i < ni->ntorrents; i++) {
+		html_printf(h, "%s<span class=\"torrent\">", i ? ", " : "");
+		html_text(h, ni->torrent[i]);
+		html_printf(h, "</span>");
 	}
+	if (ni->torrents_total > ni->ntorrents)
+		html_printf(h, ", …");
+	html_printf(h, ".</p>\n");
 }
 
 /* An image of job i; strip is what to remove from its path to make it
@@ -144,25 +343,32 @@ alert_list(struct html *h, const struct pages_in *in,
 		    "instead.</p>\n");
 		return;
 	}
-	total = alertlog_count(al, name, s->day_start, s->end);
+	/* The index lists the last day; a subscriber's page its whole
+	 * history in the file (the latest SITE_ALERTS_KEPT alerts). */
+	time_t from = name != NULL ? 0 : s->day_start;
+
+	total = alertlog_count(al, name, from, s->end);
 	if (total == 0) {
-		html_printf(h, "<p class=\"empty\">No alerts in the last "
-		    "day.</p>\n");
+		html_printf(h, "<p class=\"empty\">No alerts %s.</p>\n",
+		    name != NULL ? "in the alerts file" : "in the last day");
 		return;
 	}
-	html_printf(h, "<table><tr><th>time</th><th>alert</th>"
-	    "<th>subscriber</th></tr>\n");
+	html_printf(h, "<table class=\"alerts\"><tr><th>time</th>"
+	    "<th>alert</th><th>subscriber</th><th>evidence</th></tr>\n");
 	for (size_t i = al->n; i-- > 0 && shown < max;) {
 		const struct alert_rec *r = alertlog_get(al, i);
 
-		if (r->ts < s->day_start || r->ts > s->end)
+		if (r->ts < from || r->ts > s->end)
 			continue;
 		if (name != NULL && strcmp(r->subscriber, name) != 0)
 			continue;
-		html_printf(h, "<tr><td>%s</td><td>", utc(t, sizeof t, r->ts));
+		html_printf(h, "<tr><td>%s</td><td class=\"kind\">",
+		    utc(t, sizeof t, r->ts));
 		html_text(h, r->kind);
 		html_printf(h, "</td><td>");
 		sub_link(h, in, r->subscriber, prefix);
+		html_printf(h, "</td><td class=\"ev\">");
+		html_text(h, r->fields);
 		html_printf(h, "</td></tr>\n");
 		shown++;
 	}
@@ -194,13 +400,15 @@ table_bt(struct html *h, const struct pages_in *in, const struct section *s)
 
 		html_printf(h, "<tr><td>%zu</td><td>", i + 1);
 		sub_link(h, in, r->rows[i].name, "");
-		html_printf(h, "</td><td>%s</td><td>%s</td><td>%s</td>"
-		    "<td>%s</td><td>%s</td><td>%s</td><td>",
+		html_printf(h, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s",
 		    si(a, sizeof a, r->rows[i].key, "B"),
 		    si(b, sizeof b, v[RRDW_U_BT_IN], "B"),
 		    si(c, sizeof c, v[RRDW_U_BT_OUT], "B"),
 		    si(d, sizeof d, v[RRDW_U_BT_ALLOW_IN] +
-			v[RRDW_U_BT_ALLOW_OUT], "B"),
+			v[RRDW_U_BT_ALLOW_OUT], "B"));
+		allow_mark(h, in, v[RRDW_U_BT_ALLOW_IN] +
+		    v[RRDW_U_BT_ALLOW_OUT]);
+		html_printf(h, "</td><td>%s</td><td>%s</td><td>",
 		    si(e, sizeof e, v[RRDW_U_P2P_IN] + v[RRDW_U_P2P_OUT], "B"),
 		    si(f, sizeof f, v[RRDW_U_BYTES_IN] + v[RRDW_U_BYTES_OUT],
 			"B"));
@@ -208,6 +416,7 @@ table_bt(struct html *h, const struct pages_in *in, const struct section *s)
 		html_printf(h, "</td></tr>\n");
 	}
 	html_printf(h, "</table>\n");
+	allow_list(h, in);
 }
 
 static void
@@ -313,13 +522,32 @@ hurst_block(struct html *h, const struct section *s)
 	char a[64], b[64];
 
 	html_printf(h, "<h3 id=\"s%u-hurst\">Hurst exponent</h3>\n", s->idx);
+	/* One line an operator can act on; the method one click away. */
+	if (s->have_av) {
+		const char *what = s->av.h < 0.6 ?
+		    "bursts average out: peaks smooth as traffic aggregates, "
+		    "so links can be sized near the mean" :
+		    s->av.h < 0.95 ? "bursty at every time scale, as "
+		    "aggregated Internet traffic is: size links for the peaks, "
+		    "not the mean" : "not stationary over the window (a daily "
+		    "cycle or a trend dominates): read the graphs, not H";
+
+		html_printf(h, "<p class=\"hurst-line\">H = <b class=\""
+		    "hurst-av\">%.2f</b> ± %.2f (standard error%s): %s.</p>\n",
+		    s->av.h, s->av.se, s->av.nscales < 5 ? ", few block "
+		    "sizes: rough" : "", what);
+	} else
+		html_printf(h, "<p class=\"hurst-line empty\">No Hurst "
+		    "estimate yet: %zu gapless steps in the last day, %d "
+		    "needed.</p>\n", s->h_points, HURST_MIN_POINTS);
+	html_printf(h, "<details><summary>How it is estimated</summary>\n");
 	if (!s->have_av) {
 		html_printf(h, "<p class=\"hurst empty\">No estimate: the "
 		    "longest run of known steps in the last day is %zu steps; "
 		    "at least %d are needed.</p>\n", s->h_points,
 		    HURST_MIN_POINTS);
 	} else {
-		html_printf(h, "<p class=\"hurst\">H ≈ <b class=\"hurst-av\">"
+		html_printf(h, "<p class=\"hurst\">H ≈ <b>"
 		    "%.2f</b> ± %.2f by aggregated variance (± one standard "
 		    "error of the log-log slope), from %zu steps of %lu s "
 		    "(%s to %s) at %zu block sizes, m = %zu to %zu steps, "
@@ -366,7 +594,8 @@ hurst_block(struct html *h, const struct section *s)
 	    "five graphs above look alike); a daily cycle or a trend in the "
 	    "window pushes the estimate towards 1 and beyond, where the "
 	    "series is not stationary at these scales. Fewer than %d steps "
-	    "give no estimate.</p>\n", HURST_MIN_BLOCKS, HURST_MIN_POINTS);
+	    "give no estimate.</p>\n</details>\n", HURST_MIN_BLOCKS,
+	    HURST_MIN_POINTS);
 }
 
 static void
@@ -376,9 +605,13 @@ section_index(struct html *h, const struct pages_in *in, size_t k)
 	const struct section_jobs *sj = &in->sjobs[k];
 	char a[64], b[64], c[64];
 
-	html_printf(h, "<section id=\"s%u\">\n<h2>", s->idx);
+	html_printf(h, "<section id=\"s%u\">\n<h2 class=\"sensor\">", s->idx);
+	html_text(h, s->label);
+	html_printf(h, "</h2>\n<p class=\"meta\">Sensor ");
+	html_text(h, s->label);
+	html_printf(h, ", RRD directory <code>");
 	html_text(h, s->dir);
-	html_printf(h, "</h2>\n<p class=\"meta\">sensor.rrd last updated %s; "
+	html_printf(h, "</code>. sensor.rrd last updated %s; "
 	    "graphs end at %s; the overview starts at %s (the first known "
 	    "step of the last day, at least an hour back); step %lu s. %zu "
 	    "subscriber files, %zu with traffic in the last day",
@@ -414,8 +647,17 @@ section_index(struct html *h, const struct pages_in *in, size_t k)
 
 	html_printf(h, "<h3 id=\"s%u-scales\">The same traffic at five "
 	    "scales</h3>\n<div class=\"scales\">\n", s->idx);
-	for (size_t i = sj->scales[0]; i < sj->scales[1]; i++)
-		img(h, in, i, "");
+	for (size_t k2 = 0, i = sj->scales[0]; k2 < PANELS_NSCALES; k2++) {
+		if (sj->scale_ok[k2] && i < sj->scales[1]) {
+			img(h, in, i++, "");
+			continue;
+		}
+		html_printf(h, "<p class=\"noscale\">Last %s: no data at "
+		    "this scale yet. rrdtool keeps the %s view in coarser rows "
+		    "that fill as the sensor runs; the sensor's data starts "
+		    "%s.</p>\n", panels_scales[k2].name,
+		    panels_scales[k2].name, utc(a, sizeof a, s->start));
+	}
 	html_printf(h, "</div>\n<p class=\"note\">Bits per second over the "
 	    "last hour, day, week, month and year: the line is the average "
 	    "of each pixel's span, the band the lowest and highest step "
@@ -428,30 +670,134 @@ section_index(struct html *h, const struct pages_in *in, size_t k)
 	html_printf(h, "</section>\n");
 }
 
+/* Shell quoting for the command the search shows. */
+static void
+shq(char *buf, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	if (o + 1 < len)
+		buf[o++] = '\'';
+	for (; *s != '\0' && o + 5 < len; s++) {
+		if (*s == '\'') {
+			memcpy(buf + o, "'\\''", 4);
+			o += 4;
+		} else
+			buf[o++] = *s;
+	}
+	if (o + 1 < len)
+		buf[o++] = '\'';
+	buf[o] = '\0';
+}
+
+static const char *
+abs_path(const char *p, char *buf, size_t len)
+{
+	char r[PATH_MAX];
+
+	if (realpath(p, r) == NULL)
+		return p;
+	snprintf(buf, len, "%s", r);
+	return buf;
+}
+
+/* The search over every subscriber file (subindex.js), and the command
+ * that draws a page the run did not draw. */
+static void
+find_form(struct html *h, const struct pages_in *in)
+{
+	char cmd[8192], q[4200], abs[4096];
+	size_t o;
+	size_t files = 0;
+
+	for (size_t k = 0; k < in->nsecs; k++)
+		files += in->secs[k].scan.files;
+	o = (size_t)snprintf(cmd, sizeof cmd, "spanwatch-graph");
+	/* Absolute paths: the command may be run from anywhere. */
+	for (size_t k = 0; k < in->nsecs && o < sizeof cmd; k++) {
+		shq(q, sizeof q, abs_path(in->cfg_dirs[k], abs, sizeof abs));
+		o += (size_t)snprintf(cmd + o, sizeof cmd - o, " -o %s", q);
+		if (o < sizeof cmd) {
+			shq(q, sizeof q, in->secs[k].label);
+			o += (size_t)snprintf(cmd + o, sizeof cmd - o,
+			    " -n %s", q);
+		}
+	}
+	if (in->conf != NULL && o < sizeof cmd) {
+		shq(q, sizeof q, abs_path(in->conf, abs, sizeof abs));
+		o += (size_t)snprintf(cmd + o, sizeof cmd - o, " -c %s", q);
+	}
+	if (in->alerts_arg != NULL && o < sizeof cmd) {
+		shq(q, sizeof q, abs_path(in->alerts_arg, abs, sizeof abs));
+		o += (size_t)snprintf(cmd + o, sizeof cmd - o, " --alerts %s", q);
+	}
+	if (o < sizeof cmd) {
+		shq(q, sizeof q, abs_path(in->top, abs, sizeof abs));
+		snprintf(cmd + o, sizeof cmd - o, " -w %s", q);
+	}
+	html_printf(h, "<h2 id=\"find-h\">Find a subscriber</h2>\n"
+	    "<form id=\"find\" method=\"get\" action=\"index.html\" "
+	    "data-draw=\"");
+	html_text(h, cmd);
+	html_printf(h, "\"><input name=\"q\" type=\"search\" placeholder="
+	    "\"name, or an address such as 100.64.0.42\"> <button>find"
+	    "</button></form>\n<div id=\"found\"></div>\n<p class=\"note\">"
+	    "Searches all %zu subscriber files (name, prefixes from the "
+	    "subscriber map%s, totals of the last day). Pages with graphs are "
+	    "drawn for the top %zu of each table; any other is drawn in "
+	    "about a second by the command the search shows.</p>\n"
+	    "<script src=\"subindex.js\"></script>\n<script>\n%s</script>\n",
+	    files, in->ni != NULL ? "" : " when -c names the sensor's "
+	    "configuration", in->top_n, find_js);
+}
+
+/* Several sensors: one line each before their sections. */
+static void
+combined(struct html *h, const struct pages_in *in)
+{
+	char a[64];
+
+	html_printf(h, "<h2>All sensors</h2>\n<table class=\"sensors\"><tr>"
+	    "<th>#</th><th>sensor</th><th>last update</th><th>step</th>"
+	    "<th>subscriber files</th><th>with traffic</th>"
+	    "<th>alerts, last day</th></tr>\n");
+	for (size_t k = 0; k < in->nsecs; k++) {
+		const struct section *s = &in->secs[k];
+
+		html_printf(h, "<tr><td>%zu</td><td><a href=\"#s%u\">", k + 1,
+		    s->idx);
+		html_text(h, s->label);
+		html_printf(h, "</a></td><td>%s</td><td>%lu s</td><td>%zu</td>"
+		    "<td>%zu</td><td>", utc(a, sizeof a, s->last), s->step,
+		    s->scan.files, s->scan.active);
+		alert_count(h, in, s, NULL);
+		html_printf(h, "</td></tr>\n");
+	}
+	html_printf(h, "</table>\n");
+}
+
 int
 pages_index(const struct pages_in *in)
 {
 	char path[4200], now[64];
+	unsigned long refresh = 0;
 	struct html h;
 
 	snprintf(path, sizeof path, "%s/index.html", in->top);
-	if (html_open(&h, path, "spanwatch dashboard") < 0)
+	for (size_t k = 0; k < in->nsecs; k++)
+		if (refresh == 0 || in->secs[k].step < refresh)
+			refresh = in->secs[k].step;
+	if (html_open(&h, path, "spanwatch dashboard", refresh) < 0)
 		return -1;
 	html_printf(&h, "<h1>spanwatch dashboard</h1>\n<p class=\"meta\">"
-	    "Drawn by spanwatch-graph at %s from %zu sensor director%s. "
-	    "Tables and alert times are UTC; graph axes use the local time "
-	    "zone of the machine that drew them.</p>\n",
+	    "Drawn by spanwatch-graph at %s from %zu sensor%s. <b>Every time "
+	    "on these pages, graph axes included, is UTC.</b> The page "
+	    "reloads itself every %lu s (the RRD step).</p>\n",
 	    utc(now, sizeof now, time(NULL)), in->nsecs,
-	    in->nsecs == 1 ? "y" : "ies");
-	if (in->nsecs > 1) {
-		html_printf(&h, "<nav>");
-		for (size_t k = 0; k < in->nsecs; k++) {
-			html_printf(&h, "<a href=\"#s%u\">", in->secs[k].idx);
-			html_text(&h, in->secs[k].dir);
-			html_printf(&h, "</a>");
-		}
-		html_printf(&h, "</nav>\n");
-	}
+	    in->nsecs == 1 ? "" : "s", refresh);
+	find_form(&h, in);
+	if (in->nsecs > 1)
+		combined(&h, in);
 	for (size_t k = 0; k < in->nsecs; k++)
 		section_index(&h, in, k);
 	html_printf(&h, "<p class=\"meta\">Bounded work: each subscriber "
@@ -495,8 +841,8 @@ sub_section(struct html *h, const struct pages_in *in,
 				v = r->rows[i].v;
 			}
 	}
-	html_printf(h, "<section id=\"s%u\">\n<h2>", s->idx);
-	html_text(h, s->dir);
+	html_printf(h, "<section id=\"s%u\">\n<h2 class=\"sensor\">", s->idx);
+	html_text(h, s->label);
 	html_printf(h, "</h2>\n");
 	if (v != NULL) {
 		html_printf(h, "<p class=\"meta\">Last day: traffic in %s, out "
@@ -506,9 +852,12 @@ sub_section(struct html *h, const struct pages_in *in,
 		    v[RRDW_U_BT_IN] + v[RRDW_U_BT_OUT], "B"));
 		if (pos[SUBSCAN_BT])
 			html_printf(h, " (#%zu)", pos[SUBSCAN_BT]);
-		html_printf(h, ", allowlisted %s; direct SMTP sessions %.0f",
-		    si(d, sizeof d, v[RRDW_U_BT_ALLOW_IN] +
-		    v[RRDW_U_BT_ALLOW_OUT], "B"), v[RRDW_U_SMTP_DIRECT]);
+		html_printf(h, ", allowlisted %s", si(d, sizeof d,
+		    v[RRDW_U_BT_ALLOW_IN] + v[RRDW_U_BT_ALLOW_OUT], "B"));
+		allow_mark(h, in, v[RRDW_U_BT_ALLOW_IN] +
+		    v[RRDW_U_BT_ALLOW_OUT]);
+		html_printf(h, "; direct SMTP sessions %.0f",
+		    v[RRDW_U_SMTP_DIRECT]);
 		if (pos[SUBSCAN_SMTP])
 			html_printf(h, " (#%zu)", pos[SUBSCAN_SMTP]);
 		html_printf(h, " (%.0f unauthenticated, %.0f STARTTLS), %.0f "
@@ -521,7 +870,7 @@ sub_section(struct html *h, const struct pages_in *in,
 	html_printf(h, "<div class=\"grid\">\n");
 	for (size_t i = p->first; i < p->last; i++)
 		img(h, in, i, "sub/");
-	html_printf(h, "</div>\n<h3>Alerts</h3>\n");
+	html_printf(h, "</div>\n<h3>Alert history</h3>\n");
 	alert_list(h, in, s, p->name, SUB_ALERTS, "../");
 	html_printf(h, "</section>\n");
 }
@@ -536,12 +885,26 @@ pages_subscribers(const struct pages_in *in)
 
 		snprintf(path, sizeof path, "%s/sub/%s.html", in->top, name);
 		snprintf(title, sizeof title, "%s — spanwatch", name);
-		if (html_open(&h, path, title) < 0)
+		if (html_open(&h, path, title,
+		    in->secs[in->subs[i].sec].step) < 0)
 			return -1;
 		html_printf(&h, "<p><a href=\"../index.html\">← dashboard</a>"
 		    "</p>\n<h1>");
 		html_text(&h, name);
-		html_printf(&h, "</h1>\n");
+		if (netinfo_exempt(in->ni, name))
+			html_printf(&h, " <span class=\"mark exempt\">exempt "
+			    "MTA</span>");
+		html_printf(&h, "</h1>\n<p class=\"meta\">");
+		if (netinfo_prefixes(in->ni, name)[0] != '\0') {
+			html_printf(&h, "Prefixes: <code class=\"prefixes\">");
+			html_text(&h, netinfo_prefixes(in->ni, name));
+			html_printf(&h, "</code>. ");
+		}
+		if (netinfo_exempt(in->ni, name))
+			html_printf(&h, "In <code>[smtp] exempt</code>: its own "
+			    "MTA, counted but never alerted. ");
+		html_printf(&h, "Every time here is UTC; the page reloads "
+		    "every %lu s.</p>\n", in->secs[in->subs[i].sec].step);
 		for (; i < in->nsubs && strcmp(in->subs[i].name, name) == 0;
 		    i++)
 			sub_section(&h, in, &in->subs[i]);

@@ -10,6 +10,8 @@
 #include <stddef.h>
 
 #include "alertlog.h"
+#include "netinfo.h"
+#include "panels.h"
 #include "rank.h"
 #include "render.h"
 #include "section.h"
@@ -25,6 +27,7 @@ struct subpage {
 struct section_jobs {
 	size_t overview[2];
 	size_t scales[2];
+	int scale_ok[PANELS_NSCALES];	/* drawn; else no data there */
 };
 
 struct pages_in {
@@ -41,6 +44,10 @@ struct pages_in {
 	unsigned workers;
 	double gather_s, render_s;
 	size_t failed;				/* images not drawn */
+	const struct netinfo *ni;		/* NULL: no -c */
+	const char *conf;			/* -c, for the hints */
+	const char *const *cfg_dirs;		/* -o as given */
+	const char *alerts_arg;			/* --alerts as given */
 };
 
 /* Write OUT_DIR/index.html, or every OUT_DIR/sub/NAME.html. Return 0, or

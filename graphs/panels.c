@@ -7,6 +7,9 @@
  */
 #include "panels.h"
 
+#include "series.h"
+
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -153,13 +156,19 @@ stats(struct job *j, const char *vname, const char *unit, const char *tot,
 {
 	const char *f = si ? "%6.1lf %s" : "%7.2lf ";
 
-	job_arg(j, "VDEF:%s_avg=%s,AVERAGE", vname, vname);
-	job_arg(j, "VDEF:%s_max=%s,MAXIMUM", vname, vname);
+	/* Unknown steps count as nothing in the figures printed: a
+	 * subscriber file exists only from its first traffic on, and a
+	 * window with no known step would print "nan". */
+	job_arg(j, "CDEF:%s_z=%s,UN,0,%s,IF", vname, vname, vname);
+	job_arg(j, "VDEF:%s_avg=%s_z,AVERAGE", vname, vname);
+	job_arg(j, "VDEF:%s_max=%s_z,MAXIMUM", vname, vname);
 	job_arg(j, "GPRINT:%s_avg:avg %s%s", vname, f, unit);
 	job_arg(j, "GPRINT:%s_max:max %s%s%s", vname, f, unit,
 	    tot ? "" : "\\n");
 	if (tot != NULL) {
-		job_arg(j, "VDEF:%s_tot=%s,TOTAL", tot, tot);
+		if (strcmp(tot, vname) != 0)
+			job_arg(j, "CDEF:%s_z=%s,UN,0,%s,IF", tot, tot, tot);
+		job_arg(j, "VDEF:%s_tot=%s_z,TOTAL", tot, tot);
 		job_arg(j, "GPRINT:%s_tot:total %s%s\\n", tot,
 		    si ? "%6.1lf %s" : "%6.0lf ", totunit);
 	}
@@ -272,6 +281,26 @@ panels_sensor(struct jobs *js, const struct panel_env *e)
 }
 
 int
+panels_scale_known(const char *sensor_rrd, size_t k, time_t end)
+{
+	const struct panel_scale *sc = &panels_scales[k];
+	struct series s;
+	char why[256];
+	int col, known = 0;
+
+	/* rrdtool graph asks each DEF for a pixel's worth of seconds;
+	 * rrd_fetch then picks the archive exactly as it does here. */
+	if (series_fetch(sensor_rrd, "AVERAGE", end - sc->span, end,
+	    (unsigned long)(sc->span / W_SMALL), &s, why, sizeof why) < 0)
+		return 0;
+	col = series_ds(&s, "bytes");
+	for (size_t i = 0; col >= 0 && i < s.rows && !known; i++)
+		known = isfinite(series_get(&s, i, col));
+	series_free(&s);
+	return known;
+}
+
+int
 panels_fractal(struct jobs *js, const struct panel_env *e)
 {
 	char s[4096], what[32], alt[128], title[512];
@@ -281,10 +310,13 @@ panels_fractal(struct jobs *js, const struct panel_env *e)
 		const struct panel_scale *sc = &panels_scales[k];
 		struct job *j;
 
+		if (e->scale_ok != NULL && !e->scale_ok[k])
+			continue;
 		snprintf(what, sizeof what, "scale-%s", sc->name);
 		snprintf(alt, sizeof alt, "traffic over the last %s: average "
 		    "and min-max envelope", sc->name);
-		snprintf(title, sizeof title, "last %s", sc->name);
+		snprintf(title, sizeof title, "%s  last %s", e->label,
+		    sc->name);
 		if ((j = new_job(js, e, what, alt)) == NULL)
 			return -1;
 		common(j, e->end - sc->span, e->end, W_SMALL, H_SMALL, title,
@@ -312,7 +344,8 @@ panels_fractal(struct jobs *js, const struct panel_env *e)
 		job_arg(j, "AREA:spread#c6dbef:min to max:STACK");
 		job_arg(j, "LINE1:avgb#08519c:average\\n");
 		job_arg(j, "VDEF:avgb_avg=avgb,AVERAGE");
-		job_arg(j, "CDEF:mxb=mx,8,*");
+		/* The MAX archive may lag the average by a row. */
+		job_arg(j, "CDEF:mxb=mx,UN,avgb,mx,8,*,IF");
 		job_arg(j, "VDEF:mxb_max=mxb,MAXIMUM");
 		job_arg(j, "GPRINT:avgb_avg:avg %%.1lf %%sbit/s");
 		job_arg(j, "GPRINT:mxb_max:peak %%.1lf %%sbit/s");

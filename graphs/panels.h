@@ -29,6 +29,9 @@ struct panel_env {
 	unsigned long minmax_res;	/* seconds per row of sensor.rrd's
 					 * finest MIN/MAX archive; 0: unknown */
 	const struct alertlog *alerts;	/* NULL: no alerts file */
+	const int *scale_ok;		/* per scale: 1 draw it, 0 no data
+					 * there (panels_scale_known); NULL:
+					 * all */
 };
 
 struct panel_scale {
@@ -37,6 +40,12 @@ struct panel_scale {
 };
 
 extern const struct panel_scale panels_scales[PANELS_NSCALES];
+
+/* 1 if scale k of sensor_rrd, ending at end, has a known value in the
+ * archive rrdtool graph would read for it (the same resolution), else 0:
+ * on short data the hourly and daily archives hold no row yet, and an
+ * empty panel with "avg nan" tells an operator nothing. */
+int panels_scale_known(const char *sensor_rrd, size_t k, time_t end);
 
 /* Each adds its jobs to js and returns 0, or -1 when memory ran out. */
 int panels_sensor(struct jobs *js, const struct panel_env *e);

@@ -132,9 +132,12 @@ fail:
 }
 
 int
-section_gather(struct section *s, const char *dir, unsigned idx, time_t end,
-    size_t top, const char *tmpdir)
+section_gather(struct section *s, const struct section_req *req)
 {
+	const char *dir = req->dir, *tmpdir = req->tmpdir, *base;
+	unsigned idx = req->idx;
+	time_t end = req->end;
+	size_t top = req->top;
 	struct subscan_cfg sc;
 	struct series day;
 	double t = mono_s();
@@ -148,9 +151,17 @@ section_gather(struct section *s, const char *dir, unsigned idx, time_t end,
 	len = strlen(s->dir);
 	while (len > 1 && s->dir[len - 1] == '/')
 		s->dir[--len] = '\0';
-	s->label = strrchr(s->dir, '/');
-	s->label = s->label != NULL && s->label[1] != '\0' ? s->label + 1 :
-	    s->dir;
+	base = strrchr(s->dir, '/');
+	base = base != NULL && base[1] != '\0' ? base + 1 : s->dir;
+	/* A long folder name is cut to the label's size. */
+	{
+		const char *nm = req->name != NULL && req->name[0] != '\0' ?
+		    req->name : base;
+		size_t n = strnlen(nm, sizeof s->label - 1);
+
+		memcpy(s->label, nm, n);
+		s->label[n] = '\0';
+	}
 	snprintf(s->sensor_rrd, sizeof s->sensor_rrd, "%s/sensor.rrd", s->dir);
 	if (series_info(s->sensor_rrd, &s->step, &s->last, why,
 	    sizeof why) < 0) {
@@ -193,6 +204,9 @@ section_gather(struct section *s, const char *dir, unsigned idx, time_t end,
 	sc.end = s->end;
 	sc.step = s->step;
 	sc.top = top;
+	sc.each = req->each;
+	sc.arg = req->arg;
+	sc.only = req->only;
 	if (subscan_run(&sc, &s->scan) < 0)
 		return -1;
 	if (s->scan.summed > 0)

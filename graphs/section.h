@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "hurst.h"
+#include "units.h"
 #include "subscan.h"
 
 #define SECTION_DAY 86400
@@ -20,7 +21,9 @@
 struct section {
 	unsigned idx;
 	char dir[4096];		/* as given, without trailing '/' */
-	const char *label;	/* its last component, for graph titles */
+	char label[UNITS_NAME_MAX + 1];	/* the sensor's name, for titles: -n, the
+				 * config's [sensor] name, the alerts' "sensor"
+				 * field, or the folder's last component */
 	char sensor_rrd[4200];
 	unsigned long step;
 	time_t last;		/* sensor.rrd's last update */
@@ -42,11 +45,22 @@ struct section {
  * after logging what is wrong, in words an operator can act on. */
 int section_check_dir(const char *dir);
 
-/* Reads dir: end is the right edge (0: sensor.rrd's last update), top the
- * rows per table, tmpdir where the in/out sums go. Returns 0, or -1
- * (logged) if sensor.rrd cannot be read or memory runs out. */
-int section_gather(struct section *s, const char *dir, unsigned idx,
-    time_t end, size_t top, const char *tmpdir);
+/* What a run asks of one directory. */
+struct section_req {
+	const char *dir;
+	unsigned idx;
+	time_t end;		/* right edge; 0: sensor.rrd's last update */
+	size_t top;		/* rows per table */
+	const char *tmpdir;	/* where the in/out sums go */
+	const char *name;	/* the sensor's name; NULL or "": the folder's */
+	const char *only;	/* one subscriber only (NULL: all) */
+	void (*each)(void *arg, const char *name, const double *sum);
+	void *arg;		/* see subscan_cfg */
+};
+
+/* Reads req->dir. Returns 0, or -1 (logged) if sensor.rrd cannot be read
+ * or memory runs out. */
+int section_gather(struct section *s, const struct section_req *req);
 
 void section_free(struct section *s);
 

@@ -11,6 +11,7 @@
 #include "alertlog.h"
 #include "log.h"
 #include "mono.h"
+#include "netinfo.h"
 #include "pages.h"
 #include "panels.h"
 #include "render.h"
@@ -120,6 +121,110 @@ collect_subs(const struct section *secs, size_t nsecs,
 	return (long)n;
 }
 
+/* The subscriber index is written while the files are read: one JSON
+ * array per file, so 20,000 subscribers cost no memory here. */
+struct index_out {
+	FILE *fp;
+	const struct netinfo *ni;
+	unsigned sec;
+	size_t n;
+	int failed;
+};
+
+static void
+json_str(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		/* '<' too: the index is loaded as a script. */
+		if (c < 0x20 || c == '"' || c == '\\' || c == '<' || c >= 0x7f)
+			fprintf(fp, "\\u%04x", c);
+		else
+			fputc(c, fp);
+	}
+	fputc('"', fp);
+}
+
+static void
+index_each(void *arg, const char *name, const double *v)
+{
+	struct index_out *o = arg;
+
+	/* [name, section, prefixes, bytes in, bytes out, BitTorrent not
+	 * allowlisted, allowlisted, direct SMTP, unauth SMTP, exempt] */
+	fprintf(o->fp, "%s[", o->n ? ",\n" : "");
+	json_str(o->fp, name);
+	fprintf(o->fp, ",%u,", o->sec);
+	json_str(o->fp, netinfo_prefixes(o->ni, name));
+	fprintf(o->fp, ",%.0f,%.0f,%.0f,%.0f,%.0f,%.0f,%d]",
+	    v[RRDW_U_BYTES_IN], v[RRDW_U_BYTES_OUT],
+	    v[RRDW_U_BT_IN] + v[RRDW_U_BT_OUT],
+	    v[RRDW_U_BT_ALLOW_IN] + v[RRDW_U_BT_ALLOW_OUT],
+	    v[RRDW_U_SMTP_DIRECT], v[RRDW_U_SMTP_UNAUTH],
+	    netinfo_exempt(o->ni, name));
+	o->n++;
+}
+
+/* OUT_DIR/subindex.js from the entries in tmp: the sensors, every
+ * subscriber file, the names that have a page. A script, not JSON: a
+ * page opened from file:// may load a script but not fetch a file.
+ * Returns 0, or -1 (logged). */
+static int
+index_write(const char *outdir, const char *entries,
+    const struct section *secs, size_t nsec, const struct subpage *subs,
+    long nsubs)
+{
+	char path[4200], tmp[4300], buf[65536];
+	FILE *in, *fp;
+	size_t r;
+	int bad;
+
+	snprintf(path, sizeof path, "%s/subindex.js", outdir);
+	snprintf(tmp, sizeof tmp, "%s.tmp", path);
+	in = fopen(entries, "r");
+	if (in == NULL) {
+		log_err("%s: %s", entries, strerror(errno));
+		return -1;
+	}
+	fp = fopen(tmp, "w");
+	if (fp == NULL) {
+		log_err("%s: %s", tmp, strerror(errno));
+		fclose(in);
+		return -1;
+	}
+	fputs("/* spanwatch-graph: every subscriber file, for the search */\n"
+	    "var SW_SENSORS = [", fp);
+	for (size_t k = 0; k < nsec; k++) {
+		fputs(k ? "," : "", fp);
+		json_str(fp, secs[k].label);
+	}
+	fputs("];\nvar SW_INDEX = [\n", fp);
+	while ((r = fread(buf, 1, sizeof buf, in)) > 0)
+		fwrite(buf, 1, r, fp);
+	bad = ferror(in);
+	fclose(in);
+	fputs("];\nvar SW_PAGES = {", fp);
+	for (long i = 0; i < nsubs; i++) {
+		fputs(i ? "," : "", fp);
+		json_str(fp, subs[i].name);
+		fputs(":1", fp);
+	}
+	fputs("};\n", fp);
+	if (fclose(fp) != 0 || bad) {
+		log_err("%s: write error", tmp);
+		unlink(tmp);
+		return -1;
+	}
+	if (rename(tmp, path) < 0) {
+		log_err("%s: %s", path, strerror(errno));
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+}
+
 int
 site_build(const struct site_cfg *cfg)
 {
@@ -127,6 +232,10 @@ site_build(const struct site_cfg *cfg)
 	struct section_jobs *sj = NULL;
 	struct subpage *subs = NULL;
 	struct alertlog alerts;
+	struct netinfo ni;
+	struct index_out ix = { 0 };
+	char ixpath[4200] = "";
+	int have_ni = 0;
 	struct jobs js = { 0 };
 	struct pages_in in;
 	char tmpl[4096], dirbuf[4200];
@@ -152,12 +261,54 @@ site_build(const struct site_cfg *cfg)
 		log_err("out of memory");
 		goto out;
 	}
-	for (; nsec < cfg->ndirs; nsec++)
-		if (section_gather(&secs[nsec], cfg->dirs[nsec],
-		    (unsigned)nsec, cfg->end, cfg->top, tmpl) < 0) {
+	if (cfg->conf != NULL) {
+		if (netinfo_load(&ni, cfg->conf) < 0)
+			goto out;
+		have_ni = 1;
+		ix.ni = &ni;
+	}
+	if (cfg->only == NULL) {
+		snprintf(ixpath, sizeof ixpath, "%s/subindex.part", tmpl);
+		ix.fp = fopen(ixpath, "w");
+		if (ix.fp == NULL) {
+			log_err("%s: %s", ixpath, strerror(errno));
+			ixpath[0] = '\0';
+			goto out;
+		}
+	}
+	for (; nsec < cfg->ndirs; nsec++) {
+		struct section_req rq = {
+			.dir = cfg->dirs[nsec],
+			.idx = (unsigned)nsec,
+			.end = cfg->end,
+			.top = cfg->top,
+			.tmpdir = tmpl,
+			.name = nsec < cfg->nnames ? cfg->names[nsec] :
+			    cfg->ndirs == 1 && have_ni ? ni.name : NULL,
+			.only = cfg->only,
+			.each = ix.fp != NULL ? index_each : NULL,
+			.arg = &ix,
+		};
+
+		ix.sec = (unsigned)nsec;
+		if (section_gather(&secs[nsec], &rq) < 0) {
 			section_free(&secs[nsec]);
 			goto out;
 		}
+		if (cfg->only != NULL && secs[nsec].scan.files == 0)
+			log_warn("%s: no subscribers/%s.rrd", cfg->dirs[nsec],
+			    cfg->only);
+	}
+	if (ix.fp != NULL) {
+		int bad = ferror(ix.fp);
+
+		if (fclose(ix.fp) != 0 || bad) {
+			ix.fp = NULL;
+			log_err("%s: write error", ixpath);
+			goto out;
+		}
+		ix.fp = NULL;
+	}
 
 	/* Only now, so that a directory that cannot be read leaves no
 	 * empty site behind. */
@@ -169,11 +320,11 @@ site_build(const struct site_cfg *cfg)
 		goto out;
 
 	if (cfg->alerts != NULL) {
-		time_t from = secs[0].day_start, to = secs[0].end;
+		/* From the start: a subscriber's page lists its history
+		 * (the latest SITE_ALERTS_KEPT of the file). */
+		time_t from = 0, to = secs[0].end;
 
 		for (size_t k = 1; k < nsec; k++) {
-			if (secs[k].day_start < from)
-				from = secs[k].day_start;
 			if (secs[k].end > to)
 				to = secs[k].end;
 		}
@@ -184,7 +335,42 @@ site_build(const struct site_cfg *cfg)
 		if (alerts.bad > 0)
 			log_warn("%s: %zu lines are not alerts", cfg->alerts,
 			    alerts.bad);
+		/* One sensor without -n or [sensor] name: the name its
+		 * latest alert gives. */
+		if (nsec == 1 && cfg->nnames == 0 &&
+		    !(have_ni && ni.name[0] != '\0'))
+			for (size_t i = alerts.n; i-- > 0;) {
+				const struct alert_rec *r =
+				    alertlog_get(&alerts, i);
+
+				if (r->sensor[0] == '\0')
+					continue;
+				snprintf(secs[0].label, sizeof secs[0].label,
+				    "%s", r->sensor);
+				break;
+			}
 	}
+	if (cfg->only != NULL) {
+		size_t n = 0;
+
+		subs = calloc(nsec, sizeof *subs);
+		if (subs == NULL) {
+			log_err("out of memory");
+			goto out;
+		}
+		for (size_t k = 0; k < nsec; k++)
+			if (secs[k].scan.files > 0) {
+				snprintf(subs[n].name, sizeof subs[n].name,
+				    "%s", cfg->only);
+				subs[n++].sec = (unsigned)k;
+			}
+		if (n == 0) {
+			log_err("%s: no such subscriber file in any -o "
+			    "directory", cfg->only);
+			goto out;
+		}
+		nsubs = (long)n;
+	} else
 
 	nsubs = collect_subs(secs, nsec, &subs);
 	if (nsubs < 0) {
@@ -205,11 +391,16 @@ site_build(const struct site_cfg *cfg)
 			.alerts = have_alerts ? &alerts : NULL,
 		};
 
+		for (size_t i = 0; i < PANELS_NSCALES; i++)
+			sj[k].scale_ok[i] = cfg->only == NULL &&
+			    panels_scale_known(secs[k].sensor_rrd, i,
+			    secs[k].end);
+		e.scale_ok = sj[k].scale_ok;
 		sj[k].overview[0] = js.n;
-		if (panels_sensor(&js, &e) < 0)
+		if (cfg->only == NULL && panels_sensor(&js, &e) < 0)
 			goto out;
 		sj[k].overview[1] = sj[k].scales[0] = js.n;
-		if (panels_fractal(&js, &e) < 0)
+		if (cfg->only == NULL && panels_fractal(&js, &e) < 0)
 			goto out;
 		sj[k].scales[1] = js.n;
 		for (long i = 0; i < nsubs; i++) {
@@ -242,17 +433,26 @@ site_build(const struct site_cfg *cfg)
 	in.alerts_path = cfg->alerts;
 	in.top_n = cfg->top;
 	in.workers = cfg->workers;
-	if (pages_subscribers(&in) < 0 || pages_index(&in) < 0)
+	in.ni = have_ni ? &ni : NULL;
+	in.conf = cfg->conf;
+	in.cfg_dirs = cfg->dirs;
+	in.alerts_arg = cfg->alerts;
+	if (pages_subscribers(&in) < 0)
+		goto out;
+	if (cfg->only == NULL && (pages_index(&in) < 0 ||
+	    index_write(cfg->outdir, ixpath, secs, nsec, subs, nsubs) < 0))
 		goto out;
 	if (!cfg->quiet) {
 		size_t files = 0;
 
 		for (size_t k = 0; k < nsec; k++)
 			files += secs[k].scan.files;
-		fprintf(stderr, "spanwatch-graph: %s/index.html: %zu sensor "
+		fprintf(stderr, "spanwatch-graph: %s/%s%s%s: %zu sensor "
 		    "director%s, %zu subscriber files, %ld subscriber pages, "
 		    "%zu images (%zu failed); read %.2f s, drew %.2f s\n",
-		    cfg->outdir, nsec, nsec == 1 ? "y" : "ies", files, nsubs,
+		    cfg->outdir, cfg->only ? "sub/" : "index",
+		    cfg->only ? cfg->only : "", ".html", nsec,
+		    nsec == 1 ? "y" : "ies", files, nsubs,
 		    js.n, in.failed, in.gather_s, in.render_s);
 	}
 	rc = in.failed > 0 ? -1 : 0;
@@ -260,6 +460,12 @@ site_build(const struct site_cfg *cfg)
 		log_err("%zu of %zu images could not be drawn", in.failed,
 		    js.n);
 out:
+	if (ix.fp != NULL)
+		fclose(ix.fp);
+	if (ixpath[0] != '\0')
+		unlink(ixpath);
+	if (have_ni)
+		netinfo_free(&ni);
 	for (size_t k = 0; k < nsec; k++)
 		section_free(&secs[k]);
 	if (have_tmp && rmdir(tmpl) < 0)

@@ -21,9 +21,15 @@ struct site_cfg {
 	size_t top;		/* rows per table; each gets a page */
 	unsigned workers;	/* drawing processes */
 	int quiet;
+	const char *names[SITE_MAX_DIRS];	/* -n, in -o order; NULL: none */
+	size_t nnames;
+	const char *conf;	/* the sensor's spanwatch.conf, or NULL */
+	const char *only;	/* --subscriber NAME: draw only its page */
 };
 
-/* Builds OUT_DIR/index.html, img/, sub/. The directories must have passed
+/* Builds OUT_DIR/index.html, img/, sub/ and subindex.js (every
+ * subscriber file, for the search on the index); with cfg->only, only
+ * OUT_DIR/sub/NAME.html and its images. The directories must have passed
  * section_check_dir. Returns 0, or -1 (logged) on a runtime failure,
  * including images that could not be drawn (the pages are written
  * anyway, with what there is). */

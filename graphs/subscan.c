@@ -141,6 +141,8 @@ scan_file(const struct subscan_cfg *cfg, const char *path, const char *name,
 
 	if (sum[RRDW_U_BYTES_IN] + sum[RRDW_U_BYTES_OUT] > 0)
 		out->active++;
+	if (cfg->each != NULL)
+		cfg->each(cfg->arg, name, sum);
 	rank_offer(&out->ranks[SUBSCAN_BT], name,
 	    sum[RRDW_U_BT_IN] + sum[RRDW_U_BT_OUT], sum, sch->nds);
 	rank_offer(&out->ranks[SUBSCAN_SMTP], name, sum[RRDW_U_SMTP_DIRECT],
@@ -209,6 +211,8 @@ subscan_run(const struct subscan_cfg *cfg, struct subscan *out)
 			out->foreign++;
 			continue;
 		}
+		if (cfg->only != NULL && strcmp(name, cfg->only) != 0)
+			continue;
 		snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
 		out->files++;
 		if (scan_file(cfg, path, name, out) < 0)

@@ -27,6 +27,12 @@ struct subscan_cfg {
 	time_t start, end;	/* steps ending in (start, end] */
 	unsigned long step;	/* the sensor's step: the rows of in[]/out[] */
 	size_t top;		/* rows per table */
+	/* Called for every file read, with its amounts (enum rrdw_sub_ds),
+	 * or NULL: the subscriber index is written from here, so it costs
+	 * no second pass and no memory per file. */
+	void (*each)(void *arg, const char *name, const double *sum);
+	void *arg;
+	const char *only;	/* read only NAME.rrd (NULL: every file) */
 };
 
 struct subscan {

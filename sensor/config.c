@@ -718,6 +718,7 @@ static const struct key keys[] = {
 	{ "sensor", "pidfile", &t_path, F(sensor.pidfile), 0, 0, NULL, NULL },
 	{ "sensor", "max_flows", &t_uint, F(sensor.max_flows), 1000, 1e8, "1000000", NULL },
 	{ "sensor", "idle_timeout", &t_duration, F(sensor.idle_timeout), 10, DAY, "2m", NULL },
+	{ "sensor", "metrics", &t_string, F(sensor.metrics), 0, 80, NULL, NULL },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

@@ -127,6 +127,8 @@ struct sw_config {
 		char *pidfile;		/* NULL: none */
 		unsigned max_flows;
 		unsigned idle_timeout;	/* seconds */
+		char *metrics;		/* ADDR:PORT of the health endpoint;
+					 * NULL: none (metrics.h) */
 	} sensor;
 	/* Where each key got its value, for messages about a value that is
 	 * well-formed but fails later (a BPF filter that does not compile, a

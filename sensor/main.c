@@ -18,6 +18,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "metrics.h"
 #include "pipeline.h"
 #include "preflight.h"
 #include "rrdw.h"
@@ -69,6 +70,7 @@ struct run {
 	struct submap *subs;
 	struct alerts *alerts;
 	uint64_t last_health_us;
+	struct metrics *metrics;	/* [sensor] metrics, or NULL */
 };
 
 
@@ -172,6 +174,20 @@ parse_args(int argc, char **argv, struct opts *o)
 
 static void reload(struct run *r);
 
+/* One capture thread's counters to the metrics endpoint, if on. */
+static void
+publish(struct run *r, const struct capture_stats *cs)
+{
+	struct pipeline_stats ps;
+	struct flow_stats fs;
+
+	if (r->metrics == NULL)
+		return;
+	pipeline_get_stats(r->pl, &ps);
+	pipeline_get_flow_stats(r->pl, &fs);
+	metrics_publish(r->metrics, &ps, &fs, cs);
+}
+
 /* A SIGHUP during a replay reloads between two packets: a file read
  * has no tick. */
 static void
@@ -185,6 +201,22 @@ on_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint32_t
 		reload(r);
 	}
 	pipeline_frame(r->pl, fn, data, caplen, wirelen, ts_us);
+	/* A few relaxed stores per frame, only when the endpoint is on:
+	 * a scrape after the last packet sees every packet. */
+	publish(r, NULL);
+}
+
+/* [sensor] metrics: the health endpoint on its own thread. */
+static int
+start_metrics(struct run *r, struct rrdw *rrdw)
+{
+	struct metrics_src ms = { .sensor = r->cfg->sensor.name, .wk = r->wk,
+				  .alerts = r->alerts, .rrdw = rrdw };
+
+	if (r->cfg->sensor.metrics == NULL)
+		return 0;
+	r->metrics = metrics_start(r->cfg->sensor.metrics, &ms);
+	return r->metrics ? 0 : -1;
 }
 
 static int load_config(const struct opts *o, struct sw_config *cfg);
@@ -244,6 +276,7 @@ on_tick(void *ctx, uint64_t now_us, const struct capture_stats *st)
 
 	pipeline_set_drops(r->pl, st->kernel_drops + st->if_drops);
 	pipeline_tick(r->pl, now_us);
+	publish(r, st);		/* the tick drained the prefetch queue */
 	if (reload_flag) {
 		reload_flag = 0;
 		reload(r);
@@ -573,11 +606,21 @@ main(int argc, char **argv)
 			rc = 1;
 			goto out;
 		}
+		if (start_metrics(&r, rrdw) < 0) {
+			workers_stop(r.wk);
+			rc = 1;
+			goto out;
+		}
 		daemon_ready(0);
 		rc = run_threads(&r);
 		goto finish_threads;
 	}
 	if ((r.pl = pipeline_new(&pc)) == NULL) {
+		rc = 1;
+		goto out;
+	}
+	if (start_metrics(&r, rrdw) < 0) {
+		pipeline_free(r.pl);
 		rc = 1;
 		goto out;
 	}
@@ -590,6 +633,7 @@ main(int argc, char **argv)
 	/* Everything seen is accounted and written, signal or not. */
 	pipeline_set_drops(r.pl, cs.kernel_drops + cs.if_drops);
 	pipeline_finish(r.pl);
+	publish(&r, &cs);
 	/* Written, or said what was lost: never exit 0 after losing it. */
 	if (rrdw && rrdw_finish(rrdw) < 0)
 		rc = -1;
@@ -634,6 +678,7 @@ out:
 	/* A detached sensor that never got ready tells the waiting -D. */
 	daemon_ready(rc);
 	watchdog_stop();
+	metrics_stop(r.metrics);	/* it reads the workers, alerts, rrdw */
 	if (workers_free(r.wk) < 0)
 		rc = 1;
 	capture_close(cap);

@@ -8,7 +8,8 @@ set -eu
 
 # Building the sensor, the generator and the dashboard, and the demo.
 RUN_PKGS="build-essential pkg-config
-libpcap-dev libndpi-dev librrd-dev rrdtool libinih-dev libspf2-dev fonts-dejavu-core"
+libpcap-dev libndpi-dev librrd-dev rrdtool libinih-dev libspf2-dev libmicrohttpd-dev
+fonts-dejavu-core"
 # The tests: unit framework, oracles (tshark, ndpiReader), real servers
 # and clients, the browser, fuzzers and linters, systemd's offline tools
 # for the install test.

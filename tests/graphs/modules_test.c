@@ -106,6 +106,10 @@ test_parse_spanwatch(void **st)
 	assert_int_equal(a.ts, 1767225608);
 	assert_string_equal(a.kind, "smtp_direct");
 	assert_string_equal(a.subscriber, "cust-0141");
+	/* the evidence, in file order; sensor kept apart */
+	assert_string_equal(a.sensor, "vm");
+	assert_string_equal(a.fields, "ip=100.64.0.209 sessions=5 mx=7 "
+	    "rcpt=110 window=300 helo=dtjmh995");
 
 	/* sensor alerts have no subscriber; fractions of a second */
 	assert_int_equal(alertlog_parse(" { \"alert\" : \"capture_drops\" , "
@@ -128,6 +132,22 @@ test_parse_hostile(void **st)
 	    &a), 0);
 	assert_string_equal(a.kind, "bt_volume");
 	assert_string_equal(a.subscriber, "a\"b\\c");
+	/* nested values are named, not copied; literals as written */
+	assert_string_equal(a.fields, "x=... q=false");
+
+	/* more evidence than fits: cut at a whole pair, marked */
+	{
+		char line[3000], *p = line;
+
+		p += sprintf(p, "{\"alert\":\"x\",\"ts\":\"2026-01-01T00:00:00Z\"");
+		for (int i = 0; i < 100; i++)
+			p += sprintf(p, ",\"k%02d\":\"vvvvvvvv\"", i);
+		sprintf(p, "}");
+		assert_int_equal(alertlog_parse(line, &a), 0);
+		assert_true(strlen(a.fields) <= ALERTLOG_FIELDS_MAX);
+		assert_non_null(strstr(a.fields, "k00=vvvvvvvv k01="));
+		assert_string_equal(a.fields + strlen(a.fields) - 4, " ...");
+	}
 
 	/* an over-long value is cut, not overrun */
 	{
