@@ -670,7 +670,7 @@ test_example_conf(void **state)
 	}
 	fclose(in);
 	fclose(out);
-	assert_int_equal(keys, 33);	/* every key of struct sw_config */
+	assert_int_equal(keys, 34);	/* every key of struct sw_config */
 	config_defaults(&c);
 	config_defaults(&d);
 	errcap_begin(tmpdir);
