@@ -147,7 +147,8 @@ struct spfp {
 
 struct smtp_counts {
 	uint64_t sessions, direct, relay, blind, recycled;
-	uint64_t dups, held, gaps, overlong, garbage, unmatched, forced, not_smtp;
+	uint64_t dups, held, gaps, overlong, garbage, unmatched, forced, lax_dot, auth_left;
+	uint64_t not_smtp;
 	/* SPF: asked, no identity, identity maybe cut, not asked (full),
 	 * alerts not raised (all passed), alerts raised without every verdict */
 	uint64_t spf_asked, spf_noident, spf_cut, spf_dropped, spf_exempted, spf_late;
@@ -788,6 +789,8 @@ slot_put(struct smtp *m, uint32_t i)
 	m->n.garbage += st->garbage;
 	m->n.unmatched += st->unmatched;
 	m->n.forced += st->forced;
+	m->n.lax_dot += st->lax_dot;
+	m->n.auth_left += st->auth_left;
 	m->n.not_smtp += !!(s->p.flags & SMTP_F_NOT_SMTP);
 	s->used = 0;
 	s->next_free = m->pool_free;
@@ -1161,13 +1164,14 @@ smtp_stop(void *self)
 	if (m->n.sessions)
 		log_info("smtp: sessions=%llu direct=%llu relay=%llu blind=%llu trackers_recycled=%llu "
 			 "dups=%llu held=%llu gaps=%llu overlong=%llu garbage=%llu unmatched=%llu "
-			 "forced_body_end=%llu not_smtp=%llu",
+			 "forced_body_end=%llu lax_dot=%llu auth_unanswered=%llu not_smtp=%llu",
 			 (unsigned long long)m->n.sessions, (unsigned long long)m->n.direct,
 			 (unsigned long long)m->n.relay, (unsigned long long)m->n.blind,
 			 (unsigned long long)m->n.recycled, (unsigned long long)m->n.dups,
 			 (unsigned long long)m->n.held, (unsigned long long)m->n.gaps,
 			 (unsigned long long)m->n.overlong, (unsigned long long)m->n.garbage,
 			 (unsigned long long)m->n.unmatched, (unsigned long long)m->n.forced,
+			 (unsigned long long)m->n.lax_dot, (unsigned long long)m->n.auth_left,
 			 (unsigned long long)m->n.not_smtp);
 	smtp_free(m);
 }

@@ -41,9 +41,16 @@
  *    starting ".." is dot-stuffed text (4.5.2). The terminator is matched
  *    by a small state machine, so it may be split anywhere across chunks.
  *    A bare-LF terminator, accepted by some servers (the "SMTP smuggling"
- *    family), is not taken as the end; but the server's reply to the
- *    message proves the body over, so it ends the body too (counted as
- *    forced), and the commands after it are read again.
+ *    family), is not taken as the end, but the RCPT TO lines after it
+ *    count (body_scan says why); the server's reply to the message
+ *    proves the body over, so it ends the body too (counted as forced),
+ *    and the commands after it are read again.
+ *
+ * Commands are counted from the client's stream alone: a reply lost on
+ *    the mirror, or hidden by a retransmission that overlaps it, can
+ *    refine nothing (no 235, no 220 to STARTTLS) but hides no command.
+ *    The one mode a missing reply could leave the client in, SASL after
+ *    AUTH, ends at the first line that cannot be SASL (client_line).
  *
  * Privacy: the line buffer and the hold slot are cleared after use, so
  * the session keeps no local part of an address and no SASL credential;
@@ -76,10 +83,12 @@ enum { AS_OPEN = 1, AS_EARLY = 2 };
 enum { PD_EHLO, PD_MAIL, PD_RCPT, PD_DATA, PD_BODY, PD_BDAT, PD_BDAT_LAST, PD_AUTH,
        PD_STARTTLS, PD_OTHER, PD_COUNT };
 
-/* Where the body scanner stands: start of line, "." at start of line,
- * ".\r" at start of line, inside a line, "\r" inside a line; END is the
- * terminator's LF. */
-enum { B_SOL, B_DOT, B_DOTCR, B_MID, B_CR, B_END };
+/* Where the body scanner stands: start of line (after CRLF), "." at
+ * start of line, ".\r" at start of line, inside a line, "\r" inside a
+ * line, the same three after a bare LF (LF, LDOT, LDOTCR); END is the
+ * terminator's LF, LAX a dot line that a bare LF opens or closes (both
+ * are what the scanner returns, never a state it stays in). */
+enum { B_SOL, B_DOT, B_DOTCR, B_MID, B_CR, B_LF, B_LDOT, B_LDOTCR, B_END, B_LAX };
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -268,6 +277,7 @@ r_body(struct smtp_sess *s, unsigned code)
 		/* The server saw the end of the message we missed. */
 		sat16(&s->st.forced);
 		s->cmode = CM_CMD;
+		s->smug = 0;
 		client_line_reset(s);
 	}
 }
@@ -463,6 +473,7 @@ c_data(struct smtp_sess *s, struct arg a, int cut)
 	pend_push(s, PD_DATA);
 	s->cmode = CM_BODY;
 	s->bstate = B_SOL;	/* DATA's own CRLF opens CRLF.CRLF */
+	s->smug = 0;
 }
 
 /* BDAT size [LAST]: size octets follow the line at once, no 354. */
@@ -612,13 +623,24 @@ client_line(struct smtp_sess *s, size_t len, int cut)
 {
 	if (s->ncmds != UINT16_MAX)
 		s->ncmds++;
-	if (s->cmode == CM_AUTH)
-		return;		/* a SASL response: nothing to learn, cleared below */
 
 	size_t v = 0;
 	while (v < len && s->line[v] != ' ' && s->line[v] != '\t')
 		v++;
 	const struct cmd *c = cmd_find(s->line, v);
+	if (s->cmode == CM_AUTH) {
+		/* A SASL response is one base64 word or "*" (RFC 4954 4): it
+		 * never holds a blank. A known verb and a blank is a command,
+		 * so the exchange is over and its final reply went missing on
+		 * the mirror (lost, or hidden by an overlapping retransmission,
+		 * as in suricata-verify smtp-bug-5989): commands are counted
+		 * from the client's stream alone; the replies only refine.
+		 * A bare "DATA" or "QUIT" is valid base64 and stays SASL. */
+		if (!c || v == len)
+			return;	/* a SASL response: nothing to learn, cleared below */
+		sat16(&s->st.auth_left);
+		s->cmode = CM_CMD;
+	}
 	if (!c) {
 		int word = v > 0 && v <= VERB_MAX;
 
@@ -642,12 +664,15 @@ client_line(struct smtp_sess *s, size_t len, int cut)
 enum { BC_DOT, BC_CR, BC_LF, BC_OTHER };
 
 static const uint8_t body_next[B_END][4] = {
-	/*               '.'      '\r'      '\n'   other */
-	[B_SOL]   = { B_DOT,   B_CR,    B_MID, B_MID },
-	[B_DOT]   = { B_MID,   B_DOTCR, B_MID, B_MID },
-	[B_DOTCR] = { B_MID,   B_CR,    B_END, B_MID },
-	[B_MID]   = { B_MID,   B_CR,    B_MID, B_MID },
-	[B_CR]    = { B_MID,   B_CR,    B_SOL, B_MID },
+	/*                '.'      '\r'       '\n'   other */
+	[B_SOL]    = { B_DOT,   B_CR,     B_LF,  B_MID },
+	[B_DOT]    = { B_MID,   B_DOTCR,  B_LAX, B_MID },	/* CRLF "." LF */
+	[B_DOTCR]  = { B_MID,   B_CR,     B_END, B_MID },	/* CRLF "." CRLF */
+	[B_MID]    = { B_MID,   B_CR,     B_LF,  B_MID },
+	[B_CR]     = { B_MID,   B_CR,     B_SOL, B_MID },
+	[B_LF]     = { B_LDOT,  B_CR,     B_LF,  B_MID },
+	[B_LDOT]   = { B_MID,   B_LDOTCR, B_LAX, B_MID },	/* LF "." LF */
+	[B_LDOTCR] = { B_MID,   B_CR,     B_LAX, B_MID },	/* LF "." CRLF */
 };
 
 static int
@@ -656,9 +681,51 @@ body_class(uint8_t c)
 	return c == '.' ? BC_DOT : c == '\r' ? BC_CR : c == '\n' ? BC_LF : BC_OTHER;
 }
 
-/* Scans body bytes for CRLF.CRLF. Returns the bytes consumed: all of
+/* After a lax dot line (smug): matches the start of each body line
+ * against "RCPT TO:", one byte at a time; smug_m is how much of it the
+ * line has matched so far, SMUG_NO once it cannot. */
+#define SMUG_NO 0xff
+
+static void
+smug_byte(struct smtp_sess *s, uint8_t st, uint8_t c)
+{
+	static const char rcpt[] = "RCPT TO:";
+
+	if (st == B_SOL || st == B_LF)
+		s->smug_m = 0;
+	if (s->smug_m == SMUG_NO)
+		return;
+	if (upper(c) != rcpt[s->smug_m]) {
+		s->smug_m = SMUG_NO;
+		return;
+	}
+	if (++s->smug_m == sizeof rcpt - 1) {
+		sat32(&s->rcpt);
+		set(s, SMTP_F_RCPT);
+		s->smug_m = SMUG_NO;
+	}
+}
+
+/*
+ * Scans body bytes for CRLF.CRLF. Returns the bytes consumed: all of
  * them, or up to and including the terminator's LF (the mode then goes
- * back to commands). */
+ * back to commands).
+ *
+ * The DATA-ending rule. Only CRLF "." CRLF ends the body (RFC 5321
+ * 4.1.1.4 and 2.3.8: a bare LF is not a line end in SMTP). A dot line
+ * that a bare LF opens or closes (LF.LF, CRLF.LF, LF.CRLF) is what
+ * "SMTP smuggling" hides a second transaction behind: a server that
+ * takes it as the end runs the MAIL/RCPT/DATA written after it; a
+ * strict one keeps them as text. The sensor cannot tell which server it
+ * faces before its replies, so it counts the same either way: the body
+ * goes on (a strict server's replies stay in step; a lax server's 250
+ * ends it anyway, see r_body), but from the first lax dot line on, each
+ * body line that starts "RCPT TO:" counts as a recipient (st.lax_dot
+ * says how often). Real mail never holds a lax dot line (a client
+ * dot-stuffs a line that starts with ".", RFC 5321 4.5.2), so this costs
+ * nothing on honest mail and a smuggled transaction never hides its
+ * recipients.
+ */
 static size_t
 body_scan(struct smtp_sess *s, const uint8_t *p, size_t n)
 {
@@ -666,23 +733,37 @@ body_scan(struct smtp_sess *s, const uint8_t *p, size_t n)
 	uint8_t st = s->bstate;
 
 	while (i < n) {
-		if (st == B_MID) {
-			/* Most body bytes: jump to the next CR. */
-			const uint8_t *q = memchr(p + i, '\r', n - i);
+		if (st == B_MID && !s->smug) {
+			/* Most body bytes: jump to the line's LF. */
+			const uint8_t *q = memchr(p + i, '\n', n - i);
 
 			if (!q) {
+				st = p[n - 1] == '\r' ? B_CR : B_MID;
 				i = n;
 				break;
 			}
+			st = q > p + i && q[-1] == '\r' ? B_SOL : B_LF;
 			i = (size_t)(q - p) + 1;
-			st = B_CR;
 			continue;
 		}
-		st = body_next[st][body_class(p[i++])];
+		uint8_t c = p[i++];
+		uint8_t was = st;
+
+		if (s->smug)
+			smug_byte(s, st, c);
+		st = body_next[st][body_class(c)];
+		if (st == B_LAX) {
+			/* The next line starts after this LF: a CRLF's or a bare one. */
+			st = was == B_LDOTCR ? B_SOL : B_LF;
+			sat16(&s->st.lax_dot);
+			s->smug = 1;
+			s->smug_m = SMUG_NO;
+		}
 		if (st == B_END) {
 			s->cmode = CM_CMD;
 			client_line_reset(s);
 			st = B_SOL;
+			s->smug = 0;
 			break;
 		}
 	}

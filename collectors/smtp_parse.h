@@ -79,6 +79,10 @@ struct smtp_parse_stats {
 	uint16_t pend_full;	/* commands not queued: SMTP_PEND_MAX runs */
 	uint16_t forced;	/* bodies ended by the server's reply, not by
 				 * CRLF.CRLF (a lost or bare-LF terminator) */
+	uint16_t lax_dot;	/* dot lines inside a body that a bare LF opens
+				 * or closes (SMTP smuggling): not an end */
+	uint16_t auth_left;	/* commands that ended an AUTH exchange whose
+				 * final reply the mirror never showed */
 };
 
 /* One direction's reassembly and line state. Private to smtp_parse.c. */
@@ -124,6 +128,8 @@ struct smtp_sess {
 	uint8_t pend_head, pend_n;
 	uint8_t cmode;			/* what client bytes are now */
 	uint8_t bstate;			/* where in a body line */
+	uint8_t smug;			/* a lax dot line was seen in this body */
+	uint8_t smug_m;			/* how much of "RCPT TO:" the body line matched */
 	uint8_t greeted;		/* the first server reply has been seen */
 	uint8_t spfx_n;			/* server line prefix bytes */
 	char spfx[4];			/* first bytes of the server line */

@@ -16,6 +16,7 @@
 #include "genconf.h"
 #include "onoff.h"
 #include "pcapw.h"
+#include "pl_smtp.h"
 #include "session.h"
 #include "truth.h"
 
@@ -145,7 +146,13 @@ static void run(struct gen *g)
 		    (g->max_packets && g->packets >= g->max_packets))
 			break;
 		if (e->ref & GEN_REF_SOURCE) {
-			src_fire(g, e->ref & ~GEN_REF_SOURCE, now);
+			uint32_t idx = e->ref & ~GEN_REF_SOURCE, nsrc = src_count(g->src);
+
+			/* refs past the sources are pl_smtp's planned senders */
+			if (idx >= nsrc)
+				smtp_plan_fire(g, idx - nsrc, now);
+			else
+				src_fire(g, idx, now);
 			continue;
 		}
 		f = sess_get(g, e->ref);
@@ -223,7 +230,7 @@ int main(int argc, char **argv)
 	if (!g->out || !g->ss || evheap_init(&g->heap, 1024) < 0)
 		return 1;
 	g->src = src_create(g);
-	if (!g->src) {
+	if (!g->src || smtp_plan_create(g, src_count(g->src)) < 0) {
 		fprintf(stderr, "spanwatch-gen: out of memory\n");
 		return 1;
 	}

@@ -70,6 +70,12 @@ static const struct opt_def {
 	  "share of subscribers using eDonkey or Gnutella (0.02)" },
 	{ "v6-share", 0, OT_DBL, offsetof(struct gen_opts, v6_share), 0, 1, "FRACTION",
 	  "share of dual-stack subscribers (0.5)" },
+	{ "routine", 0, OT_U32, offsetof(struct gen_opts, routine), 0, 64, "N",
+	  "routine direct-SMTP senders: even ones 12 sessions to 6 MX every hour,\n"
+	  "odd ones the same burst nightly at a fixed hour +-20 min (0)" },
+	{ "switchers", 0, OT_U32, offsetof(struct gen_opts, switchers), 0, 64, "N",
+	  "subscribers who submit a few AUTH'd mails a day to the relay, then\n"
+	  "send a burst of 40 direct sessions at --start + 30 h + 2 h each (0)" },
 	{ "mail-interval", 0, OT_DBL, offsetof(struct gen_opts, mail_interval), 0.01, 1e7, "SECONDS",
 	  "mean time between a mail user's sessions (1800)" },
 	{ "max-flows", 0, OT_U32, offsetof(struct gen_opts, max_flows), 16, 5e7, "N",
@@ -231,8 +237,9 @@ int genopt_parse(struct gen_opts *o, int argc, char **argv)
 		o->packets = 100000;
 	if (!o->bots_set)
 		o->bots = o->subscribers / 250 ? o->subscribers / 250 : 1;
-	if (o->bots + o->exempt > o->subscribers) {
-		fprintf(stderr, "spanwatch-gen: --bots + --exempt exceed --subscribers\n");
+	if ((uint64_t)o->bots + o->exempt + o->routine + o->switchers > o->subscribers) {
+		fprintf(stderr, "spanwatch-gen: --bots + --exempt + --routine + --switchers "
+			"exceed --subscribers\n");
 		return -1;
 	}
 	if (o->bt_share + o->p2p_share > 1) {

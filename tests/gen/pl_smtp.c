@@ -5,6 +5,8 @@
  */
 #include "pl_smtp.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "gen.h"
@@ -496,4 +498,161 @@ void smtp_mta_spawn(struct gen *g, const struct spawn *s)
 		f->a[4] = mx;
 		sess_start(g, f, s->t0 + (uint64_t)i * rng_range(r, 50000, 2000000));
 	}
+}
+
+/* ---- planned senders ---------------------------------------------------- */
+
+#define US ((uint64_t)1000000)
+#define PLAN_BURST 12		/* a routine burst: sessions, */
+#define PLAN_MX 6		/* to this many MX hosts */
+#define PLAN_SWITCH_N 40	/* a switcher's burst */
+#define PLAN_SWITCH_AT (30 * 3600ull)	/* first switch, after --start */
+#define PLAN_SWITCH_STEP (2 * 3600ull)	/* between switchers */
+#define PLAN_SUBMIT_EVERY (6 * 3600ull)	/* a switcher's relayed submissions */
+
+enum plan_kind { PK_HOURLY, PK_NIGHTLY, PK_SWITCHER };
+
+static enum plan_kind plan_kind(const struct gen *g, uint32_t k)
+{
+	return k >= g->o->routine ? PK_SWITCHER : k % 2 ? PK_NIGHTLY : PK_HOURLY;
+}
+
+/* Planned sender k's subscriber: switchers are the last ordinary
+ * subscribers, routine ones the ordinary ones before them. */
+static uint32_t plan_sub(const struct gen *g, uint32_t k)
+{
+	uint32_t want = k >= g->o->routine ? k - g->o->routine : g->o->switchers + k;
+
+	for (uint32_t i = g->net->nsubs; i-- > 0;)
+		if (g->net->subs[i].role == ROLE_NORMAL && want-- == 0)
+			return i;
+	return 0;	/* genopt made sure there are enough */
+}
+
+/* a uniform jitter in [-span, span] us for occurrence n of sender k: a
+ * pure function, so the timetable needs no state */
+static int64_t plan_jitter(const struct gen *g, uint32_t k, uint64_t n, uint64_t span)
+{
+	uint64_t x = rng_mix(rng_mix(g->o->seed, 0x5107ull << 32 | k), n);
+
+	return (int64_t)(x % (2 * span + 1)) - (int64_t)span;
+}
+
+static uint64_t plan_switch_time(const struct gen *g, uint32_t k)
+{
+	return g->t_start + (PLAN_SWITCH_AT + (k - g->o->routine) * PLAN_SWITCH_STEP + 1020) * US;
+}
+
+/* occurrence n of sender k's periodic events */
+static uint64_t plan_at(const struct gen *g, uint32_t k, uint64_t n)
+{
+	uint64_t day0 = g->t_start / (86400 * US) * 86400 * US;
+
+	switch (plan_kind(g, k)) {
+	case PK_HOURLY:	/* minute 5-55 of every hour, +-1 min */
+		return day0 + n * 3600 * US + (300 + 420ull * k % 3000) * US +
+		       (uint64_t)plan_jitter(g, k, n, 60 * US);
+	case PK_NIGHTLY:	/* 02:10, 05:10, ... +-20 min: crosses the hour */
+		return day0 + n * 86400 * US + ((2 + 3ull * (k / 2)) % 24 * 3600 + 600) * US +
+		       (uint64_t)plan_jitter(g, k, n, 1200 * US);
+	case PK_SWITCHER:	/* every 6 h from 00:30 + 30 min each, +-15 min */
+		return day0 + n * PLAN_SUBMIT_EVERY * US +
+		       (1800 + 1800ull * (k - g->o->routine) % 3600) * US +
+		       (uint64_t)plan_jitter(g, k, n, 900 * US);
+	}
+	return UINT64_MAX;
+}
+
+/* sender k's first event after `after` (us) */
+static uint64_t plan_next(const struct gen *g, uint32_t k, uint64_t after)
+{
+	uint64_t day0 = g->t_start / (86400 * US) * 86400 * US;
+	uint64_t period = plan_kind(g, k) == PK_HOURLY ? 3600 * US :
+			  plan_kind(g, k) == PK_NIGHTLY ? 86400 * US : PLAN_SUBMIT_EVERY * US;
+	uint64_t n = after > day0 + period ? (after - day0) / period - 1 : 0;
+	uint64_t t;
+
+	while ((t = plan_at(g, k, n)) <= after || t < g->t_start)
+		n++;
+	if (plan_kind(g, k) == PK_SWITCHER) {
+		uint64_t sw = plan_switch_time(g, k);
+
+		if (sw > after && sw < t)
+			t = sw;
+	}
+	return t;
+}
+
+/* one direct unauthenticated session to MX host mx at t */
+static void plan_direct(struct gen *g, uint32_t sub, uint32_t mx, uint64_t t)
+{
+	struct flow *f = smtp_flow(g, sub, K_SMTP_UNAUTH, POOL_MX, mx, 25, 0, SC_DIRECT_UNAUTH);
+
+	if (!f)
+		return;
+	f->a[1] = 1 + (uint32_t)rng_below(&g->rng, 2);
+	f->a[3] = 1200 + rng_below(&g->rng, 800);
+	f->a[4] = mx;
+	sess_start(g, f, t);
+}
+
+void smtp_plan_fire(struct gen *g, uint32_t k, uint64_t now)
+{
+	uint32_t sub = plan_sub(g, k), nmx = net_pool_size(POOL_MX);
+	enum plan_kind pk = plan_kind(g, k);
+
+	/* re-schedule first: the flows pushed below may take the top */
+	evheap_retime_top(&g->heap, plan_next(g, k, now));
+	if (pk == PK_SWITCHER && now != plan_switch_time(g, k)) {
+		struct flow *f = smtp_flow(g, sub, K_SMTP_RELAY_AUTH, POOL_RELAY, 0, 587, 0,
+					   SC_RELAY);
+
+		if (!f)
+			return;
+		f->a[0] = SF_AUTH;
+		f->a[1] = 1;
+		f->a[3] = body_size(&g->rng, 1500, 1e5);
+		sess_start(g, f, now);
+		return;
+	}
+	/* a burst: the routine one to the same 6 MX hosts, 4-5 s apart; the
+	 * switcher's to any, 3 s apart (all within the 5 min window) */
+	uint32_t n = pk == PK_SWITCHER ? PLAN_SWITCH_N : PLAN_BURST;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t mx = pk == PK_SWITCHER ? rng_below(&g->rng, nmx) :
+			      (k * PLAN_MX + i % PLAN_MX) % nmx;
+		uint64_t gap = pk == PK_SWITCHER ? 3 * US : 4 * US;
+
+		plan_direct(g, sub, mx, now + i * gap + rng_below(&g->rng, 1000000));
+	}
+}
+
+int smtp_plan_create(struct gen *g, uint32_t nsrc)
+{
+	uint32_t np = g->o->routine + g->o->switchers;
+	char line[4096], name[32];
+	size_t len = 0;
+
+	if (!np)
+		return 0;	/* nothing said: the truth stays as it was */
+	for (uint32_t k = 0; k < np; k++)
+		if (evheap_push(&g->heap, plan_next(g, k, g->t_start > 0 ? g->t_start - 1 : 0),
+				GEN_REF_SOURCE | (nsrc + k)) < 0)
+			return -1;
+	line[0] = '\0';
+	for (uint32_t k = 0; k < g->o->routine && len + 48 < sizeof(line); k++) {
+		net_sub_name(plan_sub(g, k), name, sizeof(name));
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s:%s", len ? "," : "",
+					name, plan_kind(g, k) == PK_HOURLY ? "hourly" : "nightly");
+	}
+	truth_comment(g->truth, "routine=%s", line);
+	len = 0;
+	line[0] = '\0';
+	for (uint32_t k = g->o->routine; k < np && len + 48 < sizeof(line); k++) {
+		net_sub_name(plan_sub(g, k), name, sizeof(name));
+		len += (size_t)snprintf(line + len, sizeof(line) - len, "%s%s@%" PRIu64,
+					len ? "," : "", name, (uint64_t)(plan_switch_time(g, k) / US));
+	}
+	truth_comment(g->truth, "switchers=%s", line);
+	return 0;
 }

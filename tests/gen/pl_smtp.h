@@ -23,4 +23,18 @@ void smtp_bot_spawn(struct gen *g, const struct spawn *s);
 /* an exempt customer's MTA delivers a few messages */
 void smtp_mta_spawn(struct gen *g, const struct spawn *s);
 
+/*
+ * Planned senders (--routine, --switchers): direct SMTP on a timetable,
+ * for the smtp_surge tests. Routine ones send the same burst every hour
+ * or every night and must never be a surge; a switcher submits a few
+ * AUTH'd mails a day to the relay and then, at a time the truth records
+ * ("# switchers=NAME@UNIX_TIME,..."), a burst of direct sessions. They
+ * are the last ordinary subscribers (neither bot nor exempt): switchers
+ * from the end, then routine ones ("# routine=NAME:hourly,..."). Each has
+ * one heap event, ref GEN_REF_SOURCE | (nsrc + k). 0, or -1 (no memory).
+ */
+int smtp_plan_create(struct gen *g, uint32_t nsrc);
+/* planned sender k's event is due at now: its sessions, its next time */
+void smtp_plan_fire(struct gen *g, uint32_t k, uint64_t now);
+
 #endif
