@@ -53,8 +53,10 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
+# Made anew each time: ar would keep the member of a source since removed.
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(@D)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(BIN)/spanwatch: $(B)/obj/sensor/main.o $(LIB)
@@ -211,6 +213,7 @@ $(FB)/obj/%.o: %.c
 	$(FUZZ_CC) $(CPPFLAGS) $(PKG_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
 $(FB)/libspanwatch.a: $(FUZZ_LIBOBJ)
+	rm -f $@
 	$(AR) rcs $@ $^
 
 $(FB)/fuzz_%: tests/fuzz/fuzz_%.c $(FB)/libspanwatch.a

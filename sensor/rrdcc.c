@@ -1,10 +1,10 @@
 /*
- * rrdc.c — the rrdcached client (see rrdc.h). The socket is non-blocking
+ * rrdcc.c — the rrdcached client (see rrdcc.h). The socket is non-blocking
  * from the start and every wait is a poll on it and on an eventfd, so
- * that rrdc_limit can cut a wait short from the thread that stops the
+ * that rrdcc_limit can cut a wait short from the thread that stops the
  * sensor.
  */
-#include "rrdc.h"
+#include "rrdcc.h"
 
 #include "mono.h"
 
@@ -24,7 +24,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-struct rrdc {
+struct rrdcc {
 	char *c_unix;		/* socket path, or NULL for TCP */
 	char *host, *port;
 	int fd, wake;
@@ -41,10 +41,10 @@ mono_ms(void)
 	return (long long)(mono_s() * 1000.0);
 }
 
-struct rrdc *
-rrdc_new(const char *a)
+struct rrdcc *
+rrdcc_new(const char *a)
 {
-	struct rrdc *c = calloc(1, sizeof *c);
+	struct rrdcc *c = calloc(1, sizeof *c);
 	const char *p;
 	char *end;
 	long port;
@@ -92,16 +92,16 @@ rrdc_new(const char *a)
 	if (c->host && c->port)
 		return c;
 bad:
-	rrdc_free(c);
+	rrdcc_free(c);
 	return NULL;
 }
 
 void
-rrdc_free(struct rrdc *c)
+rrdcc_free(struct rrdcc *c)
 {
 	if (c == NULL)
 		return;
-	rrdc_close(c);
+	rrdcc_close(c);
 	if (c->wake >= 0)
 		close(c->wake);
 	free(c->c_unix);
@@ -111,19 +111,19 @@ rrdc_free(struct rrdc *c)
 }
 
 int
-rrdc_local(const struct rrdc *c)
+rrdcc_local(const struct rrdcc *c)
 {
 	return c->c_unix != NULL;
 }
 
 const char *
-rrdc_msg(const struct rrdc *c)
+rrdcc_msg(const struct rrdcc *c)
 {
 	return c->msg;
 }
 
 void
-rrdc_close(struct rrdc *c)
+rrdcc_close(struct rrdcc *c)
 {
 	if (c->fd >= 0)
 		close(c->fd);
@@ -132,15 +132,15 @@ rrdc_close(struct rrdc *c)
 }
 
 void
-rrdc_attach(struct rrdc *c, int fd)
+rrdcc_attach(struct rrdcc *c, int fd)
 {
-	rrdc_close(c);
+	rrdcc_close(c);
 	(void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	c->fd = fd;
 }
 
 void
-rrdc_limit(struct rrdc *c, unsigned grace_s)
+rrdcc_limit(struct rrdcc *c, unsigned grace_s)
 {
 	uint64_t one = 1;
 
@@ -153,9 +153,9 @@ rrdc_limit(struct rrdc *c, unsigned grace_s)
 
 /* The time by which a wait of the command started at start_ms ends. */
 static long long
-end_ms(struct rrdc *c, long long start_ms)
+end_ms(struct rrdcc *c, long long start_ms)
 {
-	long long end = start_ms + RRDC_TIMEOUT_S * 1000LL;
+	long long end = start_ms + RRDCC_TIMEOUT_S * 1000LL;
 	long long lim = atomic_load(&c->limit_ms);
 
 	return lim > 0 && lim < end ? lim : end;
@@ -164,7 +164,7 @@ end_ms(struct rrdc *c, long long start_ms)
 /* Waits until the socket is ready for events. Returns 0, or -1 with the
  * reason in msg (timed out, or the wait failed). */
 static int
-wait_fd(struct rrdc *c, short events, long long start_ms)
+wait_fd(struct rrdcc *c, short events, long long start_ms)
 {
 	for (;;) {
 		struct pollfd p[2] = { { .fd = c->fd, .events = events },
@@ -179,7 +179,7 @@ wait_fd(struct rrdc *c, short events, long long start_ms)
 				    atomic_load(&c->grace_ms) / 1000);
 			else
 				snprintf(c->msg, sizeof c->msg, "no answer for "
-				    "%ds, timed out", RRDC_TIMEOUT_S);
+				    "%ds, timed out", RRDCC_TIMEOUT_S);
 			return -1;
 		}
 		n = poll(p, 2, left > 60000 ? 60000 : (int)left);
@@ -203,7 +203,7 @@ wait_fd(struct rrdc *c, short events, long long start_ms)
 
 /* Connects to one address, bounded. Returns the socket or -1 (errno). */
 static int
-connect_one(struct rrdc *c, int family, int type, int proto,
+connect_one(struct rrdcc *c, int family, int type, int proto,
     const struct sockaddr *sa, socklen_t salen, long long start_ms)
 {
 	int fd = socket(family, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
@@ -234,13 +234,13 @@ connect_one(struct rrdc *c, int family, int type, int proto,
 }
 
 int
-rrdc_connect(struct rrdc *c)
+rrdcc_connect(struct rrdcc *c)
 {
 	struct addrinfo hints = { 0 }, *res, *ai;
 	long long start = mono_ms();
 	int fd = -1, err = EHOSTUNREACH, gai;
 
-	rrdc_close(c);
+	rrdcc_close(c);
 	if (atomic_load(&c->limit_ms) > 0 && mono_ms() >= atomic_load(&c->limit_ms)) {
 		snprintf(c->msg, sizeof c->msg, "no answer for %us at exit, "
 		    "given up", atomic_load(&c->grace_ms) / 1000);
@@ -281,7 +281,7 @@ rrdc_connect(struct rrdc *c)
 /* Sends all of buf. MSG_NOSIGNAL: a daemon that went away must cost an
  * EPIPE, not the process. Returns 0 or -1 (reason in msg). */
 static int
-send_all(struct rrdc *c, const char *buf, size_t len, long long start)
+send_all(struct rrdcc *c, const char *buf, size_t len, long long start)
 {
 	while (len > 0) {
 		ssize_t n = send(c->fd, buf, len, MSG_NOSIGNAL);
@@ -306,7 +306,7 @@ send_all(struct rrdc *c, const char *buf, size_t len, long long start)
 /* Reads one line (without its newline) into *line, valid until the next
  * call. Returns 0 or -1 (reason in msg). */
 static int
-get_line(struct rrdc *c, char **line, long long start)
+get_line(struct rrdcc *c, char **line, long long start)
 {
 	for (;;) {
 		char *s = c->in + c->in_off;
@@ -349,7 +349,7 @@ get_line(struct rrdc *c, char **line, long long start)
 
 /* The daemon's words go to our log: no control characters. */
 static void
-set_msg(struct rrdc *c, const char *s)
+set_msg(struct rrdcc *c, const char *s)
 {
 	size_t i = 0;
 
@@ -360,7 +360,7 @@ set_msg(struct rrdc *c, const char *s)
 }
 
 int
-rrdc_req(struct rrdc *c, const char *cmd, size_t len,
+rrdcc_req(struct rrdcc *c, const char *cmd, size_t len,
     void (*cb)(void *, char *), void *arg)
 {
 	long long start = mono_ms();
@@ -370,13 +370,13 @@ rrdc_req(struct rrdc *c, const char *cmd, size_t len,
 
 	if (c->fd < 0) {
 		snprintf(c->msg, sizeof c->msg, "not connected");
-		return RRDC_DOWN;
+		return RRDCC_DOWN;
 	}
 	if (send_all(c, cmd, len, start) != 0 || get_line(c, &line, start) != 0)
 		goto down;
 	errno = 0;
 	st = strtol(line, &msg, 10);
-	if (msg == line || errno != 0 || st > RRDC_MAX_LINES ||
+	if (msg == line || errno != 0 || st > RRDCC_MAX_LINES ||
 	    (*msg != '\0' && *msg != ' ' && *msg != '\t')) {
 		char shown[64];
 
@@ -399,14 +399,14 @@ answered:
 	/* An answer is progress: the grace at exit starts again. */
 	if ((g = atomic_load(&c->grace_ms)) > 0)
 		atomic_store(&c->limit_ms, mono_ms() + g);
-	return st < 0 ? RRDC_ERR : RRDC_OK;
+	return st < 0 ? RRDCC_ERR : RRDCC_OK;
 down:
-	rrdc_close(c);
-	return RRDC_DOWN;
+	rrdcc_close(c);
+	return RRDCC_DOWN;
 }
 
 size_t
-rrdc_cmd(char *buf, size_t size, const char *verb, const char *path)
+rrdcc_cmd(char *buf, size_t size, const char *verb, const char *path)
 {
 	size_t n;
 

@@ -27,8 +27,8 @@
  *    from the file's last stored values (ds[].last_ds): no negative and no
  *    lost step across a restart.
  *
- * rrdcached is spoken to through rrdc.c, a client of its own with bounded
- * waits (see rrdc.h). Nothing here waits for ever: at the end of the run
+ * rrdcached is spoken to through rrdcc.c, a client of its own with bounded
+ * waits (see rrdcc.h). Nothing here waits for ever: at the end of the run
  * (rrdw_finish) the daemon gets a grace without an answer, then what is
  * left is counted as lost; librrd is never handed a path that is not a
  * regular file inside the folder (a FIFO would block it for ever, a link
@@ -39,7 +39,7 @@
 
 #include "log.h"
 #include "mono.h"
-#include "rrdc.h"
+#include "rrdcc.h"
 #include "thr.h"
 
 #include <dirent.h>
@@ -238,7 +238,7 @@ struct rrdw {
 
 	/* rrdcached; addr == NULL means direct librrd */
 	char *addr;		/* as configured, for messages */
-	struct rrdc *rc;
+	struct rrdcc *rc;
 	char rc_msg[256];	/* last error (the daemon's, librrd's, ours) */
 	int conn_ok;		/* a command got a reply on this connection */
 
@@ -1197,11 +1197,11 @@ static int
 rc_req(struct rrdw *w, const char *cmd, size_t len,
     void (*cb)(void *, char *), void *arg)
 {
-	int r = rrdc_req(w->rc, cmd, len, cb, arg);
+	int r = rrdcc_req(w->rc, cmd, len, cb, arg);
 
-	if (r != RRDC_OK)
-		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", rrdc_msg(w->rc));
-	if (r != RRDC_DOWN && !w->conn_ok) {
+	if (r != RRDCC_OK)
+		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", rrdcc_msg(w->rc));
+	if (r != RRDCC_DOWN && !w->conn_ok) {
 		w->conn_ok = 1;
 		if (w->outage_logged) {
 			log_warn("rrdcached %s: reconnected after %.1fs%s", w->addr,
@@ -1211,13 +1211,13 @@ rc_req(struct rrdw *w, const char *cmd, size_t len,
 			w->quiet_fails = 0;
 		}
 	}
-	return r == RRDC_OK ? RC_OK : r == RRDC_ERR ? RC_ERR : RC_DOWN;
+	return r == RRDCC_OK ? RC_OK : r == RRDCC_ERR ? RC_ERR : RC_DOWN;
 }
 
 static size_t
 rc_cmd(struct rrdw *w, const char *verb, const char *path)
 {
-	return rrdc_cmd(w->cmd, CMD_MAX, verb, path);
+	return rrdcc_cmd(w->cmd, CMD_MAX, verb, path);
 }
 
 static int
@@ -1257,7 +1257,7 @@ rc_probe(struct rrdw *w, struct rrdw_file *f, time_t first)
 
 	/* A local daemon opens our folder's files: the same checks as for
 	 * librrd (over TCP the path is the daemon's, not ours to look at). */
-	if (rrdc_local(w->rc) && path_check(w, f) < 0)
+	if (rrdcc_local(w->rc) && path_check(w, f) < 0)
 		return RC_ERR;
 	/* INFO reads the file itself: first have the daemon write what it
 	 * holds for it (updates of our previous run, say). "No such file"
@@ -1788,9 +1788,9 @@ reconnect(struct rrdw *w)
 	int ok;
 
 	pthread_mutex_unlock(&w->mu);
-	ok = rrdc_connect(w->rc) == 0;
+	ok = rrdcc_connect(w->rc) == 0;
 	if (!ok)
-		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", rrdc_msg(w->rc));
+		snprintf(w->rc_msg, sizeof w->rc_msg, "%s", rrdcc_msg(w->rc));
 	pthread_mutex_lock(&w->mu);
 	if (w->backoff_ms < BACKOFF_MAX_MS)
 		w->backoff_ms *= 2;
@@ -1965,7 +1965,7 @@ setup_dir(struct rrdw *w, const char *dir)
 		n--;
 	if ((w->dir = strndup(dir, n)) == NULL)
 		return -1;
-	if (w->addr != NULL && !rrdc_local(w->rc))
+	if (w->addr != NULL && !rrdcc_local(w->rc))
 		return 0;
 	snprintf(sub, sizeof sub, "%s/subscribers", w->dir);
 	if (w->addr == NULL) {
@@ -2022,7 +2022,7 @@ free_all(struct rrdw *w)
 	free(w->batch);
 	free(w->dir);
 	free(w->addr);
-	rrdc_free(w->rc);
+	rrdcc_free(w->rc);
 	free(w);
 }
 
@@ -2057,7 +2057,7 @@ rrdw_open(const struct rrdw_cfg *cfg)
 	w->max_files = cfg->max_files ? cfg->max_files : 1048576;
 	if (cfg->rrdcached != NULL && cfg->rrdcached[0] != '\0') {
 		if ((w->addr = strdup(cfg->rrdcached)) == NULL ||
-		    (w->rc = rrdc_new(cfg->rrdcached)) == NULL) {
+		    (w->rc = rrdcc_new(cfg->rrdcached)) == NULL) {
 			log_err("rrdcached %s: malformed address (want unix:/path, "
 			    "host, host:port or [v6addr]:port)", cfg->rrdcached);
 			goto fail;
@@ -2066,9 +2066,9 @@ rrdw_open(const struct rrdw_cfg *cfg)
 	if (setup_dir(w, cfg->dir) != 0)
 		goto fail;
 	if (w->addr != NULL) {
-		if (rrdc_connect(w->rc) != 0 ||
-		    rrdc_req(w->rc, "PING\n", 5, NULL, NULL) != RRDC_OK) {
-			log_err("rrdcached %s: %s", w->addr, rrdc_msg(w->rc));
+		if (rrdcc_connect(w->rc) != 0 ||
+		    rrdcc_req(w->rc, "PING\n", 5, NULL, NULL) != RRDCC_OK) {
+			log_err("rrdcached %s: %s", w->addr, rrdcc_msg(w->rc));
 			goto fail;
 		}
 		w->conn_ok = 1;
@@ -2184,7 +2184,7 @@ rrdw_finish(struct rrdw *w)
 	/* From here on no wait for rrdcached may outlast its silence by
 	 * more than the grace, whatever is still to write. */
 	if (w->rc != NULL)
-		rrdc_limit(w->rc, EXIT_GRACE_S);
+		rrdcc_limit(w->rc, EXIT_GRACE_S);
 	ok = rrdw_flush(w) == 0;
 	push_final(w);
 	/* Late data for a step already written: give it the next step. */

@@ -1,13 +1,13 @@
 /*
- * fuzz_rrdc.c — libFuzzer target for the rrdcached client
- * (sensor/rrdc.c): the reader of the daemon's replies, its address
+ * fuzz_rrdcc.c — libFuzzer target for the rrdcached client
+ * (sensor/rrdcc.c): the reader of the daemon's replies, its address
  * parser and its command escaping. What a broken or hostile daemon sends
- * must give a clean RRDC_OK/ERR/DOWN, never a read past the buffer, a
+ * must give a clean RRDCC_OK/ERR/DOWN, never a read past the buffer, a
  * hang or a control character in our log.
  *
  * The first byte picks what the rest is:
- *   'A'    an address for rrdc_new ("unix:/x", "host:port", "[v6]:port")
- *   'P'    a path for rrdc_cmd: escaped, then read back as the daemon
+ *   'A'    an address for rrdcc_new ("unix:/x", "host:port", "[v6]:port")
+ *   'P'    a path for rrdcc_cmd: escaped, then read back as the daemon
  *          splits words, it must give the path again
  *   other  the daemon's whole byte stream (then EOF) over a socketpair:
  *          commands are sent until the reply reader says the connection
@@ -21,7 +21,7 @@
 #include <unistd.h>
 
 #include "fuzz_common.h"
-#include "rrdc.h"
+#include "rrdcc.h"
 
 #define MAX_INPUT 60000		/* fits a socket buffer: no writer thread */
 #define MAX_REQ 2000
@@ -47,9 +47,9 @@ on_line(void *arg, char *line)
 }
 
 static void
-msg_ok(const struct rrdc *c)
+msg_ok(const struct rrdcc *c)
 {
-	const char *m = rrdc_msg(c);
+	const char *m = rrdcc_msg(c);
 	size_t n = strlen(m);
 
 	if (n >= 256)
@@ -64,10 +64,10 @@ replies(const uint8_t *d, size_t n)
 {
 	static const char *const cmds[] = { "PING\n", "INFO /x.rrd\n",
 	    "FLUSH /x.rrd\n", "UPDATE /x.rrd 1:2\n" };
-	struct rrdc *c = rrdc_new("unix:/nonexistent");
+	struct rrdcc *c = rrdcc_new("unix:/nonexistent");
 	size_t newlines = 0;
 	char sink[4096];
-	int sv[2], r = RRDC_OK;
+	int sv[2], r = RRDCC_OK;
 
 	if (c == NULL)
 		abort();
@@ -86,15 +86,15 @@ replies(const uint8_t *d, size_t n)
 		done += (size_t)k;
 	}
 	shutdown(sv[1], SHUT_WR);
-	rrdc_attach(c, sv[0]);
+	rrdcc_attach(c, sv[0]);
 	lines_seen = 0;
-	for (int i = 0; i < MAX_REQ && r != RRDC_DOWN; i++) {
+	for (int i = 0; i < MAX_REQ && r != RRDCC_DOWN; i++) {
 		const char *cmd = cmds[i % 4];
 
-		r = rrdc_req(c, cmd, strlen(cmd), on_line, NULL);
-		if (r != RRDC_OK && r != RRDC_ERR && r != RRDC_DOWN)
+		r = rrdcc_req(c, cmd, strlen(cmd), on_line, NULL);
+		if (r != RRDCC_OK && r != RRDCC_ERR && r != RRDCC_DOWN)
 			abort();
-		if (r != RRDC_OK)
+		if (r != RRDCC_OK)
 			msg_ok(c);
 		/* what we sent, read away so that sends never wait */
 		while (recv(sv[1], sink, sizeof sink, MSG_DONTWAIT) > 0)
@@ -102,25 +102,25 @@ replies(const uint8_t *d, size_t n)
 	}
 	if (lines_seen > newlines)
 		abort();
-	if (r == RRDC_DOWN && rrdc_req(c, "PING\n", 5, NULL, NULL) != RRDC_DOWN)
+	if (r == RRDCC_DOWN && rrdcc_req(c, "PING\n", 5, NULL, NULL) != RRDCC_DOWN)
 		abort();	/* closed after a loss */
 	close(sv[1]);
-	rrdc_free(c);	/* closes sv[0] */
+	rrdcc_free(c);	/* closes sv[0] */
 }
 
 static void
 address(const uint8_t *d, size_t n)
 {
 	char *a = malloc(n + 1);
-	struct rrdc *c;
+	struct rrdcc *c;
 
 	if (a == NULL)
 		abort();
 	memcpy(a, d, n);
 	a[n] = '\0';
-	if ((c = rrdc_new(a)) != NULL) {
-		(void)rrdc_local(c);
-		rrdc_free(c);	/* never connected: no network here */
+	if ((c = rrdcc_new(a)) != NULL) {
+		(void)rrdcc_local(c);
+		rrdcc_free(c);	/* never connected: no network here */
 	}
 	free(a);
 }
@@ -136,7 +136,7 @@ command(const uint8_t *d, size_t n)
 	memcpy(path, d, n);
 	path[n] = '\0';
 	n = strlen(path);	/* a path ends at its NUL */
-	len = rrdc_cmd(buf, sizeof buf, "UPDATE", path);
+	len = rrdcc_cmd(buf, sizeof buf, "UPDATE", path);
 	if (len == 0)
 		return;
 	if (len >= sizeof buf - 199 || strncmp(buf, "UPDATE ", 7) != 0 ||

@@ -19,7 +19,7 @@
 #   config, submap, allowlist
 #              conf/ examples, spanwatch-gen's --conf-dir files, a few
 #              variants, and the record form of submap and allowlist
-#   rrdc       rrdcached replies of each kind, addresses, paths
+#   rrdcc      rrdcached replies of each kind, addresses, paths
 #
 # Captures are read, never copied into the repository. Needs python3;
 # bin/spanwatch-gen and the nDPI captures are used when present.
@@ -394,21 +394,21 @@ put("allowlist", b"# list\nEA4C364796553B8514452A085697F892A7A366C2 Debian # iso
 put("allowlist", b"ea4c364796553b8514452a085697f892a7a366c\nzz4c364796553b8514452a085697f892a7a366c2\n")
 put("allowlist", bytes([0xff]) + bytes(rnd.randrange(256) for _ in range(21 * 100)))
 
-# rrdc: rrdcached's replies (rrdcached(1): "N message", then N lines), an
-# address, a path to escape. The first byte picks (see fuzz_rrdc.c).
+# rrdcc: rrdcached's replies (rrdcached(1): "N message", then N lines), an
+# address, a path to escape. The first byte picks (see fuzz_rrdcc.c).
 info = b"".join(b"ds[bytes_in].%s %s\n" % kv for kv in (
     (b"index", b"0 0"), (b"type", b"2 DERIVE"), (b"last_ds", b"2 12345"), (b"value", b"1 0.0")))
-put("rrdc", b"R0 PONG\n9 lines follow\nfilename 2 /x.rrd\nrrd_version 2 0003\nstep 0 60\n"
+put("rrdcc", b"R0 PONG\n9 lines follow\nfilename 2 /x.rrd\nrrd_version 2 0003\nstep 0 60\n"
             b"last_update 0 1767225600\n" + info + b"-1 No such file: /x.rrd\n0 Nothing to flush\n")
-put("rrdc", b"R-1 /x.rrd: Permission denied\n0 errors, enqueued 2 value(s).\n3 x\na\nb")
-put("rrdc", b"Rhello there\n")
-put("rrdc", b"R" + b"x" * 9000 + b"\n")
-put("rrdc", b"R99999999999999999999 x\n0 \x1b[31mred\n")
+put("rrdcc", b"R-1 /x.rrd: Permission denied\n0 errors, enqueued 2 value(s).\n3 x\na\nb")
+put("rrdcc", b"Rhello there\n")
+put("rrdcc", b"R" + b"x" * 9000 + b"\n")
+put("rrdcc", b"R99999999999999999999 x\n0 \x1b[31mred\n")
 for a in (b"unix:/run/rrdcached.sock", b"/run/r.sock", b"localhost", b"127.0.0.1:42217",
           b"[::1]:42217", b"[::1", b"host:0", b"::1:42217"):
-    put("rrdc", b"A" + a)
+    put("rrdcc", b"A" + a)
 for p_ in (b"/var/lib/spanwatch/subscribers/cust-0001.rrd", b"a b\\c", b"x\ny"):
-    put("rrdc", b"P" + p_)
+    put("rrdcc", b"P" + p_)
 
 os.makedirs(out, exist_ok=True)
 open(os.path.join(out, ".mkseeds"), "w").close()  # run.sh: seeded
