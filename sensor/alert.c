@@ -220,6 +220,7 @@ struct alerts {
 
 	/* Counters: each has one writer at a time (the mutex holder or the
 	 * sink thread), readers are anywhere. */
+	counter st_kind[ALERTS_NKINDS];
 	counter st_raised, st_suppressed, st_dropped_full, st_dropped_rate,
 	    st_fields_dropped, st_hold_evicted, st_sent, st_failed, st_reconnects;
 
@@ -1455,6 +1456,22 @@ alerts_reopen(struct alerts *a)
 	pthread_mutex_unlock(&a->smu);
 }
 
+const char *const alerts_kind_names[ALERTS_NKINDS] = {
+	"smtp_direct", "smtp_surge", "bt_volume", "capture_drops", "flow_table_full", "other",
+};
+
+/* A bounded label set for the metrics: SPEC's kinds, then "other". */
+static size_t
+kind_index(const char *kind)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < ALERTS_NKINDS; i++)
+		if (strcmp(kind, alerts_kind_names[i]) == 0)
+			break;
+	return i;
+}
+
 int
 alerts_raise(struct alerts *a, const char *kind, const char *subscriber, time_t ts,
     const struct alert_field *fields, size_t n)
@@ -1509,6 +1526,7 @@ alerts_raise(struct alerts *a, const char *kind, const char *subscriber, time_t 
 	 * pairs with the sink's store of it and its load of head. */
 	atomic_store(&a->head, head + 1);
 	bump(&a->st_raised, 1);
+	bump(&a->st_kind[kind_index(kind)], 1);
 	pthread_mutex_unlock(&a->mu);
 	wake_sink(a);
 	return 1;
@@ -1527,6 +1545,8 @@ alerts_stats(const struct alerts *a, struct alerts_stats *st)
 	if (!a)
 		return;
 	st->raised = get(&a->st_raised);
+	for (size_t i = 0; i < ALERTS_NKINDS; i++)
+		st->by_kind[i] = get(&a->st_kind[i]);
 	st->suppressed = get(&a->st_suppressed);
 	st->dropped_full = get(&a->st_dropped_full);
 	st->dropped_rate = get(&a->st_dropped_rate);

@@ -79,8 +79,14 @@ struct alerts_opts {
 					 * of packet time */
 };
 
+/* The alert kinds SPEC names, for counts by kind (metrics); anything
+ * else counts as the last, "other". */
+#define ALERTS_NKINDS 6
+extern const char *const alerts_kind_names[ALERTS_NKINDS];
+
 struct alerts_stats {
 	uint64_t raised;		/* queued for the sinks (alerts_count) */
+	uint64_t by_kind[ALERTS_NKINDS];	/* raised, by alerts_kind_names */
 	uint64_t suppressed;		/* held down */
 	uint64_t dropped_full;		/* queue full */
 	uint64_t dropped_rate;		/* over the rate limit */

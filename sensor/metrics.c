@@ -242,6 +242,11 @@ metrics_render(struct metrics *m, char *buf, unsigned len)
 		    (unsigned long long)as.dropped_full,
 		    (unsigned long long)as.dropped_rate,
 		    (unsigned long long)as.failed);
+		put(&w, "# HELP spanwatch_alerts_kind_total Alerts raised, by kind.\n"
+		    "# TYPE spanwatch_alerts_kind_total counter\n");
+		for (size_t i = 0; i < ALERTS_NKINDS; i++)
+			put(&w, "spanwatch_alerts_kind_total{kind=\"%s\"} %llu\n",
+			    alerts_kind_names[i], (unsigned long long)as.by_kind[i]);
 	}
 	if (m->src.rrdw != NULL) {
 		struct rrdw_stats rs;
