@@ -82,4 +82,14 @@ int mse_random_looking(const uint8_t *p, uint32_t len);
  * BitTorrent handshake, and a few more. */
 int mse_plaintext_signature(const uint8_t *p, uint32_t len);
 
+/* What RC4 does not hide: the lengths of peer-wire messages (BEP 3).
+ * 1 when a TCP segment of len payload bytes, once the handshake is over,
+ * has a length that a leecher's small segments show: a keep-alive (4),
+ * a state message (5), a piece message's 13-byte header sent apart from
+ * its block, or up to MSE_MSGLEN_SMALL bytes made of requests (17 bytes
+ * each) with at most two haves (9 bytes each), or of haves only. About
+ * one random length in four passes; a leecher's segments nearly all do. */
+#define MSE_MSGLEN_SMALL 600
+int mse_msglen_like(uint32_t len);
+
 #endif

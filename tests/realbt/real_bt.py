@@ -426,6 +426,11 @@ def main():
                 fp.write(CONF.format(work=work, allow=allow, maxbt=MAX_BT))
         for enc, transport, dht in CASES:
             fig = run_case(work, torrent, enc, transport, dht, procs)
+            if os.environ.get("SW_BT_PCAPS"):
+                # For a closer look: keep each case's capture.
+                os.makedirs(os.environ["SW_BT_PCAPS"], exist_ok=True)
+                shutil.copy(os.path.join(work, fig["case"], "wire.pcap"),
+                            os.path.join(os.environ["SW_BT_PCAPS"], fig["case"] + ".pcap"))
             judge(fig, enc, transport, dht)
             figs.append(fig)
     finally:
