@@ -1014,6 +1014,11 @@ account(struct p2p *P, struct pflow *st, const struct flow_event *ev, enum kind 
 	}
 	if (st->label == L_BT && hash_pending(P, st, f))
 		return;
+	/* A BitTorrent flow that showed no info-hash (nDPI names encrypted
+	 * flows by its own cache of endpoints): the torrent its endpoints
+	 * were named for, if any. */
+	if (st->label == L_BT && P->allow && !(st->flags & PF_HASH))
+		carry_torrent(P, st, f);
 	/* The label (and info-hash) arrived: the bytes before count now;
 	 * f->bytes already holds this packet. */
 	count_backlog(P, st, f);
@@ -1087,6 +1092,8 @@ p2p_flow_end(void *self, struct flow *f, enum flow_end why)
 	if (st->label == L_UNDECIDED)
 		decide(P, st, f, 1);
 	if ((st->label == L_BT || st->label == L_P2P) && !(st->flags & PF_COUNTING)) {
+		if (st->label == L_BT && P->allow && !(st->flags & PF_HASH))
+			carry_torrent(P, st, f);
 		mark_active(P, st, f);
 		count_backlog(P, st, f);
 	}
