@@ -368,7 +368,7 @@ btmsg_krpc(const uint8_t *p, uint32_t len, struct btmsg_krpc *q, btmsg_peer_fn f
 	int tid = 0;
 	uint8_t y = 0;
 
-	q->query = q->has_hash = q->valid = 0;
+	q->query = q->has_hash = q->valid = q->announce = 0;
 	benc_init(&b, p, len);
 	if (benc_next(&b, &k) != BENC_DICT)
 		return -1;
@@ -384,6 +384,8 @@ btmsg_krpc(const uint8_t *p, uint32_t len, struct btmsg_krpc *q, btmsg_peer_fn f
 				break;
 		} else if (benc_is(&k, "t") && v.type == BENC_STR) {
 			tid = 1;
+		} else if (benc_is(&k, "q") && v.type == BENC_STR) {
+			q->announce = benc_is(&v, "announce_peer");
 		} else if (benc_is(&k, "y") && v.type == BENC_STR && v.len == 1) {
 			y = v.s[0];
 		} else if (benc_skip(&b, &v) < 0) {

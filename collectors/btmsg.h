@@ -86,6 +86,7 @@ unsigned btmsg_udptracker_reply(const uint8_t *p, uint32_t len, int family, btms
 struct btmsg_krpc {
 	int query;		/* it carries arguments ("a"): a query */
 	int has_hash;		/* ... with an info_hash (get_peers, announce_peer) */
+	int announce;		/* ... an announce_peer: its sender has the torrent */
 	int valid;		/* a whole KRPC message: the dictionary is read to
 				 * its end and has a transaction id ("t") and a
 				 * type ("y": "q", "r" or "e"), as BEP 5 requires

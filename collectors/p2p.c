@@ -78,7 +78,7 @@
  * the following of that direction.
  *
  * Memory, all allocated at start: 40 bytes per flow of [sensor]
- * max_flows, 152 bytes per subscriber, the peer cache (8 endpoints of 24
+ * max_flows, 160 bytes per subscriber, the peer cache (8 endpoints of 24
  * bytes per flow of max_flows, within PEER_MIN..PEER_MAX), PEX_SLOTS peer-wire followers of 36 bytes, 20
  * bytes per allowlisted torrent.
  */
@@ -229,17 +229,21 @@ struct subwin {
 	uint64_t sum;
 	uint32_t cur;		/* bucket number (time / bucket length) of the newest */
 	uint32_t last_bt;	/* packet time of its last plaintext BitTorrent, s */
+	/* packet time of its last announce in clear (HTTP or UDP tracker,
+	 * DHT announce_peer) of an allowlisted torrent, of another, s */
+	uint32_t allow_s, other_s;
 	uint8_t alerted;	/* sum is above max_bt_bytes since an alert */
 };
 
 /* The memory bounds in the header comment. */
 _Static_assert(sizeof(struct pflow) == 40, "per-flow state grew");
-_Static_assert(sizeof(struct subwin) == 152, "per-subscriber state grew");
+_Static_assert(sizeof(struct subwin) == 160, "per-subscriber state grew");
 _Static_assert(sizeof(struct pexf) == 36, "PEX follower grew");
 
 struct p2p_stats {
 	uint64_t enc_flows, enc_by_cache, enc_by_recent, enc_late, mse_no_evidence;
 	uint64_t by_mse_framing, by_utp, by_wire, enc_allowed, enc_other, enc_unknown;
+	uint64_t enc_allowed_by_sub;
 	uint64_t bt_flows, allow_flows, p2p_flows, peers_named;
 	uint64_t pex_full, alerts;
 };
@@ -411,6 +415,24 @@ evidence(struct p2p *P, const struct flow *f)
  * endpoint named for an allowlisted torrent makes the flow allowlisted,
  * even if it was named for another torrent too: a legitimate user is
  * never accused for a peer that also serves something else. */
+static int
+recent(const struct p2p *P, uint32_t t)
+{
+	/* (packet time may step back a little: still recent) */
+	return t && (P->now <= t || P->now - t <= RECENT_BT);
+}
+
+/* Has subscriber sub announced in clear, just now, allowlisted torrents
+ * and no other? Then its BitTorrent is of those (the user fetching a
+ * distribution's ISO); one other torrent announced and its flows whose
+ * torrent is not known otherwise count as not allowlisted. */
+static int
+only_allowed(const struct p2p *P, int32_t sub)
+{
+	return sub >= 0 && P->allow && recent(P, P->win[sub].allow_s) &&
+	       !recent(P, P->win[sub].other_s);
+}
+
 static void
 carry_torrent(struct p2p *P, struct pflow *st, const struct flow *f)
 {
@@ -427,6 +449,11 @@ carry_torrent(struct p2p *P, struct pflow *st, const struct flow *f)
 	} else if (tag & PEERCACHE_T_OTHER) {
 		st->flags |= PF_HASH;
 		P->st.enc_other++;
+	} else if (only_allowed(P, f->sub_a) || only_allowed(P, f->sub_b)) {
+		st->flags |= PF_HASH | PF_ALLOWED;
+		P->st.allow_flows++;
+		P->st.enc_allowed++;
+		P->st.enc_allowed_by_sub++;
 	} else {
 		P->st.enc_unknown++;	/* unknown-torrent BitTorrent */
 	}
@@ -591,6 +618,18 @@ hash_tag(const struct pflow *st)
 	return st->flags & PF_ALLOWED ? PEERCACHE_T_ALLOWED : PEERCACHE_T_OTHER;
 }
 
+/* Subscriber sub (-1: none) announced the torrent hash in clear. */
+static void
+announced(struct p2p *P, int32_t sub, const uint8_t *hash)
+{
+	if (sub < 0)
+		return;
+	if (allowlist_has(P->allow, hash))
+		P->win[sub].allow_s = P->now;
+	else
+		P->win[sub].other_s = P->now;
+}
+
 /* Subscriber sub (-1: none) sent plaintext BitTorrent just now: its own
  * client speaks the protocol (a packet it only received proves nothing:
  * DHT crawlers query addresses that were nodes once). */
@@ -705,6 +744,7 @@ look_tcp(struct p2p *P, struct pflow *st, const struct flow_event *ev, uint32_t 
 	} else if (d == FLOW_C2S && btmsg_tracker_request(pl, n, hash)) {
 		set_hash(P, st, hash);
 		vouch(P, collector_sub_from(ev));
+		announced(P, collector_sub_from(ev), hash);
 		st->role = R_TRACKER_HTTP;
 	}
 }
@@ -720,8 +760,10 @@ look_udp(struct p2p *P, struct pflow *st, const struct flow_event *ev, const uin
 	if (d == FLOW_C2S && btmsg_udptracker_connect(pl, n)) {
 		st->role = R_TRACKER_UDP;
 	} else if (st->role == R_TRACKER_UDP && d == FLOW_C2S) {
-		if (btmsg_udptracker_announce(pl, n, hash))
+		if (btmsg_udptracker_announce(pl, n, hash)) {
 			set_hash(P, st, hash);
+			announced(P, collector_sub_from(ev), hash);
+		}
 	} else if (btmsg_utp(pl, n, &off) && btmsg_handshake(pl + off, n - off, hash)) {
 		set_hash(P, st, hash);
 		vouch(P, collector_sub_from(ev));
@@ -847,6 +889,19 @@ inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 		vouch(P, collector_sub_from(ev));
 		if (k.query)
 			dht_query(P, st, &k);
+		if (k.announce && k.has_hash) {
+			/* announce_peer comes from a peer of the torrent, from
+			 * the port it takes connections on (libtorrent's and
+			 * most clients' DHT shares it). get_peers need not:
+			 * clients look up random targets with it. */
+			const struct flow *f = ev->f;
+
+			peercache_add_tag(P->peers, f->key.family, ev->from_a ? f->key.a : f->key.b,
+					  ev->from_a ? f->key.aport : f->key.bport, P->now,
+					  allowlist_has(P->allow, k.hash) ? PEERCACHE_T_ALLOWED
+									 : PEERCACHE_T_OTHER);
+			announced(P, collector_sub_from(ev), k.hash);
+		}
 		return K_DHT;
 	}
 	if (st->looks[d]) {
@@ -1144,8 +1199,11 @@ p2p_reload(void *self, const struct collector_env *env)
 			continue;
 		if (blen == P->blen)
 			nw[id] = P->win[i];
-		else
+		else {
 			nw[id].last_bt = P->win[i].last_bt;
+			nw[id].allow_s = P->win[i].allow_s;
+			nw[id].other_s = P->win[i].other_s;
+		}
 	}
 	free(P->win);
 	P->win = nw;

@@ -133,9 +133,10 @@ peercache_add_tag(struct peercache *pc, int family, const uint8_t *addr, uint16_
 	set = set_of(pc, family, a, port);
 	for (int i = 0; i < PEERCACHE_WAYS; i++)
 		if (same(&set[i], family, a, port)) {
+			/* an expired entry's torrents are forgotten with it */
+			set[i].tag = alive(pc, &set[i], now_s) ? (uint8_t)(set[i].tag | tag) : tag;
 			if (now_s > set[i].seen)
 				set[i].seen = now_s;
-			set[i].tag |= tag;
 			to_front(set, i);
 			pc->st.refreshed++;
 			return;

@@ -370,8 +370,10 @@ test_utp_beside_dht(void **state)
 }
 
 /* Issue 1, encrypted: an MSE-encrypted uTP stream shows no info-hash, so
- * it is never allowlisted, also right after a DHT query about an
- * allowlisted torrent on the same 5-tuple; that DHT exchange is. */
+ * it is not allowlisted, also right after a DHT get_peers about an
+ * allowlisted torrent on the same 5-tuple (clients send get_peers for
+ * random targets too: only announce_peer ties, issue 15); that DHT
+ * exchange is. */
 static void
 test_encrypted_utp_beside_dht(void **state)
 {
@@ -566,13 +568,14 @@ tracker_exchange(struct world *w, struct flow *f, uint32_t id, int sub, const ui
 /* Issue 15: the allowlist across encryption. Subscriber a announces the
  * allowlisted torrent in clear and the tracker's reply names peer
  * 198.18.0.50:6881; a's encrypted connection to it carries the torrent:
- * 60 kB, all bt_allow, no alert. b's encrypted connection to a peer
- * named for another torrent alerts. */
+ * 60 kB, all bt_allow, no alert; so is its connection to a peer nobody
+ * named, a having announced no other torrent. b's encrypted connection
+ * to a peer named for another torrent alerts. */
 static void
 test_allow_across_encryption(void **state)
 {
 	struct world w;
-	struct flow tr, enc, tr_b, enc_b;
+	struct flow tr, enc, tr_b, enc_b, far;
 	uint32_t ss;
 
 	world_open(&w, 1);
@@ -584,6 +587,15 @@ test_allow_across_encryption(void **state)
 	assert_int_equal(enc.own_app, FLOW_OWN_BT_ENC_PEER);
 	assert_int_equal(alerts_count(w.alerts), 0);
 	collector_p2p.flow_end(w.p2p, &enc, FLOW_END_IDLE);
+	assert_int_equal(alerts_count(w.alerts), 0);
+	/* a peer nobody named (PEX, a magnet link's): a has announced the
+	 * allowlisted torrent and no other just now, so its torrent. */
+	tcp_flow_init(&far, 54, 0, submap_find(w.subs, "a"), 70);
+	ss = mse_start(&w, &far, T0 + 2, 33);
+	ndpi_says(&w, &far, 0);
+	mse_client_segments(&w, &far, T0 + 2, &ss, 34, 30);
+	assert_int_equal(far.own_app, FLOW_OWN_BT_ENC_SWARM);
+	collector_p2p.flow_end(w.p2p, &far, FLOW_END_IDLE);
 	assert_int_equal(alerts_count(w.alerts), 0);
 
 	tracker_exchange(&w, &tr_b, 52, 1, OTHER, 51);
