@@ -31,7 +31,9 @@
  * three looks uniformly random (mse_random_looking) and starts with no
  * known plaintext signature (TLS, HTTP, SSH, BitTorrent, ...). It cannot
  * verify HASH('req1', S) without S, so the yes means "shaped like MSE",
- * not "is MSE": the p2p collector asks for more evidence.
+ * not "is MSE": the p2p collector asks for more evidence (a peer named
+ * in clear, the subscriber's plain BitTorrent, or the message lengths
+ * after the handshake: mse_msglen_like).
  *
  * Sizes are counted by TCP sequence number, from the first payload byte
  * of each direction, so that a retransmitted segment is not counted

@@ -12,18 +12,38 @@
  *     DHT (BEP 5) and HTTP tracker announces (BEP 3, 23). nDPI 4.2 has
  *     no UDP tracker (BEP 15) dissector: such flows stay Unknown and
  *     uncounted, though their peer lists are read;
- *   - or spanwatch's own label BitTorrent.encrypted (flow own_app
- *     FLOW_OWN_BT_ENCRYPTED), for what nDPI leaves Unknown: a TCP flow,
- *     seen from its SYN, that nDPI could not name when it gave up (at
- *     its packet budget or at flow end) is encrypted BitTorrent when its
- *     first payloads have the shape of an MSE handshake (mse.h) AND
- *     either its server endpoint (address and port) was named as a
- *     BitTorrent peer within the last PEER_TTL seconds (peercache.h: DHT
- *     replies, HTTP and UDP tracker replies, PEX) or one of its
- *     subscribers had plaintext BitTorrent traffic within the last
- *     RECENT_BT seconds. nDPI is asked first, since its address lists and
- *     give-up guesses know services whose traffic also looks random
- *     (Telegram's MTProto to its own addresses has the MSE shape).
+ *   - or spanwatch's own labels (flow own_app), for what nDPI leaves
+ *     Unknown when it gives up (at its packet budget or at flow end),
+ *     each with the level of its evidence (enum level), shown as the
+ *     flow log's app and as the bt_volume alert's level=:
+ *       BitTorrent.encrypted.peer   a TCP flow seen from its SYN whose
+ *         first payloads have the shape of an MSE handshake (mse.h) and
+ *         whose server endpoint was named as a BitTorrent peer within
+ *         PEER_TTL seconds (peercache.h: DHT replies and announce_peer,
+ *         HTTP and UDP tracker replies, PEX);
+ *       BitTorrent.encrypted.swarm  the MSE shape and one of its
+ *         subscribers sent plaintext BitTorrent within RECENT_BT seconds;
+ *       BitTorrent.encrypted.framing  the MSE shape and, with no such
+ *         evidence, what RC4 does not hide: of the first FRAME_PKTS small
+ *         segments after the handshake, one direction's (a leecher's)
+ *         have peer-wire message lengths (mse_msglen_like: requests of 17
+ *         bytes, haves of 9, a piece's 13-byte header), FRAME_HITS of them
+ *         and three in four;
+ *       BitTorrent.uTP.framing  a UDP flow whose first UTP_PKTS payloads
+ *         (DHT messages aside) are uTP (BEP 29) of one connection: one
+ *         connection id per direction, the two one apart, each side's
+ *         ack_nr close behind the other's seq_nr. uTP is BitTorrent's own
+ *         transport, whatever its payload (MSE or plain);
+ *       BitTorrent.wire.framing  a TCP flow picked up mid-stream (no SYN
+ *         seen) with WIRE_HITS peer-wire block headers (a piece message's
+ *         or a 16 KiB request's) at any offset of its first WIRE_PKTS
+ *         payloads.
+ *     An MSE-shaped flow with no evidence and ambiguous lengths (a
+ *     connection closed after its handshake, an obfuscated protocol) is
+ *     not BitTorrent: the shape alone accuses nobody. nDPI is asked
+ *     first, since its address lists and give-up guesses know services
+ *     whose traffic also looks random (Telegram's MTProto has the MSE
+ *     shape). BitTorrent named by nDPI has the level handshake.
  *
  * Plaintext BitTorrent traffic of a subscriber's: a packet it sent that
  * spanwatch's own readers recognise (a whole DHT KRPC message, a BEP 3
@@ -53,7 +73,22 @@
  * bt_allow_* only: not in bt_in/bt_out, and not towards bt_volume, so
  * that a subscriber seeding a Linux ISO is neither billed as BitTorrent
  * nor alerted. sensor.rrd bt_bytes counts all BitTorrent, allowlisted or
- * not. Encrypted flows show no info-hash and are never allowlisted.
+ * not.
+ *
+ * Allowlist across encryption: an encrypted flow (or any BitTorrent flow
+ * that showed no info-hash of its own) carries the torrent of the peer
+ * lists in clear that named its far endpoint: a tracker reply to an
+ * announce (HTTP or UDP), a DHT get_peers reply (values) after a query
+ * for an allowlisted torrent, a PEX message in a plain peer wire, and a
+ * DHT announce_peer from a far peer (its sender has the torrent). The
+ * peer cache keeps, with each endpoint, whether it was named for an
+ * allowlisted torrent, another, or both; named for an allowlisted one,
+ * the flow is allowlisted (a seeder of a Linux ISO that seeds something
+ * else too does not get its legitimate leecher accused). A subscriber's
+ * own endpoint serves all its torrents and says nothing. A flow whose
+ * far end no list in clear named is unknown-torrent BitTorrent: counted
+ * in bt_in/bt_out and towards bt_volume (it may be a torrent announced
+ * over HTTPS); the summary line counts such flows.
  *
  * Late labels: nDPI decides after a few packets (or gives up after its
  * budget of packets, or at flow end, which is when an encrypted flow gets
@@ -77,8 +112,13 @@
  * sequence numbers (a segment the capture missed, or out of order) ends
  * the following of that direction.
  *
+ * CPU: the framing heuristics run only on flows nDPI left Unknown, for
+ * their first packets (FRAME_PKTS, UTP_PKTS, WIRE_PKTS) and at most
+ * FRAME_WAIT seconds; the block-header scan reads the payload's bytes
+ * once, the others only lengths and header fields.
+ *
  * Memory, all allocated at start: 40 bytes per flow of [sensor]
- * max_flows, 160 bytes per subscriber, the peer cache (8 endpoints of 24
+ * max_flows, 152 bytes per subscriber, the peer cache (8 endpoints of 24
  * bytes per flow of max_flows, within PEER_MIN..PEER_MAX), PEX_SLOTS peer-wire followers of 36 bytes, 20
  * bytes per allowlisted torrent.
  */
@@ -125,7 +165,7 @@
  * payload packets of a flow nDPI leaves Unknown, for at most FRAME_WAIT
  * seconds after its first packet; a flow still undecided then is not
  * BitTorrent. */
-#define FRAME_PKTS 128		/* MSE over TCP: segments after the handshake */
+#define FRAME_PKTS 64		/* MSE over TCP: small segments after the handshake */
 #define FRAME_HITS 6		/* ... of one direction shaped like messages */
 #define FRAME_WAIT 60
 #define WIRE_PKTS 32		/* TCP picked up mid-stream: payloads scanned */
@@ -190,7 +230,7 @@ struct pflow {
 			/* after an MSE handshake, by enum flow_dir:
 			 * segments of message-like length, and small ones */
 			uint8_t hits[2], small[2];
-			uint8_t fseen;		/* segments looked at after it */
+			uint8_t fseen;		/* small segments looked at after it */
 			uint8_t wseen;		/* payloads scanned for block headers */
 			uint8_t wire;		/* block headers found */
 		} tcp;
@@ -229,21 +269,17 @@ struct subwin {
 	uint64_t sum;
 	uint32_t cur;		/* bucket number (time / bucket length) of the newest */
 	uint32_t last_bt;	/* packet time of its last plaintext BitTorrent, s */
-	/* packet time of its last announce in clear (HTTP or UDP tracker,
-	 * DHT announce_peer) of an allowlisted torrent, of another, s */
-	uint32_t allow_s, other_s;
 	uint8_t alerted;	/* sum is above max_bt_bytes since an alert */
 };
 
 /* The memory bounds in the header comment. */
 _Static_assert(sizeof(struct pflow) == 40, "per-flow state grew");
-_Static_assert(sizeof(struct subwin) == 160, "per-subscriber state grew");
+_Static_assert(sizeof(struct subwin) == 152, "per-subscriber state grew");
 _Static_assert(sizeof(struct pexf) == 36, "PEX follower grew");
 
 struct p2p_stats {
 	uint64_t enc_flows, enc_by_cache, enc_by_recent, enc_late, mse_no_evidence;
 	uint64_t by_mse_framing, by_utp, by_wire, enc_allowed, enc_other, enc_unknown;
-	uint64_t enc_allowed_by_sub;
 	uint64_t bt_flows, allow_flows, p2p_flows, peers_named;
 	uint64_t pex_full, alerts;
 };
@@ -410,34 +446,20 @@ evidence(struct p2p *P, const struct flow *f)
 }
 
 /* The torrent of a BitTorrent flow that shows no info-hash of its own:
- * that of the peer lists in clear that named one of its endpoints (the
+ * that of the peer lists in clear that named its far endpoint (the
  * server's, or the client's: uTP sends from the listening port). An
  * endpoint named for an allowlisted torrent makes the flow allowlisted,
  * even if it was named for another torrent too: a legitimate user is
  * never accused for a peer that also serves something else. */
-static int
-recent(const struct p2p *P, uint32_t t)
-{
-	/* (packet time may step back a little: still recent) */
-	return t && (P->now <= t || P->now - t <= RECENT_BT);
-}
-
-/* Has subscriber sub announced in clear, just now, allowlisted torrents
- * and no other? Then its BitTorrent is of those (the user fetching a
- * distribution's ISO); one other torrent announced and its flows whose
- * torrent is not known otherwise count as not allowlisted. */
-static int
-only_allowed(const struct p2p *P, int32_t sub)
-{
-	return sub >= 0 && P->allow && recent(P, P->win[sub].allow_s) &&
-	       !recent(P, P->win[sub].other_s);
-}
-
 static void
 carry_torrent(struct p2p *P, struct pflow *st, const struct flow *f)
 {
-	int ta = peercache_tag(P->peers, f->key.family, f->key.a, f->key.aport, P->now);
-	int tb = peercache_tag(P->peers, f->key.family, f->key.b, f->key.bport, P->now);
+	/* A subscriber's own endpoint serves all its torrents: only the far
+	 * end tells which one. */
+	int ta = f->sub_a >= 0 ? -1
+		 : peercache_tag(P->peers, f->key.family, f->key.a, f->key.aport, P->now);
+	int tb = f->sub_b >= 0 ? -1
+		 : peercache_tag(P->peers, f->key.family, f->key.b, f->key.bport, P->now);
 	int tag = (ta > 0 ? ta : 0) | (tb > 0 ? tb : 0);
 
 	if (st->flags & PF_HASH)
@@ -449,11 +471,6 @@ carry_torrent(struct p2p *P, struct pflow *st, const struct flow *f)
 	} else if (tag & PEERCACHE_T_OTHER) {
 		st->flags |= PF_HASH;
 		P->st.enc_other++;
-	} else if (only_allowed(P, f->sub_a) || only_allowed(P, f->sub_b)) {
-		st->flags |= PF_HASH | PF_ALLOWED;
-		P->st.allow_flows++;
-		P->st.enc_allowed++;
-		P->st.enc_allowed_by_sub++;
 	} else {
 		P->st.enc_unknown++;	/* unknown-torrent BitTorrent */
 	}
@@ -618,18 +635,6 @@ hash_tag(const struct pflow *st)
 	return st->flags & PF_ALLOWED ? PEERCACHE_T_ALLOWED : PEERCACHE_T_OTHER;
 }
 
-/* Subscriber sub (-1: none) announced the torrent hash in clear. */
-static void
-announced(struct p2p *P, int32_t sub, const uint8_t *hash)
-{
-	if (sub < 0)
-		return;
-	if (allowlist_has(P->allow, hash))
-		P->win[sub].allow_s = P->now;
-	else
-		P->win[sub].other_s = P->now;
-}
-
 /* Subscriber sub (-1: none) sent plaintext BitTorrent just now: its own
  * client speaks the protocol (a packet it only received proves nothing:
  * DHT crawlers query addresses that were nodes once). */
@@ -744,7 +749,6 @@ look_tcp(struct p2p *P, struct pflow *st, const struct flow_event *ev, uint32_t 
 	} else if (d == FLOW_C2S && btmsg_tracker_request(pl, n, hash)) {
 		set_hash(P, st, hash);
 		vouch(P, collector_sub_from(ev));
-		announced(P, collector_sub_from(ev), hash);
 		st->role = R_TRACKER_HTTP;
 	}
 }
@@ -760,10 +764,8 @@ look_udp(struct p2p *P, struct pflow *st, const struct flow_event *ev, const uin
 	if (d == FLOW_C2S && btmsg_udptracker_connect(pl, n)) {
 		st->role = R_TRACKER_UDP;
 	} else if (st->role == R_TRACKER_UDP && d == FLOW_C2S) {
-		if (btmsg_udptracker_announce(pl, n, hash)) {
+		if (btmsg_udptracker_announce(pl, n, hash))
 			set_hash(P, st, hash);
-			announced(P, collector_sub_from(ev), hash);
-		}
 	} else if (btmsg_utp(pl, n, &off) && btmsg_handshake(pl + off, n - off, hash)) {
 		set_hash(P, st, hash);
 		vouch(P, collector_sub_from(ev));
@@ -781,12 +783,13 @@ tcp_framing(struct pflow *st, int d, uint32_t seq, const uint8_t *pl, uint32_t n
 			mse_feed(&st->u.tcp.mse, d == FLOW_C2S, seq, pl, n);
 			return;	/* the segment that decides is the handshake's */
 		}
-		if (st->u.tcp.mse.verdict == MSE_YES && st->u.tcp.fseen < FRAME_PKTS) {
+		/* Only small segments: a piece's MSS-sized segments say
+		 * nothing, and would use up the budget between requests. */
+		if (st->u.tcp.mse.verdict == MSE_YES && n <= MSE_MSGLEN_SMALL &&
+		    st->u.tcp.fseen < FRAME_PKTS) {
 			st->u.tcp.fseen++;
-			if (n <= MSE_MSGLEN_SMALL && st->u.tcp.small[d] < UINT8_MAX) {
-				st->u.tcp.small[d]++;
-				st->u.tcp.hits[d] += (uint8_t)mse_msglen_like(n);
-			}
+			st->u.tcp.small[d]++;
+			st->u.tcp.hits[d] += (uint8_t)mse_msglen_like(n);
 		}
 		return;
 	}
@@ -889,18 +892,18 @@ inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 		vouch(P, collector_sub_from(ev));
 		if (k.query)
 			dht_query(P, st, &k);
-		if (k.announce && k.has_hash) {
+		if (k.announce && k.has_hash && collector_sub_from(ev) < 0) {
 			/* announce_peer comes from a peer of the torrent, from
 			 * the port it takes connections on (libtorrent's and
 			 * most clients' DHT shares it). get_peers need not:
-			 * clients look up random targets with it. */
+			 * clients look up random targets with it. Only a far
+			 * peer's: a subscriber's port serves all its torrents. */
 			const struct flow *f = ev->f;
 
 			peercache_add_tag(P->peers, f->key.family, ev->from_a ? f->key.a : f->key.b,
 					  ev->from_a ? f->key.aport : f->key.bport, P->now,
 					  allowlist_has(P->allow, k.hash) ? PEERCACHE_T_ALLOWED
 									 : PEERCACHE_T_OTHER);
-			announced(P, collector_sub_from(ev), k.hash);
 		}
 		return K_DHT;
 	}
@@ -1199,11 +1202,8 @@ p2p_reload(void *self, const struct collector_env *env)
 			continue;
 		if (blen == P->blen)
 			nw[id] = P->win[i];
-		else {
+		else
 			nw[id].last_bt = P->win[i].last_bt;
-			nw[id].allow_s = P->win[i].allow_s;
-			nw[id].other_s = P->win[i].other_s;
-		}
 	}
 	free(P->win);
 	P->win = nw;

@@ -395,9 +395,10 @@ def judge(fig, enc, transport, dht):
                 else:
                     print("NOTE %s: the known gap is closed (%.1f%%): make the goal %.0f%% apply" % (tag, pct, GOAL))
             # The encrypted peer wire shows no info-hash; it carries that of
-            # the DHT get_peers or tracker announce in clear that named the
-            # seeder ("dht", "tracker"). Without one in view ("nodht",
-            # "apart") its torrent is unknown: counted as not allowlisted.
+            # a tracker announce in clear whose reply named the seeder
+            # ("tracker"), or of a DHT announce_peer naming an endpoint of
+            # it ("dht", below). Without one in view ("nodht", "apart") its
+            # torrent is unknown: counted as not allowlisted.
             unknown = enc == "rc4" and dht in ("nodht", "apart")
             if cfg == "noallow" or unknown:
                 if cfg == "noallow":
@@ -408,6 +409,17 @@ def judge(fig, enc, transport, dht):
                 want = [("bt_volume", "downloader")] if bt > MAX_BT else []
                 check(al == want, "%s: alerts %s; bt %d %s max_bt_bytes %d, so expected %s"
                       % (tag, al, bt, ">" if bt > MAX_BT else "<=", MAX_BT, want or "none"))
+            elif enc == "rc4" and dht == "dht":
+                # Known only if a DHT announce_peer in clear named one of
+                # the connection's endpoints before its bytes counted (the
+                # downloader's own, for uTP from its port; the seeder's, if
+                # it announced to the downloader's node in time): either
+                # allowlisted, or unknown and counted as without the list.
+                want = [("bt_volume", "downloader")] if bt > MAX_BT else []
+                known = bt <= MAX_BT and 100.0 * allow / between >= GOAL and al == []
+                unknown = allow <= fig["dht"] and al == want
+                check(known or unknown, "%s: encrypted, torrent %s: bt_allow %d, bt %d, alerts %s"
+                      % (tag, "carried over" if known else "unknown" if unknown else "neither", allow, bt, al))
             elif dht == "tracker":
                 check(bt == 0 and 100.0 * allow / between >= GOAL_OWN,
                       "%s: allowlisted torrent fetched encrypted after a clear announce: bt_allow %d "
