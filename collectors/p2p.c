@@ -37,7 +37,8 @@
  *       BitTorrent.wire.framing  a TCP flow picked up mid-stream (no SYN
  *         seen) with WIRE_HITS peer-wire block headers (a piece message's
  *         or a 16 KiB request's) at any offset of its first WIRE_PKTS
- *         payloads.
+ *         payloads; also when nDPI named it something else (mid-stream it
+ *         can only guess: it took a real peer wire for TLS).
  *     An MSE-shaped flow with no evidence and ambiguous lengths (a
  *     connection closed after its handshake, an obfuscated protocol) is
  *     not BitTorrent: the shape alone accuses nobody. nDPI is asked
@@ -535,6 +536,20 @@ decide(struct p2p *P, struct pflow *st, struct flow *f, int final)
 {
 	if (!f->classified)
 		return;
+	/* Picked up mid-stream, nDPI can only guess (it takes a plain peer
+	 * wire's random file bytes for TLS records): peer-wire block headers
+	 * are stronger evidence than its guess, so they are looked for
+	 * first, over the flow's first WIRE_PKTS payloads. */
+	if (f->key.proto == 6 && !(st->flags & PF_SYN) && !is_bt(P, f)) {
+		if (st->u.tcp.wire >= WIRE_HITS) {
+			P->st.by_wire++;
+			own_label(P, st, f, LV_FRAMING, FLOW_OWN_BT_WIRE_FRAMING);
+			return;
+		}
+		if (st->u.tcp.wseen < WIRE_PKTS && !final &&
+		    P->now <= f->first_us / 1000000 + FRAME_WAIT)
+			return;
+	}
 	if (is_bt(P, f)) {
 		label_as(P, st, L_BT);
 		return;
@@ -567,11 +582,6 @@ decide(struct p2p *P, struct pflow *st, struct flow *f, int final)
 	}
 	if (f->key.proto != 6) {
 		label_as(P, st, L_NONE);
-		return;
-	}
-	if (st->u.tcp.wire >= WIRE_HITS) {
-		P->st.by_wire++;
-		own_label(P, st, f, LV_FRAMING, FLOW_OWN_BT_WIRE_FRAMING);
 		return;
 	}
 	/* Only a flow seen from its SYN shows the handshake; before its
@@ -609,8 +619,6 @@ decide(struct p2p *P, struct pflow *st, struct flow *f, int final)
 		/* MSE-shaped, no evidence, framing ambiguous: not
 		 * BitTorrent (never accused on its shape alone). */
 		P->st.mse_no_evidence++;
-	} else if (!(st->flags & PF_SYN) && st->u.tcp.wseen < WIRE_PKTS && !final && !span_over) {
-		return;		/* picked up mid-stream: still scanning */
 	}
 	label_as(P, st, L_NONE);
 }
