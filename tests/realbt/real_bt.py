@@ -47,8 +47,15 @@ case, for live and pcap runs alike:
     for the downloader, when its bt bytes pass max_bt_bytes (none if not);
   * with it, plaintext: the peer wire goes to bt_allow_*, bt_in + bt_out
     stay under max_bt_bytes, no alert; encrypted: the peer wire shows no
-    info-hash, so it is never allowlisted (collectors/p2p.c) and counts in
-    bt_*, alerting as without the list;
+    info-hash and carries the torrent of the peer list in clear that
+    named the seeder (issue 15: "tracker", 100 % bt_allow, no alert;
+    "dht": carried over or unknown, as libtorrent's announce_peer comes in
+    time or not); with no list in view ("nodht", "apart") its torrent is
+    unknown and it counts in bt_*, alerting as without the list;
+  * issue 15, no tracker or DHT in view (rc4 "nodht"), and the announce
+    over HTTP ("tracker"): >= 95 % of the bytes, with the level of the
+    evidence in the flow log's app (BitTorrent.encrypted.framing,
+    BitTorrent.uTP.framing, BitTorrent.encrypted.peer);
   * the live runs and the pcap runs give the same counters and alerts.
 Per-case percentages are printed on the "figures" lines at the end.
 Needs root (namespaces); SKIP without it or without libtorrent/tshark.
