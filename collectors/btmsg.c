@@ -96,6 +96,54 @@ btmsg_utp(const uint8_t *p, uint32_t len, uint32_t *off)
 	return 1;
 }
 
+int
+btmsg_utp_header(const uint8_t *p, uint32_t len, struct btmsg_utp_hdr *h, uint32_t *off)
+{
+	if (!btmsg_utp(p, len, off))
+		return 0;
+	h->type = p[0] >> 4;
+	h->conn_id = (uint16_t)(p[2] << 8 | p[3]);
+	h->seq = (uint16_t)(p[16] << 8 | p[17]);
+	h->ack = (uint16_t)(p[18] << 8 | p[19]);
+	return 1;
+}
+
+#define WIRE_BLOCK 16384u
+
+/* begin (4 bytes at p) of a 16 KiB block of a piece below 64 MiB */
+static int
+block_begin(const uint8_t *p)
+{
+	uint32_t b = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+
+	return b % WIRE_BLOCK == 0 && b < (64u << 20);
+}
+
+unsigned
+btmsg_wire_scan(const uint8_t *p, uint32_t len)
+{
+	static const uint8_t piece[5] = { 0, 0, 0x40, 0x09, 7 };
+	static const uint8_t req[5] = { 0, 0, 0, 0x0d, 6 };
+	static const uint8_t blen[4] = { 0, 0, 0x40, 0 };
+	unsigned n = 0;
+
+	/* Both headers hold 0x00 at offset 1 and their id at offset 4: the
+	 * cheap test first, the rest only where it passes. */
+	for (uint32_t i = 0; i + 13 <= len && n < 255; i++) {
+		if (p[i + 1] || (p[i + 4] != 7 && p[i + 4] != 6))
+			continue;
+		if (!memcmp(p + i, piece, 5) && block_begin(p + i + 9)) {
+			n++;
+			i += 12;
+		} else if (i + 17 <= len && !memcmp(p + i, req, 5) && block_begin(p + i + 9) &&
+			   !memcmp(p + i + 13, blen, 4)) {
+			n++;
+			i += 16;
+		}
+	}
+	return n;
+}
+
 static int
 hexval(uint8_t c)
 {
@@ -320,7 +368,7 @@ btmsg_krpc(const uint8_t *p, uint32_t len, struct btmsg_krpc *q, btmsg_peer_fn f
 	int tid = 0;
 	uint8_t y = 0;
 
-	q->query = q->has_hash = q->valid = 0;
+	q->query = q->has_hash = q->valid = q->announce = 0;
 	benc_init(&b, p, len);
 	if (benc_next(&b, &k) != BENC_DICT)
 		return -1;
@@ -336,6 +384,8 @@ btmsg_krpc(const uint8_t *p, uint32_t len, struct btmsg_krpc *q, btmsg_peer_fn f
 				break;
 		} else if (benc_is(&k, "t") && v.type == BENC_STR) {
 			tid = 1;
+		} else if (benc_is(&k, "q") && v.type == BENC_STR) {
+			q->announce = benc_is(&v, "announce_peer");
 		} else if (benc_is(&k, "y") && v.type == BENC_STR && v.len == 1) {
 			y = v.s[0];
 		} else if (benc_skip(&b, &v) < 0) {

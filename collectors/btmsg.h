@@ -39,6 +39,26 @@ int btmsg_handshake(const uint8_t *p, uint32_t len, uint8_t hash[BTMSG_HASH_LEN]
  * payload starts (after the header and extension chain), else 0. */
 int btmsg_utp(const uint8_t *p, uint32_t len, uint32_t *off);
 
+/* Fields of a uTP header (BEP 29) that pair the two directions of a
+ * connection: type (0 DATA, 1 FIN, 2 STATE, 3 RESET, 4 SYN), the
+ * connection id (the SYN's is one less than the initiator's later
+ * packets', and the responder sends with the SYN's), seq_nr and ack_nr
+ * (each side acknowledges the other's sequence numbers). */
+struct btmsg_utp_hdr {
+	uint8_t type;
+	uint16_t conn_id, seq, ack;
+};
+
+/* btmsg_utp that also fills *h. */
+int btmsg_utp_header(const uint8_t *p, uint32_t len, struct btmsg_utp_hdr *h, uint32_t *off);
+
+/* Peer-wire messages (BEP 3) found at any offset of p, as a connection
+ * picked up mid-stream shows them: a piece message's header
+ * (00 00 40 09 07, index, begin: a 16 KiB block) or a request for a
+ * 16 KiB block (00 00 00 0d 06, index, begin, 00 00 40 00), begin a
+ * multiple of 16 KiB below 64 MiB. Returns how many, at most 255. */
+unsigned btmsg_wire_scan(const uint8_t *p, uint32_t len);
+
 /* An HTTP GET whose request line carries info_hash= (a tracker announce
  * or scrape). Returns 1 and copies the first info-hash, else 0. */
 int btmsg_tracker_request(const uint8_t *p, uint32_t len, uint8_t hash[BTMSG_HASH_LEN]);
@@ -66,6 +86,7 @@ unsigned btmsg_udptracker_reply(const uint8_t *p, uint32_t len, int family, btms
 struct btmsg_krpc {
 	int query;		/* it carries arguments ("a"): a query */
 	int has_hash;		/* ... with an info_hash (get_peers, announce_peer) */
+	int announce;		/* ... an announce_peer: its sender has the torrent */
 	int valid;		/* a whole KRPC message: the dictionary is read to
 				 * its end and has a transaction id ("t") and a
 				 * type ("y": "q", "r" or "e"), as BEP 5 requires

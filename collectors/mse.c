@@ -179,3 +179,14 @@ mse_feed(struct mse *m, int from_client, uint32_t seq, const uint8_t *payload, u
 		return (enum mse_verdict)m->verdict;
 	}
 }
+
+int
+mse_msglen_like(uint32_t len)
+{
+	if (len == 4 || len == 5 || len == 13)
+		return 1;
+	if (!len || len > MSE_MSGLEN_SMALL)
+		return 0;
+	return len % 17 == 0 || len % 9 == 0 || (len > 17 && (len - 9) % 17 == 0) ||
+	       (len > 34 && (len - 18) % 17 == 0);
+}

@@ -31,7 +31,9 @@
  * three looks uniformly random (mse_random_looking) and starts with no
  * known plaintext signature (TLS, HTTP, SSH, BitTorrent, ...). It cannot
  * verify HASH('req1', S) without S, so the yes means "shaped like MSE",
- * not "is MSE": the p2p collector asks for more evidence.
+ * not "is MSE": the p2p collector asks for more evidence (a peer named
+ * in clear, the subscriber's plain BitTorrent, or the message lengths
+ * after the handshake: mse_msglen_like).
  *
  * Sizes are counted by TCP sequence number, from the first payload byte
  * of each direction, so that a retransmitted segment is not counted
@@ -81,5 +83,15 @@ int mse_random_looking(const uint8_t *p, uint32_t len);
  * TLS/SSL records, HTTP requests and responses, SSH, the plain
  * BitTorrent handshake, and a few more. */
 int mse_plaintext_signature(const uint8_t *p, uint32_t len);
+
+/* What RC4 does not hide: the lengths of peer-wire messages (BEP 3).
+ * 1 when a TCP segment of len payload bytes, once the handshake is over,
+ * has a length that a leecher's small segments show: a keep-alive (4),
+ * a state message (5), a piece message's 13-byte header sent apart from
+ * its block, or up to MSE_MSGLEN_SMALL bytes made of requests (17 bytes
+ * each) with at most two haves (9 bytes each), or of haves only. About
+ * one random length in four passes; a leecher's segments nearly all do. */
+#define MSE_MSGLEN_SMALL 600
+int mse_msglen_like(uint32_t len);
 
 #endif

@@ -12,18 +12,39 @@
  *     DHT (BEP 5) and HTTP tracker announces (BEP 3, 23). nDPI 4.2 has
  *     no UDP tracker (BEP 15) dissector: such flows stay Unknown and
  *     uncounted, though their peer lists are read;
- *   - or spanwatch's own label BitTorrent.encrypted (flow own_app
- *     FLOW_OWN_BT_ENCRYPTED), for what nDPI leaves Unknown: a TCP flow,
- *     seen from its SYN, that nDPI could not name when it gave up (at
- *     its packet budget or at flow end) is encrypted BitTorrent when its
- *     first payloads have the shape of an MSE handshake (mse.h) AND
- *     either its server endpoint (address and port) was named as a
- *     BitTorrent peer within the last PEER_TTL seconds (peercache.h: DHT
- *     replies, HTTP and UDP tracker replies, PEX) or one of its
- *     subscribers had plaintext BitTorrent traffic within the last
- *     RECENT_BT seconds. nDPI is asked first, since its address lists and
- *     give-up guesses know services whose traffic also looks random
- *     (Telegram's MTProto to its own addresses has the MSE shape).
+ *   - or spanwatch's own labels (flow own_app), for what nDPI leaves
+ *     Unknown when it gives up (at its packet budget or at flow end),
+ *     each with the level of its evidence (enum level), shown as the
+ *     flow log's app and as the bt_volume alert's level=:
+ *       BitTorrent.encrypted.peer   a TCP flow seen from its SYN whose
+ *         first payloads have the shape of an MSE handshake (mse.h) and
+ *         whose server endpoint was named as a BitTorrent peer within
+ *         PEER_TTL seconds (peercache.h: DHT replies and announce_peer,
+ *         HTTP and UDP tracker replies, PEX);
+ *       BitTorrent.encrypted.swarm  the MSE shape and one of its
+ *         subscribers sent plaintext BitTorrent within RECENT_BT seconds;
+ *       BitTorrent.encrypted.framing  the MSE shape and, with no such
+ *         evidence, what RC4 does not hide: of the first FRAME_PKTS small
+ *         segments after the handshake, one direction's (a leecher's)
+ *         have peer-wire message lengths (mse_msglen_like: requests of 17
+ *         bytes, haves of 9, a piece's 13-byte header), FRAME_HITS of them
+ *         and three in four;
+ *       BitTorrent.uTP.framing  a UDP flow whose first UTP_PKTS payloads
+ *         (DHT messages aside) are uTP (BEP 29) of one connection: one
+ *         connection id per direction, the two one apart, each side's
+ *         ack_nr close behind the other's seq_nr. uTP is BitTorrent's own
+ *         transport, whatever its payload (MSE or plain);
+ *       BitTorrent.wire.framing  a TCP flow picked up mid-stream (no SYN
+ *         seen) with WIRE_HITS peer-wire block headers (a piece message's
+ *         or a 16 KiB request's) at any offset of its first WIRE_PKTS
+ *         payloads; also when nDPI named it something else (mid-stream it
+ *         can only guess: it took a real peer wire for TLS).
+ *     An MSE-shaped flow with no evidence and ambiguous lengths (a
+ *     connection closed after its handshake, an obfuscated protocol) is
+ *     not BitTorrent: the shape alone accuses nobody. nDPI is asked
+ *     first, since its address lists and give-up guesses know services
+ *     whose traffic also looks random (Telegram's MTProto has the MSE
+ *     shape). BitTorrent named by nDPI has the level handshake.
  *
  * Plaintext BitTorrent traffic of a subscriber's: a packet it sent that
  * spanwatch's own readers recognise (a whole DHT KRPC message, a BEP 3
@@ -53,7 +74,22 @@
  * bt_allow_* only: not in bt_in/bt_out, and not towards bt_volume, so
  * that a subscriber seeding a Linux ISO is neither billed as BitTorrent
  * nor alerted. sensor.rrd bt_bytes counts all BitTorrent, allowlisted or
- * not. Encrypted flows show no info-hash and are never allowlisted.
+ * not.
+ *
+ * Allowlist across encryption: an encrypted flow (or any BitTorrent flow
+ * that showed no info-hash of its own) carries the torrent of the peer
+ * lists in clear that named its far endpoint: a tracker reply to an
+ * announce (HTTP or UDP), a DHT get_peers reply (values) after a query
+ * for an allowlisted torrent, a PEX message in a plain peer wire, and a
+ * DHT announce_peer from a far peer (its sender has the torrent). The
+ * peer cache keeps, with each endpoint, whether it was named for an
+ * allowlisted torrent, another, or both; named for an allowlisted one,
+ * the flow is allowlisted (a seeder of a Linux ISO that seeds something
+ * else too does not get its legitimate leecher accused). A subscriber's
+ * own endpoint serves all its torrents and says nothing. A flow whose
+ * far end no list in clear named is unknown-torrent BitTorrent: counted
+ * in bt_in/bt_out and towards bt_volume (it may be a torrent announced
+ * over HTTPS); the summary line counts such flows.
  *
  * Late labels: nDPI decides after a few packets (or gives up after its
  * budget of packets, or at flow end, which is when an encrypted flow gets
@@ -77,7 +113,12 @@
  * sequence numbers (a segment the capture missed, or out of order) ends
  * the following of that direction.
  *
- * Memory, all allocated at start: 24 bytes per flow of [sensor]
+ * CPU: the framing heuristics run only on flows nDPI left Unknown, for
+ * their first packets (FRAME_PKTS, UTP_PKTS, WIRE_PKTS) and at most
+ * FRAME_WAIT seconds; the block-header scan reads the payload's bytes
+ * once, the others only lengths and header fields.
+ *
+ * Memory, all allocated at start: 40 bytes per flow of [sensor]
  * max_flows, 152 bytes per subscriber, the peer cache (8 endpoints of 24
  * bytes per flow of max_flows, within PEER_MIN..PEER_MAX), PEX_SLOTS peer-wire followers of 36 bytes, 20
  * bytes per allowlisted torrent.
@@ -121,6 +162,18 @@
 /* An MSE-shaped flow without evidence when nDPI gives up is asked again
  * until this many seconds after its first packet. */
 #define EVIDENCE_WAIT 5
+/* The framing heuristics (the flow's own evidence) look at this many
+ * payload packets of a flow nDPI leaves Unknown, for at most FRAME_WAIT
+ * seconds after its first packet; a flow still undecided then is not
+ * BitTorrent. */
+#define FRAME_PKTS 64		/* MSE over TCP: small segments after the handshake */
+#define FRAME_HITS 6		/* ... of one direction shaped like messages */
+#define FRAME_WAIT 60
+#define WIRE_PKTS 32		/* TCP picked up mid-stream: payloads scanned */
+#define WIRE_HITS 2		/* ... peer-wire block headers needed */
+#define UTP_PKTS 24		/* UDP: payloads read as uTP */
+#define UTP_GOOD 2		/* ... paired uTP packets needed each way */
+#define UTP_BAD 2		/* ... more payloads than this that are not: no */
 #define NDPI_IDS 65536
 
 enum { C_BT_IN, C_BT_OUT, C_ALLOW_IN, C_ALLOW_OUT, C_P2P_IN, C_P2P_OUT, C_WIDTH };
@@ -138,6 +191,16 @@ static const char *const other_p2p[] = {
 };
 
 enum label { L_UNDECIDED, L_NONE, L_BT, L_P2P };
+/* Why a flow is BitTorrent, weakest first (shown in the flow log's app
+ * suffix and in the bt_volume alert's level field): nDPI read the
+ * protocol's own messages (handshake); the flow's framing alone (uTP
+ * headers, peer-wire message lengths under RC4, block headers mid-
+ * stream); MSE shape and the far end named as a peer in clear (peer);
+ * MSE shape and the subscriber's own plain BitTorrent just now (swarm). */
+enum level { LV_NONE, LV_HANDSHAKE, LV_FRAMING, LV_PEER, LV_SWARM, LV_COUNT };
+static const char *const level_name[LV_COUNT] = {
+	"none", "handshake", "framing", "peer", "swarm",
+};
 enum role { R_NONE, R_PEERWIRE, R_TRACKER_HTTP, R_TRACKER_UDP, R_DHT };
 enum {
 	PF_SYN = 1 << 0,	/* seen from its SYN: first payloads are real */
@@ -152,25 +215,45 @@ enum {
 				 * and PF_ALLOWED are the stream's */
 	PF_WAITING = 1 << 7,	/* MSE-shaped, waiting for evidence */
 };
+/* pflow.flags2 */
+enum {
+	PF2_CID = 1 << 0,	/* uTP: cid[0] known; << 1 for cid[1] */
+};
 
 /* What one UDP packet of a BitTorrent 5-tuple is. */
 enum kind { K_STREAM, K_DHT };
 
-/* Per flow, by flow id: 24 bytes. */
+/* Per flow, by flow id: 40 bytes. */
 struct pflow {
 	union {
-		struct mse mse;		/* TCP: the MSE shape */
-		/* UDP, before its bytes are counted: the bytes (by enum
-		 * flow_dir) of its DHT messages, of allowlisted exchanges
-		 * and of others; the rest are the stream's */
 		struct {
+			struct mse mse;		/* the MSE shape */
+			/* after an MSE handshake, by enum flow_dir:
+			 * segments of message-like length, and small ones */
+			uint8_t hits[2], small[2];
+			uint8_t fseen;		/* small segments looked at after it */
+			uint8_t wseen;		/* payloads scanned for block headers */
+			uint8_t wire;		/* block headers found */
+		} tcp;
+		struct {
+			/* before its bytes are counted: the bytes (by enum
+			 * flow_dir) of its DHT messages, of allowlisted
+			 * exchanges and of others; the rest are the stream's */
 			uint32_t allow[2], other[2];
-		} dht;
+			/* uTP framing, by enum flow_dir: connection id (as
+			 * after the SYN), last seq_nr, packets whose ack_nr
+			 * pairs with the other way's seq_nr */
+			uint16_t cid[2], seq[2];
+			uint8_t good[2];
+			uint8_t seen, bad;	/* payloads read as uTP; not uTP */
+		} udp;
 	} u;
 	uint16_t pex;		/* PEX follower + 1; 0: none */
 	uint8_t label, role, flags;
 	uint8_t looks[2];	/* by enum flow_dir */
 	uint8_t s2c_seen;	/* server payloads looked at (tracker reply) */
+	uint8_t flags2;		/* PF2_* */
+	uint8_t level;		/* enum level, once L_BT */
 };
 
 /* Following the message framing of a plaintext peer-wire connection, to
@@ -191,12 +274,13 @@ struct subwin {
 };
 
 /* The memory bounds in the header comment. */
-_Static_assert(sizeof(struct pflow) == 24, "per-flow state grew");
+_Static_assert(sizeof(struct pflow) == 40, "per-flow state grew");
 _Static_assert(sizeof(struct subwin) == 152, "per-subscriber state grew");
 _Static_assert(sizeof(struct pexf) == 36, "PEX follower grew");
 
 struct p2p_stats {
 	uint64_t enc_flows, enc_by_cache, enc_by_recent, enc_late, mse_no_evidence;
+	uint64_t by_mse_framing, by_utp, by_wire, enc_allowed, enc_other, enc_unknown;
 	uint64_t bt_flows, allow_flows, p2p_flows, peers_named;
 	uint64_t pex_full, alerts;
 };
@@ -215,6 +299,7 @@ struct p2p {
 	uint32_t nsubs;
 	uint32_t blen;		/* window bucket length, s */
 	uint32_t now;		/* packet time of the packet in hand, s */
+	uint8_t tag;		/* PEERCACHE_T_* for peers named by the packet in hand */
 	uint64_t bt_bytes;	/* sensor.rrd bt_bytes this step */
 	int bt_id;
 	uint8_t *is_p2p;	/* bitmap over nDPI ids */
@@ -333,10 +418,12 @@ pex_release(struct p2p *P, struct pflow *st)
 	st->pex = 0;
 }
 
+static void label_as(struct p2p *P, struct pflow *st, enum label l);
+
 /* Is there evidence besides the MSE shape that f is BitTorrent? Its
  * server endpoint named as a peer, or a subscriber of it active in plain
  * BitTorrent just now. */
-static int
+static enum level
 evidence(struct p2p *P, const struct flow *f)
 {
 	const uint8_t *srv = f->client_is_a ? f->key.b : f->key.a;
@@ -345,7 +432,7 @@ evidence(struct p2p *P, const struct flow *f)
 
 	if (peercache_has(P->peers, f->key.family, srv, sport, P->now)) {
 		P->st.enc_by_cache++;
-		return 1;
+		return LV_PEER;
 	}
 	for (int i = 0; i < 2; i++) {
 		const struct subwin *w = subs[i] >= 0 ? &P->win[subs[i]] : NULL;
@@ -353,16 +440,85 @@ evidence(struct p2p *P, const struct flow *f)
 		/* (packet time may step back a little: still recent) */
 		if (w && w->last_bt && (P->now <= w->last_bt || P->now - w->last_bt <= RECENT_BT)) {
 			P->st.enc_by_recent++;
-			return 1;
+			return LV_SWARM;
 		}
 	}
+	return LV_NONE;
+}
+
+/* The torrent of a BitTorrent flow that shows no info-hash of its own:
+ * that of the peer lists in clear that named its far endpoint (the
+ * server's, or the client's: uTP sends from the listening port). An
+ * endpoint named for an allowlisted torrent makes the flow allowlisted,
+ * even if it was named for another torrent too: a legitimate user is
+ * never accused for a peer that also serves something else. */
+static void
+carry_torrent(struct p2p *P, struct pflow *st, const struct flow *f)
+{
+	/* A subscriber's own endpoint serves all its torrents: only the far
+	 * end tells which one. */
+	int ta = f->sub_a >= 0 ? -1
+		 : peercache_tag(P->peers, f->key.family, f->key.a, f->key.aport, P->now);
+	int tb = f->sub_b >= 0 ? -1
+		 : peercache_tag(P->peers, f->key.family, f->key.b, f->key.bport, P->now);
+	int tag = (ta > 0 ? ta : 0) | (tb > 0 ? tb : 0);
+
+	if (st->flags & PF_HASH)
+		return;
+	if (tag & PEERCACHE_T_ALLOWED) {
+		st->flags |= PF_HASH | PF_ALLOWED;
+		P->st.allow_flows++;
+		P->st.enc_allowed++;
+	} else if (tag & PEERCACHE_T_OTHER) {
+		st->flags |= PF_HASH;
+		P->st.enc_other++;
+	} else {
+		P->st.enc_unknown++;	/* unknown-torrent BitTorrent */
+	}
+}
+
+/* Labels f BitTorrent by spanwatch's own evidence at level lv. */
+static void
+own_label(struct p2p *P, struct pflow *st, struct flow *f, enum level lv, enum flow_own_app app)
+{
+	st->flags |= PF_ENC;
+	st->level = (uint8_t)lv;
+	f->own_app = (uint8_t)app;
+	P->st.enc_flows++;
+	carry_torrent(P, st, f);
+	label_as(P, st, L_BT);
+}
+
+/* MSE over TCP, after its handshake: do the segments of one direction
+ * have the lengths of a leecher's messages (mse_msglen_like)? */
+static int
+mse_framing(const struct pflow *st)
+{
+	for (int d = 0; d < 2; d++)
+		if (st->u.tcp.hits[d] >= FRAME_HITS &&
+		    4u * st->u.tcp.hits[d] >= 3u * st->u.tcp.small[d])
+			return 1;
 	return 0;
+}
+
+/* uTP framing: 1 yes, 0 not yet, -1 no. */
+static int
+utp_framing(const struct pflow *st)
+{
+	if (st->u.udp.bad > UTP_BAD)
+		return -1;
+	if (st->u.udp.good[0] >= UTP_GOOD && st->u.udp.good[1] >= UTP_GOOD &&
+	    8u * st->u.udp.bad <= st->u.udp.seen)
+		return 1;
+	return st->u.udp.seen >= UTP_PKTS ? -1 : 0;
 }
 
 static void
 label_as(struct p2p *P, struct pflow *st, enum label l)
 {
 	st->label = (uint8_t)l;
+	if (l == L_BT && !st->level)
+		st->level = LV_HANDSHAKE;
 	if (l == L_BT)
 		P->st.bt_flows++;
 	else if (l == L_P2P)
@@ -380,6 +536,20 @@ decide(struct p2p *P, struct pflow *st, struct flow *f, int final)
 {
 	if (!f->classified)
 		return;
+	/* Picked up mid-stream, nDPI can only guess (it takes a plain peer
+	 * wire's random file bytes for TLS records): peer-wire block headers
+	 * are stronger evidence than its guess, so they are looked for
+	 * first, over the flow's first WIRE_PKTS payloads. */
+	if (f->key.proto == 6 && !(st->flags & PF_SYN) && !is_bt(P, f)) {
+		if (st->u.tcp.wire >= WIRE_HITS) {
+			P->st.by_wire++;
+			own_label(P, st, f, LV_FRAMING, FLOW_OWN_BT_WIRE_FRAMING);
+			return;
+		}
+		if (st->u.tcp.wseen < WIRE_PKTS && !final &&
+		    P->now <= f->first_us / 1000000 + FRAME_WAIT)
+			return;
+	}
 	if (is_bt(P, f)) {
 		label_as(P, st, L_BT);
 		return;
@@ -392,35 +562,62 @@ decide(struct p2p *P, struct pflow *st, struct flow *f, int final)
 		label_as(P, st, L_NONE);
 		return;
 	}
-	/* Unknown: only TCP may be MSE, and only a flow seen from its SYN
-	 * shows the handshake; before its third message, wait for it. */
+	/* Unknown: the flow's own evidence. Each heuristic looks at the
+	 * first packets only; a flow keeps waiting while one may still say
+	 * yes, at most FRAME_WAIT s, its bytes held meanwhile. */
+	int span_over = P->now > f->first_us / 1000000 + FRAME_WAIT;
+
+	if (f->key.proto == 17) {
+		int u = utp_framing(st);
+
+		if (u > 0) {
+			P->st.by_utp++;
+			own_label(P, st, f, LV_FRAMING, FLOW_OWN_BT_UTP_FRAMING);
+			return;
+		}
+		if (!u && !final && !span_over)
+			return;
+		label_as(P, st, L_NONE);
+		return;
+	}
 	if (f->key.proto != 6) {
 		label_as(P, st, L_NONE);
 		return;
 	}
-	if ((st->flags & PF_SYN) && st->u.mse.verdict == MSE_UNDECIDED)
+	/* Only a flow seen from its SYN shows the handshake; before its
+	 * third message, wait for it. */
+	if ((st->flags & PF_SYN) && st->u.tcp.mse.verdict == MSE_UNDECIDED && !final)
 		return;
-	if (st->u.mse.verdict == MSE_YES) {
+	if (st->u.tcp.mse.verdict == MSE_YES) {
 		/* The reply naming the peer, or the client's first plaintext
 		 * message, may come a moment after nDPI gives up: a flow
 		 * without evidence asks again on its next packets, until
 		 * EVIDENCE_WAIT s after its start (time may step back a
 		 * little); evidence seen only after that is too late. */
 		int late = P->now > f->first_us / 1000000 + EVIDENCE_WAIT;
+		enum level lv = LV_NONE;
 
-		if (!(late && (st->flags & PF_WAITING)) && evidence(P, f)) {
+		if (!(late && (st->flags & PF_WAITING)))
+			lv = evidence(P, f);
+		if (lv) {
 			if (st->flags & PF_WAITING)
 				P->st.enc_late++;
-			st->flags |= PF_ENC;
-			f->own_app = FLOW_OWN_BT_ENCRYPTED;
-			P->st.enc_flows++;
-			label_as(P, st, L_BT);
+			own_label(P, st, f, lv,
+				  lv == LV_PEER ? FLOW_OWN_BT_ENC_PEER : FLOW_OWN_BT_ENC_SWARM);
 			return;
 		}
-		if (!final && !late) {
+		/* No evidence in view: the flow's own message lengths. */
+		if (mse_framing(st)) {
+			P->st.by_mse_framing++;
+			own_label(P, st, f, LV_FRAMING, FLOW_OWN_BT_ENC_FRAMING);
+			return;
+		}
+		if (!final && !span_over && (!late || st->u.tcp.fseen < FRAME_PKTS)) {
 			st->flags |= PF_WAITING;
 			return;
 		}
+		/* MSE-shaped, no evidence, framing ambiguous: not
+		 * BitTorrent (never accused on its shape alone). */
 		P->st.mse_no_evidence++;
 	}
 	label_as(P, st, L_NONE);
@@ -433,8 +630,17 @@ on_peer(void *ctx, int family, const uint8_t *addr, uint16_t port)
 {
 	struct p2p *P = ctx;
 
-	peercache_add(P->peers, family, addr, port, P->now);
+	peercache_add_tag(P->peers, family, addr, port, P->now, P->tag);
 	P->st.peers_named++;
+}
+
+/* The tag for peers named by a flow whose own info-hash is st's. */
+static uint8_t
+hash_tag(const struct pflow *st)
+{
+	if (!(st->flags & PF_HASH))
+		return 0;
+	return st->flags & PF_ALLOWED ? PEERCACHE_T_ALLOWED : PEERCACHE_T_OTHER;
 }
 
 /* Subscriber sub (-1: none) sent plaintext BitTorrent just now: its own
@@ -481,7 +687,7 @@ dht_query(struct p2p *P, struct pflow *st, const struct btmsg_krpc *k)
 static void
 dht_hold(struct pflow *st, const struct flow_event *ev)
 {
-	uint32_t *c = st->flags & PF_DHT_ALLOWED ? st->u.dht.allow : st->u.dht.other;
+	uint32_t *c = st->flags & PF_DHT_ALLOWED ? st->u.udp.allow : st->u.udp.other;
 	uint32_t n = ev->p->ip_len;
 
 	c[ev->dir] = c[ev->dir] > UINT32_MAX - n ? UINT32_MAX : c[ev->dir] + n;
@@ -525,6 +731,7 @@ pex_segment(struct p2p *P, struct pflow *st, int d, uint32_t seq, const uint8_t 
 		skip = (uint32_t)-ahead;
 		if (skip >= n)
 			return;		/* a retransmission of bytes already read */
+		P->tag = hash_tag(st);
 		if (btmsg_wire_walk(&x->w[d], pl + skip, n - skip, on_peer, P) < 0)
 			x->on[d] = 0;
 		x->next[d] = seq + n;
@@ -573,6 +780,80 @@ look_udp(struct p2p *P, struct pflow *st, const struct flow_event *ev, const uin
 	}
 }
 
+/* The flow's own evidence over TCP, for its first packets while it is
+ * undecided: the MSE handshake (from the SYN), then the lengths of the
+ * segments after it; block headers at any offset (from mid-stream). */
+static void
+tcp_framing(struct pflow *st, int d, uint32_t seq, const uint8_t *pl, uint32_t n)
+{
+	if (st->flags & PF_SYN) {
+		if (st->u.tcp.mse.verdict == MSE_UNDECIDED) {
+			mse_feed(&st->u.tcp.mse, d == FLOW_C2S, seq, pl, n);
+			return;	/* the segment that decides is the handshake's */
+		}
+		/* Only small segments: a piece's MSS-sized segments say
+		 * nothing, and would use up the budget between requests. */
+		if (st->u.tcp.mse.verdict == MSE_YES && n <= MSE_MSGLEN_SMALL &&
+		    st->u.tcp.fseen < FRAME_PKTS) {
+			st->u.tcp.fseen++;
+			st->u.tcp.small[d]++;
+			st->u.tcp.hits[d] += (uint8_t)mse_msglen_like(n);
+		}
+		return;
+	}
+	if (st->u.tcp.wseen < WIRE_PKTS) {
+		unsigned w = st->u.tcp.wire + btmsg_wire_scan(pl, n);
+
+		st->u.tcp.wseen++;
+		st->u.tcp.wire = (uint8_t)(w > UINT8_MAX ? UINT8_MAX : w);
+	}
+}
+
+/* uTP framing (BEP 29) over UDP, for the first UTP_PKTS payloads that are
+ * not DHT: every one a uTP header, each direction keeping one connection
+ * id, the two ids one apart, and each side's ack_nr close behind the
+ * other's last seq_nr. Random or other UDP fails within a packet or two
+ * (one random byte in 51 even has uTP's first byte). */
+static void
+utp_feed(struct pflow *st, int d, const uint8_t *pl, uint32_t n)
+{
+	struct btmsg_utp_hdr h;
+	uint32_t off;
+	uint16_t cid;
+	int o = !d;
+
+	if (st->u.udp.seen >= UTP_PKTS)
+		return;
+	st->u.udp.seen++;
+	if (!btmsg_utp_header(pl, n, &h, &off)) {
+		st->u.udp.bad++;
+		return;
+	}
+	/* The initiator's SYN carries the id one below its later packets'. */
+	cid = (uint16_t)(h.type == 4 ? h.conn_id + 1 : h.conn_id);
+	if (!(st->flags2 & (PF2_CID << d))) {
+		st->u.udp.cid[d] = cid;
+		st->flags2 |= (uint8_t)(PF2_CID << d);
+	} else if (st->u.udp.cid[d] != cid) {
+		st->u.udp.bad++;
+		return;
+	}
+	st->u.udp.seq[d] = h.seq;
+	if (!(st->flags2 & (PF2_CID << o)))
+		return;
+	{
+		uint16_t dc = (uint16_t)(st->u.udp.cid[d] - st->u.udp.cid[o]);
+		int16_t lag = (int16_t)(st->u.udp.seq[o] - h.ack);
+
+		if (dc != 1 && dc != 0xffff) {
+			st->u.udp.bad++;
+			return;
+		}
+		if (lag > -1024 && lag < 1024 && st->u.udp.good[d] < UINT8_MAX)
+			st->u.udp.good[d]++;
+	}
+}
+
 /* Reads what the packet's payload says; returns what kind of packet it
  * is on a UDP 5-tuple (K_STREAM for TCP). */
 static enum kind
@@ -592,12 +873,15 @@ inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 			st->looks[d]--;
 			look_tcp(P, st, ev, seq, pl, n);
 		}
-		if (st->label == L_UNDECIDED && (st->flags & PF_SYN))
-			mse_feed(&st->u.mse, d == FLOW_C2S, seq, pl, n);
+		if (st->label == L_UNDECIDED)
+			tcp_framing(st, d, seq, pl, n);
 		if (st->role == R_TRACKER_HTTP && d == FLOW_S2C && !(st->flags & PF_REPLY) &&
 		    st->s2c_seen < 2) {
 			/* The reply's header and body may be two segments. */
-			unsigned got = st->s2c_seen++ ? btmsg_tracker_reply_body(pl, n, on_peer, P)
+			unsigned got;
+
+			P->tag = hash_tag(st);
+			got = st->s2c_seen++ ? btmsg_tracker_reply_body(pl, n, on_peer, P)
 						      : btmsg_tracker_reply(pl, n, on_peer, P);
 			if (got)
 				st->flags |= PF_REPLY;
@@ -610,18 +894,37 @@ inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 	 * starts with its type (0..4) and version 1, a UDP tracker's
 	 * messages with a connection id or an action (0..3), which a whole
 	 * KRPC dictionary with "t" and "y" does not follow by chance. */
+	/* A reply's values are peers of the torrent of the query before. */
+	P->tag = st->flags & PF_DHT_ALLOWED ? PEERCACHE_T_ALLOWED : 0;
 	if (pl[0] == 'd' && btmsg_krpc(pl, n, &k, on_peer, P) >= 0 && k.valid) {
 		vouch(P, collector_sub_from(ev));
 		if (k.query)
 			dht_query(P, st, &k);
+		if (k.announce && k.has_hash && collector_sub_from(ev) < 0) {
+			/* announce_peer comes from a peer of the torrent, from
+			 * the port it takes connections on (libtorrent's and
+			 * most clients' DHT shares it). get_peers need not:
+			 * clients look up random targets with it. Only a far
+			 * peer's: a subscriber's port serves all its torrents. */
+			const struct flow *f = ev->f;
+
+			peercache_add_tag(P->peers, f->key.family, ev->from_a ? f->key.a : f->key.b,
+					  ev->from_a ? f->key.aport : f->key.bport, P->now,
+					  allowlist_has(P->allow, k.hash) ? PEERCACHE_T_ALLOWED
+									 : PEERCACHE_T_OTHER);
+		}
 		return K_DHT;
 	}
 	if (st->looks[d]) {
 		st->looks[d]--;
 		look_udp(P, st, ev, pl, n);
 	}
-	if (st->role == R_TRACKER_UDP && d == FLOW_S2C)
+	if (st->role == R_TRACKER_UDP && d == FLOW_S2C) {
+		P->tag = hash_tag(st);
 		btmsg_udptracker_reply(pl, n, ev->f->key.family, on_peer, P);
+	}
+	if (st->label == L_UNDECIDED && st->role == R_NONE)
+		utp_feed(st, d, pl, n);
 	return K_STREAM;
 }
 
@@ -651,13 +954,17 @@ win_advance(struct p2p *P, struct subwin *w)
 }
 
 static void
-raise_volume(struct p2p *P, int32_t sub, const struct flow *f, const struct subwin *w)
+raise_volume(struct p2p *P, int32_t sub, const struct flow *f, const struct subwin *w,
+	     unsigned level)
 {
 	const uint8_t *addr = sub == f->sub_a ? f->key.a : f->key.b;
-	struct alert_field fl[3] = {
+	struct alert_field fl[4] = {
 		{ .key = "ip", .type = AF_ADDR },
 		{ .key = "bytes", .type = AF_UINT, .v.u = w->sum },
 		{ .key = "window", .type = AF_UINT, .v.u = P->env.cfg->p2p.window },
+		/* why the flow whose bytes passed the maximum is BitTorrent */
+		{ .key = "level", .type = AF_STR,
+		  .v.s = level_name[level < LV_COUNT ? level : LV_NONE] },
 	};
 
 	/* alert.c takes AF_INET/AF_INET6 here (as smtp.c passes), whatever
@@ -666,13 +973,13 @@ raise_volume(struct p2p *P, int32_t sub, const struct flow *f, const struct subw
 	memcpy(fl[0].v.addr.a, addr, f->key.family == 6 ? 16 : 4);
 	P->st.alerts++;
 	alerts_raise(P->env.alerts, "bt_volume", submap_name(P->env.subs, sub), (time_t)P->now, fl,
-		     3);
+		     4);
 }
 
 /* n bytes of subscriber sub's non-allowlisted BitTorrent, towards the
  * bt_volume window. */
 static void
-win_add(struct p2p *P, int32_t sub, const struct flow *f, uint64_t n)
+win_add(struct p2p *P, int32_t sub, const struct flow *f, uint64_t n, unsigned level)
 {
 	struct subwin *w = &P->win[sub];
 	uint64_t max = P->env.cfg->p2p.max_bt_bytes;
@@ -685,7 +992,7 @@ win_add(struct p2p *P, int32_t sub, const struct flow *f, uint64_t n)
 	} else if (!w->alerted) {
 		w->alerted = 1;
 		if (P->env.alerts)
-			raise_volume(P, sub, f, w);
+			raise_volume(P, sub, f, w, level);
 	}
 }
 
@@ -711,9 +1018,9 @@ add_bytes(struct p2p *P, const struct pflow *st, const struct flow *f, int dir, 
 		P->bt_bytes += n;
 	if (volume) {
 		if (to >= 0)
-			win_add(P, to, f, n);
+			win_add(P, to, f, n, st->level);
 		if (from >= 0 && from != to)
-			win_add(P, from, f, n);
+			win_add(P, from, f, n, st->level);
 	}
 }
 
@@ -729,9 +1036,9 @@ count_backlog(struct p2p *P, struct pflow *st, const struct flow *f)
 		uint64_t rest = f->bytes[d], da = 0, dn = 0;
 
 		if (f->key.proto == 17) {
-			da = st->u.dht.allow[d] < rest ? st->u.dht.allow[d] : rest;
+			da = st->u.udp.allow[d] < rest ? st->u.udp.allow[d] : rest;
 			rest -= da;
-			dn = st->u.dht.other[d] < rest ? st->u.dht.other[d] : rest;
+			dn = st->u.udp.other[d] < rest ? st->u.udp.other[d] : rest;
 			rest -= dn;
 		}
 		add_bytes(P, st, f, d, rest, allowed);
@@ -773,6 +1080,11 @@ account(struct p2p *P, struct pflow *st, const struct flow_event *ev, enum kind 
 	}
 	if (st->label == L_BT && hash_pending(P, st, f))
 		return;
+	/* A BitTorrent flow that showed no info-hash (nDPI names encrypted
+	 * flows by its own cache of endpoints): the torrent its endpoints
+	 * were named for, if any. */
+	if (st->label == L_BT && P->allow && !(st->flags & PF_HASH))
+		carry_torrent(P, st, f);
 	/* The label (and info-hash) arrived: the bytes before count now;
 	 * f->bytes already holds this packet. */
 	count_backlog(P, st, f);
@@ -788,7 +1100,7 @@ flow_begin(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 	pex_release(P, st);
 	memset(st, 0, sizeof *st);
 	if (p->proto == 6)
-		mse_init(&st->u.mse);
+		mse_init(&st->u.tcp.mse);
 	if (p->proto == 6) {
 		st->looks[0] = st->looks[1] = LOOKS_TCP;
 		if ((p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN)
@@ -846,6 +1158,8 @@ p2p_flow_end(void *self, struct flow *f, enum flow_end why)
 	if (st->label == L_UNDECIDED)
 		decide(P, st, f, 1);
 	if ((st->label == L_BT || st->label == L_P2P) && !(st->flags & PF_COUNTING)) {
+		if (st->label == L_BT && P->allow && !(st->flags & PF_HASH))
+			carry_torrent(P, st, f);
 		mark_active(P, st, f);
 		count_backlog(P, st, f);
 	}
@@ -921,11 +1235,16 @@ p2p_stop(void *self)
 			 " info-hash), %" PRIu64
 			 " encrypted (%" PRIu64 " by peer cache, %" PRIu64 " by recent activity, %"
 			 PRIu64 " of them after nDPI gave up; %" PRIu64
-			 " MSE-shaped without evidence), %" PRIu64 " other P2P; %" PRIu64
+			 " MSE-shaped without evidence or framing; by framing: %" PRIu64 " MSE, %"
+			 PRIu64 " uTP, %" PRIu64 " mid-stream; torrent carried over: %" PRIu64
+			 " allowlisted, %" PRIu64 " other, %" PRIu64 " unknown), %" PRIu64
+			 " other P2P; %" PRIu64
 			 " peers named, cache %zu entries, %" PRIu64 " hits, %" PRIu64
 			 " evictions; %" PRIu64 " bt_volume alerts",
 			 P->st.bt_flows, P->st.allow_flows, P->st.enc_flows, P->st.enc_by_cache,
-			 P->st.enc_by_recent, P->st.enc_late, P->st.mse_no_evidence, P->st.p2p_flows,
+			 P->st.enc_by_recent, P->st.enc_late, P->st.mse_no_evidence,
+			 P->st.by_mse_framing, P->st.by_utp, P->st.by_wire, P->st.enc_allowed,
+			 P->st.enc_other, P->st.enc_unknown, P->st.p2p_flows,
 			 P->st.peers_named, ps.capacity, ps.hits, ps.evicted, P->st.alerts);
 	}
 	subrows_free(&P->rows);

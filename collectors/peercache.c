@@ -17,6 +17,7 @@ struct entry {
 	uint32_t seen;		/* packet time it was last named, seconds */
 	uint16_t port;
 	uint8_t family;
+	uint8_t tag;		/* PEERCACHE_T_* of the torrents it was named for */
 };
 
 struct peercache {
@@ -116,6 +117,13 @@ void
 peercache_add(struct peercache *pc, int family, const uint8_t *addr, uint16_t port,
 	      uint32_t now_s)
 {
+	peercache_add_tag(pc, family, addr, port, now_s, 0);
+}
+
+void
+peercache_add_tag(struct peercache *pc, int family, const uint8_t *addr, uint16_t port,
+		  uint32_t now_s, uint8_t tag)
+{
 	uint8_t a[16];
 	struct entry *set;
 	int victim = PEERCACHE_WAYS - 1;
@@ -125,6 +133,8 @@ peercache_add(struct peercache *pc, int family, const uint8_t *addr, uint16_t po
 	set = set_of(pc, family, a, port);
 	for (int i = 0; i < PEERCACHE_WAYS; i++)
 		if (same(&set[i], family, a, port)) {
+			/* an expired entry's torrents are forgotten with it */
+			set[i].tag = alive(pc, &set[i], now_s) ? (uint8_t)(set[i].tag | tag) : tag;
 			if (now_s > set[i].seen)
 				set[i].seen = now_s;
 			to_front(set, i);
@@ -142,6 +152,7 @@ peercache_add(struct peercache *pc, int family, const uint8_t *addr, uint16_t po
 	set[victim].port = port;
 	set[victim].family = (uint8_t)family;
 	set[victim].seen = now_s;
+	set[victim].tag = tag;
 	to_front(set, victim);
 	pc->st.added++;
 }
@@ -150,19 +161,26 @@ int
 peercache_has(struct peercache *pc, int family, const uint8_t *addr, uint16_t port,
 	      uint32_t now_s)
 {
+	return peercache_tag(pc, family, addr, port, now_s) >= 0;
+}
+
+int
+peercache_tag(struct peercache *pc, int family, const uint8_t *addr, uint16_t port,
+	      uint32_t now_s)
+{
 	uint8_t a[16];
 	const struct entry *set;
 
 	if (norm(family, addr, a) < 0)
-		return 0;
+		return -1;
 	set = set_of(pc, family, a, port);
 	for (int i = 0; i < PEERCACHE_WAYS; i++)
 		if (same(&set[i], family, a, port) && alive(pc, &set[i], now_s)) {
 			pc->st.hits++;
-			return 1;
+			return set[i].tag;
 		}
 	pc->st.misses++;
-	return 0;
+	return -1;
 }
 
 size_t

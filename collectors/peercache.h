@@ -47,6 +47,23 @@ void peercache_free(struct peercache *pc);
 void peercache_add(struct peercache *pc, int family, const uint8_t *addr, uint16_t port,
 		   uint32_t now_s);
 
+/* What is known of the torrents an endpoint was named for: a tracker
+ * reply to an announce, a DHT get_peers reply, a PEX message each name
+ * peers of one torrent, whose info-hash the same flow showed in clear.
+ * Bits accumulate while the entry lives (one peer may serve several
+ * torrents); 0: named, torrent unknown. */
+#define PEERCACHE_T_ALLOWED 0x01	/* for an allowlisted torrent */
+#define PEERCACHE_T_OTHER 0x02		/* for a torrent not on the list */
+
+/* peercache_add that also ORs tag (PEERCACHE_T_*) into the entry's. */
+void peercache_add_tag(struct peercache *pc, int family, const uint8_t *addr, uint16_t port,
+		       uint32_t now_s, uint8_t tag);
+
+/* The tag of (family, addr, port) if it was named within the time to
+ * live before now_s, else -1. */
+int peercache_tag(struct peercache *pc, int family, const uint8_t *addr, uint16_t port,
+		  uint32_t now_s);
+
 /* 1 when (family, addr, port) was named within the time to live before
  * now_s, else 0. */
 int peercache_has(struct peercache *pc, int family, const uint8_t *addr, uint16_t port,

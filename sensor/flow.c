@@ -358,6 +358,11 @@ flow_own_app_name(unsigned own_app)
 {
 	static const char *const names[FLOW_OWN_COUNT] = {
 		[FLOW_OWN_BT_ENCRYPTED] = "BitTorrent.encrypted",
+		[FLOW_OWN_BT_ENC_PEER] = "BitTorrent.encrypted.peer",
+		[FLOW_OWN_BT_ENC_SWARM] = "BitTorrent.encrypted.swarm",
+		[FLOW_OWN_BT_ENC_FRAMING] = "BitTorrent.encrypted.framing",
+		[FLOW_OWN_BT_UTP_FRAMING] = "BitTorrent.uTP.framing",
+		[FLOW_OWN_BT_WIRE_FRAMING] = "BitTorrent.wire.framing",
 	};
 	return own_app < FLOW_OWN_COUNT ? names[own_app] : NULL;
 }

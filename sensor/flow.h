@@ -25,7 +25,16 @@ enum flow_end {
 
 /* Labels of spanwatch's own, for what nDPI leaves unknown (struct flow
  * own_app); the flow log prints flow_own_app_name. */
-enum flow_own_app { FLOW_OWN_NONE, FLOW_OWN_BT_ENCRYPTED, FLOW_OWN_COUNT };
+enum flow_own_app {
+	FLOW_OWN_NONE,
+	FLOW_OWN_BT_ENCRYPTED,		/* MSE shape and ...: (no level) */
+	FLOW_OWN_BT_ENC_PEER,		/* ... its far end named as a peer */
+	FLOW_OWN_BT_ENC_SWARM,		/* ... its subscriber in plain BitTorrent now */
+	FLOW_OWN_BT_ENC_FRAMING,	/* ... peer-wire message lengths */
+	FLOW_OWN_BT_UTP_FRAMING,	/* uTP framing (BEP 29), payload opaque */
+	FLOW_OWN_BT_WIRE_FRAMING,	/* peer-wire messages picked up mid-stream */
+	FLOW_OWN_COUNT
+};
 
 /* SPEC's flow direction, seen from the subscriber. */
 enum flow_direction { FLOW_TRANSIT, FLOW_OUT, FLOW_IN, FLOW_LOCAL };
@@ -116,7 +125,9 @@ void flow_drain(struct flow_table *);
 
 void flow_get_stats(const struct flow_table *, struct flow_stats *);
 
-/* "BitTorrent.encrypted" for FLOW_OWN_BT_ENCRYPTED; NULL for none. */
+/* "BitTorrent.encrypted" for FLOW_OWN_BT_ENCRYPTED, with the level of
+ * the evidence as a suffix for the others ("BitTorrent.encrypted.peer",
+ * "BitTorrent.uTP.framing", ...); NULL for none. */
 const char *flow_own_app_name(unsigned own_app);
 
 #endif

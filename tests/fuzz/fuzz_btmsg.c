@@ -78,6 +78,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		btmsg_pex(p, (uint32_t)len, on_peer, &sink);
 		if (btmsg_utp(p, (uint32_t)len, &off) && off > len)
 			abort();
+		{
+			struct btmsg_utp_hdr uh;
+
+			if (btmsg_utp_header(p, (uint32_t)len, &uh, &off) && (off > len || uh.type > 4))
+				abort();
+		}
+		if (btmsg_wire_scan(p, (uint32_t)len) > len / 13)
+			abort();	/* each header found takes 13 bytes at least */
+		if (mse_msglen_like((uint32_t)len) && len > MSE_MSGLEN_SMALL)
+			abort();
 		if (len) {
 			btmsg_wire_walk(&w[dir], p, (uint32_t)len, on_peer, &sink);
 			if (w[dir].hdrlen > 4)

@@ -66,6 +66,9 @@ static const struct opt_def {
 	  "subscribers running their own MTA, listed as [smtp] exempt (1)" },
 	{ "bt-share", 0, OT_DBL, offsetof(struct gen_opts, bt_share), 0, 0.9, "FRACTION",
 	  "share of subscribers using BitTorrent (0.1)" },
+	{ "bt-bare", 0, OT_DBL, offsetof(struct gen_opts, bt_bare), 0, 1, "FRACTION",
+	  "share of BitTorrent swarms joined encrypted only: no DHT, and a tracker announce"
+	  " in clear only for allowlisted torrents (0)" },
 	{ "p2p-share", 0, OT_DBL, offsetof(struct gen_opts, p2p_share), 0, 0.5, "FRACTION",
 	  "share of subscribers using eDonkey or Gnutella (0.02)" },
 	{ "v6-share", 0, OT_DBL, offsetof(struct gen_opts, v6_share), 0, 1, "FRACTION",

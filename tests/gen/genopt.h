@@ -13,6 +13,7 @@ struct gen_opts {
 	const char *prefix4, *prefix6;
 	uint64_t seed, packets, start;
 	double duration, rate, alpha, bt_share, p2p_share, v6_share, mail_interval;
+	double bt_bare;		/* share of BitTorrent swarms without evidence in clear */
 	uint32_t subscribers, step, bots, exempt, max_flows, snaplen;
 	uint32_t routine, switchers;	/* planned SMTP senders (pl_smtp.c) */
 	int encap, daily, quiet, bots_set, help;

@@ -32,6 +32,8 @@ const struct kind_def kind_defs[K_COUNT] = {
 	[K_SMTP_UNAUTH] = { "smtp_unauth", TP_TCP, smtp_script },
 	[K_SMTP_TLS] = { "smtp_tls", TP_TCP, smtp_script },
 	[K_SMTP_EXEMPT] = { "smtp_exempt", TP_TCP, smtp_script },
+	[K_BT_ENC_BARE] = { "bt_enc_bare", TP_TCP, bt_enc_script },
+	[K_UTP_ENC] = { "utp_enc", TP_UTP, bt_enc_script },
 };
 
 void kind_rng(const struct flow *f, uint32_t step, struct rng *r)

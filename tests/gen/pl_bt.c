@@ -368,11 +368,86 @@ static struct flow *dht_flow(struct gen *g, uint32_t sub, int v6, uint32_t t, en
 	return f;
 }
 
-void bt_spawn(struct gen *g, const struct spawn *s)
+/* --bt-bare: a swarm joined with encrypted connections only (MSE over
+ * TCP from an ephemeral port, or over uTP from the client's port), no
+ * DHT: the peers came by PEX or a magnet link, or the announce went over
+ * HTTPS. An allowlisted torrent is announced in clear to an HTTP tracker
+ * whose reply names the peers connected to: its encrypted bytes are
+ * allowlisted in the truth, as the ISP wants them counted. */
+static void bare_spawn(struct gen *g, const struct spawn *s)
 {
 	struct rng *r = &g->rng;
 	const struct sub *su = &g->net->subs[s->sub];
 	uint32_t t = pick_torrent(r, 0.25);
+	uint32_t w = rng_below(r, NET_SWARM - LISTED);
+	int v6 = su->dual && rng_chance(r, 0.2);
+	int allowed = net_torrent_allowed(t);
+	uint32_t npeers = 1 + (uint32_t)(s->budget / 400);
+
+	if (npeers > 8)
+		npeers = 8;
+	if (allowed) {
+		uint32_t tr = rng_below(r, net_pool_size(POOL_TRACKER));
+		struct ends e = { .sub = s->sub, .v6 = v6, .inside_client = 1, .pool = POOL_TRACKER,
+				  .idx = tr, .far_port = 6969 };
+		struct flow *f = sess_new(g, K_TRACKER);
+
+		if (f) {
+			sess_place(g, f, &e);
+			f->torrent = (int16_t)t;
+			f->tclass = TC_BT_ALLOW;
+			f->closer = 1;
+			f->a[0] = tr;
+			f->a[1] = w;
+			f->a[2] = LISTED;
+			f->a[3] = 6969;
+			f->a[4] = (uint32_t)rng_range(r, 1u << 20, 0x7fffffff);
+			f->a[5] = (uint32_t)rng_next(r);
+			sess_start(g, f, s->t0);
+		}
+	}
+	for (uint32_t j = 0; j < npeers; j++) {
+		double share = s->budget / npeers;
+		enum pool p;
+		uint32_t idx;
+		struct ends e = { .sub = s->sub, .v6 = v6, .inside_client = 1 };
+		int utp = rng_chance(r, 0.5);
+		struct flow *f = sess_new(g, utp ? K_UTP_ENC : K_BT_ENC_BARE);
+
+		if (!f)
+			return;
+		net_swarm_member(g->net, t, w + j, &p, &idx);
+		e.pool = p;
+		e.idx = idx;
+		e.far_port = net_pool_port(g->net, p, idx);
+		if (utp)
+			e.sub_port = su->bt_port;
+		sess_place(g, f, &e);
+		f->torrent = (int16_t)t;
+		f->tclass = allowed ? TC_BT_ALLOW : TC_BT_ENC;
+		f->iv = spawn_iv(s->dur, share);
+		f->a[0] = share > GROUP_PKTS ? (uint32_t)(share / GROUP_PKTS) : 1;
+		f->a[1] = (uint32_t)!rng_chance(r, 0.75);	/* the subscriber downloads */
+		f->a[2] = rng_below(r, 513);
+		f->a[3] = rng_below(r, 513);
+		f->a[4] = rng_below(r, 513);
+		f->a[5] = rng_range(r, 40, 400);
+		sess_start(g, f, s->t0 + rng_range(r, 400000, 3000000));
+	}
+}
+
+void bt_spawn(struct gen *g, const struct spawn *s)
+{
+	struct rng *r = &g->rng;
+	const struct sub *su = &g->net->subs[s->sub];
+	uint32_t t;
+
+	/* (no draw at the default 0: the default capture stays the same) */
+	if (g->o->bt_bare > 0 && rng_chance(r, g->o->bt_bare)) {
+		bare_spawn(g, s);
+		return;
+	}
+	t = pick_torrent(r, 0.25);
 	uint32_t w = rng_below(r, NET_SWARM - LISTED);
 	int v6 = su->dual && rng_chance(r, 0.2);
 	int allowed = net_torrent_allowed(t);

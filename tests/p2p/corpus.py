@@ -34,6 +34,10 @@ def ndpi_labels(name):
 
 def run(name):
     log = os.path.join(WORK, name + ".flows.tsv")
+    # spanwatch appends to a flow log: start each run afresh, or the
+    # flows of earlier runs count again.
+    if os.path.exists(log):
+        os.remove(log)
     p = subprocess.run([os.path.join(SW_BIN, "spanwatch"), "-q", "-r", os.path.join(CORPUS, name),
                         "--flow-log", log], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                        text=True, errors="replace")

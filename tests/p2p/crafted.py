@@ -13,8 +13,9 @@ Subscribers: cust-a runs a plain BitTorrent client (peer wire with PEX,
 an HTTP tracker, one encrypted flow to a peer nobody named: recent
 activity vouches for it); cust-b has no plain BitTorrent flow but
 encrypted ones to peers named by cust-a's PEX, by its own UDP tracker
-(an allowlisted torrent) and by cust-a's tracker, and one to a peer
-nobody named (stays Unknown); cust-c only seeds an allowlisted torrent
+(an allowlisted torrent: the encrypted flow is bt_allow_*) and by
+cust-a's tracker, and two to peers nobody named (one with a leecher's
+message lengths: BitTorrent.encrypted.framing; one without: Unknown); cust-c only seeds an allowlisted torrent
 over uTP (bt_allow_*, never alerted).
 """
 import collections
@@ -99,7 +100,7 @@ def bstr(b):
     return b"%d:" % len(b) + b
 
 
-def mse(w, c, cp, s, sp, blocks=6):
+def mse(w, c, cp, s, sp, blocks=6, req=68):
     t = Tcp(w, c, cp, s, sp)
     t.open()
     t.seg(0, rbytes(96 + rng.randrange(513)))
@@ -107,7 +108,7 @@ def mse(w, c, cp, s, sp, blocks=6):
     t.seg(0, rbytes(40 + 8 + 4 + 2 + rng.randrange(100) + 2 + 68))
     t.seg(1, rbytes(8 + 4 + 2 + 68 + 10))
     for _ in range(blocks):
-        t.seg(0, rbytes(68))
+        t.seg(0, rbytes(req))
         for _ in range(3):
             t.seg(1, rbytes(1400))
     t.close()
@@ -180,7 +181,12 @@ def write(d):
     mse(w, b, 41001, "198.18.9.1", 7001)	# named by PEX
     mse(w, b, 41002, "198.18.9.2", 7003)	# named by the UDP tracker
     mse(w, b, 41003, "198.18.9.3", 7004)	# named by the HTTP tracker
-    mse(w, b, 41004, "198.18.9.9", 7009)	# named by nobody: Unknown
+    # named by nobody, segments of lengths no peer-wire message makes:
+    # the MSE shape alone accuses nobody (Unknown)
+    mse(w, b, 41004, "198.18.9.9", 7009, blocks=20, req=61)
+    # named by nobody, a leecher's requests (4 of 17 bytes a segment):
+    # BitTorrent by its own framing
+    mse(w, b, 41006, "198.18.9.7", 7007, blocks=8)
     mse(w, a, 41005, "198.18.9.8", 7008)	# nobody, but cust-a is active
     w.f.close()
 
@@ -189,8 +195,10 @@ EXPECT = {	# client port -> label
     # nDPI 4.2 has no UDP tracker dissector: the flow stays Unknown (and
     # uncounted), but its peers still reach the cache.
     40001: "BitTorrent", 40002: "BitTorrent", 40003: "Unknown", 6881: "BitTorrent",
-    41001: "BitTorrent.encrypted", 41002: "BitTorrent.encrypted", 41003: "BitTorrent.encrypted",
-    41004: "Unknown", 41005: "BitTorrent.encrypted",
+    # The suffix is the level of the evidence (collectors/p2p.c).
+    41001: "BitTorrent.encrypted.peer", 41002: "BitTorrent.encrypted.peer",
+    41003: "BitTorrent.encrypted.peer", 41004: "Unknown", 41005: "BitTorrent.encrypted.swarm",
+    41006: "BitTorrent.encrypted.framing",
 }
 
 
@@ -223,7 +231,10 @@ def check(d):
                 continue
             sub, c2s, s2c = r["subscriber"], int(r["c2s_bytes"]), int(r["s2c_bytes"])
             din, dout = (s2c, c2s) if r["direction"] == "out" else (c2s, s2c)
-            kind = "bt_allow_" if port in (40003, 6881) else "bt_"
+            # 41002's peer was named by the UDP tracker's reply to an
+            # announce of the allowlisted torrent: allowlisted though
+            # encrypted.
+            kind = "bt_allow_" if port in (40003, 6881, 41002) else "bt_"
             want[sub][kind + "in"] += din
             want[sub][kind + "out"] += dout
     for port in EXPECT:

@@ -33,6 +33,8 @@ import subprocess
 import sys
 
 ENC_MIN = 0.90
+BARE_MIN = 0.95
+BARE = ("bt_enc_bare", "utp_enc")   # --bt-bare: encrypted, no evidence in clear
 FP_MAX = 0.005
 PROTO = {"tcp": "6", "udp": "17", "icmp": "1", "icmp6": "58"}
 
@@ -127,10 +129,15 @@ def main():
     # Truth class per 5-tuple (a 5-tuple the generator reused keeps one
     # class in practice: DHT between the same two ports).
     tclass, tkind = {}, {}
+    bare = collections.Counter()        # truth bytes of --bt-bare flows, by class
     for r in rows(tflows_path):
         k = key(r["proto"], r["src"], r["sport"], r["dst"], r["dport"])
         tclass[k] = r["class"]
         tkind[k] = r["kind"]
+        if r["kind"] in BARE:
+            bare[r["class"]] += int(r["c2s_bytes"]) + int(r["s2c_bytes"])
+    bare_det = collections.Counter()    # ... called BitTorrent, by class
+    levels = collections.Counter()
 
     det = collections.defaultdict(collections.Counter)	# subscriber -> in/out
     fp = collections.defaultdict(collections.Counter)
@@ -153,6 +160,9 @@ def main():
                     tkind.get(k), r["src"], r["sport"], r["dst"], r["dport"]))
         if "BitTorrent" not in r["app"]:
             continue
+        if tkind.get(k) in BARE:
+            bare_det[cls] += c2s + s2c
+            levels[r["app"]] += 1
         if cls == "enc":
             det[r["subscriber"]]["in"] += into
             det[r["subscriber"]]["out"] += outof
@@ -206,6 +216,18 @@ def main():
         sums["enc_det"], sums["enc_truth"], 100 * enc_rate, 100 * ENC_MIN))
     print("false positives: %d of %d non-BitTorrent bytes = %.4f%% (maximum %.1f%%)" % (
         sums["fp"], sums["nonbt"], 100 * fp_rate, 100 * FP_MAX))
+    if bare:
+        # The flow log's bytes are the truth's (IP bytes of the same flows).
+        for cls, what, lim in (("enc", "encrypted BitTorrent without evidence in clear", BARE_MIN),
+                               ("allow", "allowlisted torrents fetched encrypted after a clear announce", 1.0)):
+            if not bare[cls]:
+                continue
+            rate = bare_det[cls] / bare[cls]
+            print("%s (%s): called BitTorrent %d of %d bytes = %.2f%% (minimum %.0f%%)" % (
+                what, "/".join(BARE), bare_det[cls], bare[cls], 100 * rate, 100 * lim))
+            if rate < lim:
+                fails.append("%s: %.2f%% < %.0f%%" % (what, 100 * rate, 100 * lim))
+        print("their levels (flows): %s" % ", ".join("%s %d" % kv for kv in sorted(levels.items())))
     if sums["enc_truth"] and enc_rate < ENC_MIN:
         fails.append("encrypted detection %.2f%% < %.0f%%" % (100 * enc_rate, 100 * ENC_MIN))
     if fp_rate > FP_MAX:

@@ -6,6 +6,7 @@ t_real_bt.sh; runs inside a network namespace.
     btpeer.py seed TORRENT DIR ADDR PORT ENC TRANSPORT DHT_NODE
     btpeer.py fetch TORRENT DIR ADDR PORT ENC TRANSPORT DHT_NODE PEER
     btpeer.py node ADDR PORT [DHT_NODE]     a DHT node and nothing else
+    btpeer.py tracker ADDR PORT PEER        an HTTP tracker naming PEER only
 
 ENC is plain (pe_disabled both ways) or rc4 (pe_forced, RC4 only);
 TRANSPORT is tcp or utp (the other one disabled both ways). DHT is on; its
@@ -15,6 +16,7 @@ UPnP and NAT-PMP are off, so that nothing but the two peers' own traffic
 leaves the namespace. "seed" checks DIR's copy, prints "ready" when it
 seeds, and seeds until SIGTERM; "node" prints "ready", bootstraps from
 DHT_NODE if given, and answers DHT queries until SIGTERM. "fetch" adds PEER (ADDR:PORT) as a peer,
+or, when PEER is "tracker=URL", announces to that HTTP tracker instead,
 downloads into DIR and prints one JSON line: done, seconds, bytes, and the
 peer connections it saw (uTP or TCP, RC4 or plaintext), for the test to
 confirm that the case it asked for is the one on the wire.
@@ -122,12 +124,44 @@ def peer_events(s):
     return out
 
 
+def tracker(addr, port, peer):
+    """Answers every announce (plain HTTP, BEP 3 and 23) with PEER."""
+    import http.server
+    import socket
+    pa, pp = peer.rsplit(":", 1)
+    body = b"d8:intervali1800e5:peers6:" + socket.inet_aton(pa) + int(pp).to_bytes(2, "big") + b"e"
+
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *a):
+            pass
+    srv = http.server.HTTPServer((addr, int(port)), H)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    print("ready", flush=True)
+    srv.serve_forever()
+
+
+def ask(h, peer):
+    """Connects to peer, or announces to the tracker peer names."""
+    if peer.startswith("tracker="):
+        h.add_tracker({"url": peer[len("tracker="):], "tier": 0})
+        h.force_reannounce()
+    else:
+        pa, pp = peer.rsplit(":", 1)
+        h.connect_peer((pa, int(pp)))
+
+
 def fetch(torrent, where, addr, port, enc, transport, dht_node, peer):
     s = session(addr, int(port), enc, transport, dht_node)
     h = add(s, torrent, where)
-    pa, pp = peer.rsplit(":", 1)
     t0 = time.time()
-    h.connect_peer((pa, int(pp)))
+    ask(h, peer)
     seen = set()
     events = []
     asked = moved = t0
@@ -148,7 +182,7 @@ def fetch(torrent, where, addr, port, enc, transport, dht_node, peer):
             events.append("%.2f no peer or no progress: adding the torrent again" % (now % 1000))
             s.remove_torrent(h)
             h = add(s, torrent, where)
-            h.connect_peer((pa, int(pp)))
+            ask(h, peer)
             asked = now
         events.extend(peer_events(s))
         time.sleep(0.01)
@@ -172,6 +206,8 @@ def main():
         return seed(*args)
     if cmd == "node" and len(args) in (2, 3):
         return seed(None, None, args[0], args[1], "plain", "utp", args[2] if args[2:] else "-")
+    if cmd == "tracker" and len(args) == 3:
+        return tracker(*args)
     if cmd == "fetch" and len(args) == 8:
         return fetch(*args)
     print(__doc__, file=sys.stderr)

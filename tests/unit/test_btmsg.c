@@ -417,6 +417,56 @@ test_hostile_input(void **state)
 	}
 }
 
+/* Issue 15: block headers at any offset (a connection picked up mid-
+ * stream); uTP header fields; a KRPC announce_peer. */
+static void
+test_framing(void **state)
+{
+	uint8_t p[2000];
+	static const uint8_t piece[13] = { 0, 0, 0x40, 0x09, 7, 0, 0, 1, 2, 0, 0, 0xc0, 0 };
+	static const uint8_t req[17] = { 0, 0, 0, 0x0d, 6, 0, 0, 0, 9, 0, 1, 0, 0, 0, 0, 0x40, 0 };
+	struct btmsg_utp_hdr h;
+	struct btmsg_krpc k;
+	uint32_t off;
+	const char *ann = "d1:ad2:id20:abcdefghij0123456789"
+			  "9:info_hash20:mnopqrstuvwxyz1234564:porti6881e5:token2:zze"
+			  "1:q13:announce_peer1:t2:aa1:y1:qe";
+	const char *gp = "d1:ad2:id20:abcdefghij01234567899:info_hash20:mnopqrstuvwxyz123456e"
+			 "1:q9:get_peers1:t2:aa1:y1:qe";
+
+	(void)state;
+	memset(p, 0x55, sizeof p);
+	assert_int_equal(btmsg_wire_scan(p, sizeof p), 0);
+	memcpy(p + 3, piece, sizeof piece);
+	memcpy(p + 1000, req, sizeof req);
+	memcpy(p + 1017, req, sizeof req);
+	assert_int_equal(btmsg_wire_scan(p, sizeof p), 3);
+	assert_int_equal(btmsg_wire_scan(p, 1016), 1);		/* the request cut short */
+	p[1000 + 12] = 1;					/* begin not a block's */
+	assert_int_equal(btmsg_wire_scan(p, sizeof p), 2);
+	p[3 + 11] = 0xc1;					/* nor this one's */
+	assert_int_equal(btmsg_wire_scan(p, sizeof p), 1);
+	memset(p, 0, sizeof p);					/* zeros: no id 6 or 7 */
+	assert_int_equal(btmsg_wire_scan(p, sizeof p), 0);
+
+	memset(p, 0, 20);
+	p[0] = 0x21;		/* STATE, version 1 */
+	p[2] = 0x12, p[3] = 0x34, p[16] = 0xab, p[17] = 0xcd, p[18] = 0x00, p[19] = 0x07;
+	assert_true(btmsg_utp_header(p, 20, &h, &off));
+	assert_int_equal(h.type, 2);
+	assert_int_equal(h.conn_id, 0x1234);
+	assert_int_equal(h.seq, 0xabcd);
+	assert_int_equal(h.ack, 7);
+	assert_int_equal(off, 20);
+	p[0] = 0x51;		/* type 5: none */
+	assert_false(btmsg_utp_header(p, 20, &h, &off));
+
+	assert_true(btmsg_krpc((const uint8_t *)ann, (uint32_t)strlen(ann), &k, NULL, NULL) >= 0);
+	assert_true(k.valid && k.query && k.has_hash && k.announce);
+	assert_true(btmsg_krpc((const uint8_t *)gp, (uint32_t)strlen(gp), &k, NULL, NULL) >= 0);
+	assert_true(k.valid && k.query && k.has_hash && !k.announce);
+}
+
 int
 main(void)
 {
@@ -429,6 +479,7 @@ main(void)
 		cmocka_unit_test(test_pex_framing),
 		cmocka_unit_test(test_bencode),
 		cmocka_unit_test(test_hostile_input),
+		cmocka_unit_test(test_framing),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -370,8 +370,10 @@ test_utp_beside_dht(void **state)
 }
 
 /* Issue 1, encrypted: an MSE-encrypted uTP stream shows no info-hash, so
- * it is never allowlisted, also right after a DHT query about an
- * allowlisted torrent on the same 5-tuple; that DHT exchange is. */
+ * it is not allowlisted, also right after a DHT get_peers about an
+ * allowlisted torrent on the same 5-tuple (clients send get_peers for
+ * random targets too: only announce_peer ties, issue 15); that DHT
+ * exchange is. */
 static void
 test_encrypted_utp_beside_dht(void **state)
 {
@@ -440,6 +442,177 @@ mse_data(struct world *w, struct flow *f, uint64_t t, uint32_t ss, int blocks)
 	return ss;
 }
 
+/* MSE over TCP after its handshake: n client segments of len bytes (each
+ * followed by a 1400-byte server segment), from client seq cs. */
+static void
+mse_client_segments(struct world *w, struct flow *f, uint64_t t, uint32_t *ss, uint32_t len,
+		    int n)
+{
+	uint8_t m[1400];
+	uint32_t cs = 1000 + 296 + 120;
+
+	noise(m, sizeof m, len);
+	for (int i = 0; i < n; i++) {
+		segment(w, f, 1, 40 + len, t, m, len, 0x18, cs);
+		cs += len;
+		segment(w, f, 0, 1440, t, m, 1400, 0x10, *ss);
+		*ss += 1400;
+	}
+}
+
+/* Issue 15: encrypted BitTorrent with no tracker or DHT in view is
+ * called by the flow's own framing: MSE followed by a leecher's 34-byte
+ * requests (two of 17); MSE followed by lengths no peer-wire message
+ * makes stays Unknown (its shape alone accuses nobody); uTP framing over
+ * UDP, random UDP not; block headers of a connection picked up mid-
+ * stream. */
+static void
+test_own_evidence(void **state)
+{
+	struct world w;
+	struct flow e1, e2, u, r, mid;
+	uint8_t m[1600];
+	uint32_t ss;
+	static const uint32_t odd[4] = { 23, 50, 61, 100 };
+
+	world_open(&w, 0);
+	tcp_flow_init(&e1, 40, 0, submap_find(w.subs, "a"), 40);
+	ss = mse_start(&w, &e1, T0, 21);
+	ndpi_says(&w, &e1, 0);
+	mse_client_segments(&w, &e1, T0, &ss, 34, 8);
+	assert_int_equal(e1.own_app, FLOW_OWN_BT_ENC_FRAMING);
+	assert_int_equal(alerts_count(w.alerts), 1);
+
+	tcp_flow_init(&e2, 41, 1, submap_find(w.subs, "b"), 41);
+	ss = mse_start(&w, &e2, T0, 22);
+	ndpi_says(&w, &e2, 0);
+	for (int i = 0; i < 40; i++)
+		mse_client_segments(&w, &e2, T0 + 1, &ss, odd[i % 4], 1);
+	collector_p2p.flow_end(w.p2p, &e2, FLOW_END_IDLE);
+	assert_int_equal(e2.own_app, FLOW_OWN_NONE);
+	assert_int_equal(alerts_count(w.alerts), 1);
+
+	/* uTP, no SYN seen: ids 101 (initiator) and 100, acks close behind. */
+	flow_init(&u, 42, 1, submap_find(w.subs, "b"));
+	u.key.aport = 6881;
+	for (uint16_t i = 0; i < 10; i++) {
+		int c2s = i & 1;
+
+		noise(m, sizeof m, i);
+		utp_packet(m, c2s ? 2 : 0, 1400);
+		m[3] = c2s ? 101 : 100;
+		m[16] = 1, m[17] = (uint8_t)(c2s ? 5 : 10 + i);	/* seq_nr */
+		m[18] = 1, m[19] = (uint8_t)(c2s ? 10 + i - 1 : 5);	/* ack_nr */
+		packet(&w, &u, c2s, 1448, T0 + 2, m, 1420);
+		if (i == 0)
+			ndpi_says(&w, &u, 0);
+	}
+	assert_int_equal(u.own_app, FLOW_OWN_BT_UTP_FRAMING);
+	assert_int_equal(alerts_count(w.alerts), 2);
+
+	flow_init(&r, 43, 0, submap_find(w.subs, "a"));
+	r.key.b[3] = 43;
+	ndpi_says(&w, &r, 0);
+	for (int i = 0; i < 40; i++) {
+		noise(m, sizeof m, 100 + (uint32_t)i);
+		packet(&w, &r, i & 1, 1228, T0 + 3, m, 1200);
+	}
+	collector_p2p.flow_end(w.p2p, &r, FLOW_END_IDLE);
+	assert_int_equal(r.own_app, FLOW_OWN_NONE);
+
+	/* Mid-stream: no SYN, two piece headers among the server's bytes;
+	 * nDPI guessed TLS (as it does for a real peer wire's file bytes). */
+	tcp_flow_init(&mid, 44, 0, submap_find(w.subs, "a"), 44);
+	ndpi_says(&w, &mid, 0);
+	mid.app_proto = (uint16_t)classify_proto_id(w.cls, "TLS");
+	assert_true(mid.app_proto > 0);
+	for (uint32_t i = 0; i < 12; i++) {
+		noise(m, 1400, 200 + i);
+		if (i == 2 || i == 9) {
+			static const uint8_t hdr[13] = { 0, 0, 0x40, 0x09, 7, 0, 0, 0, 3, 0, 0, 0x40, 0 };
+
+			memcpy(m + 700, hdr, sizeof hdr);
+		}
+		segment(&w, &mid, 0, 1440, T0 + 4, m, 1400, 0x10, 7000 + i * 1400);
+	}
+	assert_int_equal(mid.own_app, FLOW_OWN_BT_WIRE_FRAMING);
+	collector_p2p.flow_end(w.p2p, &mid, FLOW_END_IDLE);
+	collector_p2p.flow_end(w.p2p, &u, FLOW_END_IDLE);
+	collector_p2p.flow_end(w.p2p, &e1, FLOW_END_IDLE);
+	world_close(&w);
+}
+
+/* A tracker exchange on TCP flow f (id, subscriber sub): an announce of
+ * hash in clear, a compact reply naming one peer, 198.18.0.peer:6881. */
+static void
+tracker_exchange(struct world *w, struct flow *f, uint32_t id, int sub, const uint8_t *hash,
+		 uint8_t peer)
+{
+	char req[200];
+	uint8_t rep[200];
+	int n = snprintf(req, sizeof req, "GET /announce?info_hash=");
+	size_t rn = (size_t)sprintf((char *)rep, "HTTP/1.1 200 OK\r\n\r\nd8:intervali1800e5:peers6:");
+	const uint8_t peerinfo[7] = { 198, 18, 0, peer, 0x1a, 0xe1, 'e' };
+
+	for (int i = 0; i < 20; i++)
+		n += snprintf(req + n, sizeof req - (size_t)n, "%%%02X", hash[i]);
+	n += snprintf(req + n, sizeof req - (size_t)n, "&port=6881 HTTP/1.1\r\n\r\n");
+	memcpy(rep + rn, peerinfo, sizeof peerinfo);
+	rn += sizeof peerinfo;
+	tcp_flow_init(f, id, sub, submap_find(w->subs, sub ? "b" : "a"), 99);
+	f->key.bport = 80;
+	segment(w, f, 1, 40, T0, NULL, 0, 0x02, 1);
+	segment(w, f, 1, 40 + (uint32_t)n, T0, (const uint8_t *)req, (uint32_t)n, 0x18, 2);
+	segment(w, f, 0, 40 + (uint32_t)rn, T0, rep, (uint32_t)rn, 0x18, 9);
+	ndpi_says(w, f, 1);
+	collector_p2p.flow_end(w->p2p, f, FLOW_END_CLOSED);
+}
+
+/* Issue 15: the allowlist across encryption. Subscriber a announces the
+ * allowlisted torrent in clear and the tracker's reply names peer
+ * 198.18.0.50:6881; a's encrypted connection to it carries the torrent:
+ * 60 kB, all bt_allow, no alert; its connection to a peer nobody named
+ * is of unknown torrent and alerts. b's encrypted connection to a peer
+ * named for another torrent alerts. */
+static void
+test_allow_across_encryption(void **state)
+{
+	struct world w;
+	struct flow tr, enc, tr_b, enc_b, far;
+	uint32_t ss;
+
+	world_open(&w, 1);
+	tracker_exchange(&w, &tr, 50, 0, HASH, 50);
+	tcp_flow_init(&enc, 51, 0, submap_find(w.subs, "a"), 50);
+	ss = mse_start(&w, &enc, T0 + 1, 31);
+	ndpi_says(&w, &enc, 0);
+	ss = mse_data(&w, &enc, T0 + 1, ss, 40);
+	assert_int_equal(enc.own_app, FLOW_OWN_BT_ENC_PEER);
+	assert_int_equal(alerts_count(w.alerts), 0);
+	collector_p2p.flow_end(w.p2p, &enc, FLOW_END_IDLE);
+	assert_int_equal(alerts_count(w.alerts), 0);
+	/* a peer nobody named (PEX, a magnet link's): though a announced
+	 * only the allowlisted torrent in clear, this flow's torrent is
+	 * unknown (it may be one announced over HTTPS): not allowlisted. */
+	tcp_flow_init(&far, 54, 0, submap_find(w.subs, "a"), 70);
+	ss = mse_start(&w, &far, T0 + 2, 33);
+	ndpi_says(&w, &far, 0);
+	mse_client_segments(&w, &far, T0 + 2, &ss, 34, 30);
+	assert_int_equal(far.own_app, FLOW_OWN_BT_ENC_SWARM);
+	collector_p2p.flow_end(w.p2p, &far, FLOW_END_IDLE);
+	assert_int_equal(alerts_count(w.alerts), 1);
+
+	tracker_exchange(&w, &tr_b, 52, 1, OTHER, 51);
+	tcp_flow_init(&enc_b, 53, 1, submap_find(w.subs, "b"), 51);
+	ss = mse_start(&w, &enc_b, T0 + 1, 32);
+	ndpi_says(&w, &enc_b, 0);
+	ss = mse_data(&w, &enc_b, T0 + 1, ss, 40);
+	assert_int_equal(enc_b.own_app, FLOW_OWN_BT_ENC_PEER);
+	assert_int_equal(alerts_count(w.alerts), 2);
+	collector_p2p.flow_end(w.p2p, &enc_b, FLOW_END_IDLE);
+	world_close(&w);
+}
+
 /* Issue 2: a subscriber's DHT message vouches for its MSE-shaped flow at
  * once, though nDPI is still reading the DHT flow (it wants an
  * info-hash). A DHT query it only received, or a dictionary that is no
@@ -462,7 +635,7 @@ test_vouched_before_label(void **state)
 	ss = mse_start(&w, &enc, T0 + 2, 3);
 	ndpi_says(&w, &enc, 0);
 	ss = mse_data(&w, &enc, T0 + 2, ss, 10);
-	assert_int_equal(enc.own_app, FLOW_OWN_BT_ENCRYPTED);
+	assert_int_equal(enc.own_app, FLOW_OWN_BT_ENC_SWARM);
 	assert_int_equal(alerts_count(w.alerts), 1);
 
 	/* b: a query from outside, and a dictionary without "t" and "y". */
@@ -489,7 +662,7 @@ test_vouched_before_label(void **state)
 	ss = mse_start(&w, &enc_b2, T0 + 21, 11);
 	ndpi_says(&w, &enc_b2, 0);
 	ss = mse_data(&w, &enc_b2, T0 + 21, ss, 10);
-	assert_int_equal(enc_b2.own_app, FLOW_OWN_BT_ENCRYPTED);
+	assert_int_equal(enc_b2.own_app, FLOW_OWN_BT_ENC_SWARM);
 	assert_int_equal(alerts_count(w.alerts), 2);
 	collector_p2p.flow_end(w.p2p, &enc_b2, FLOW_END_IDLE);
 	collector_p2p.flow_end(w.p2p, &pw_b, FLOW_END_IDLE);
@@ -528,7 +701,7 @@ test_evidence_after_verdict(void **state)
 	memset(hs, 0, sizeof hs);	/* (not a handshake spanwatch reads) */
 	segment(&w, &peer, 0, 40 + 68, T0 + 1, hs, 68, 0x18, 8);
 	ss = mse_data(&w, &enc, T0 + 1, ss, 1);
-	assert_int_equal(enc.own_app, FLOW_OWN_BT_ENCRYPTED);
+	assert_int_equal(enc.own_app, FLOW_OWN_BT_ENC_SWARM);
 	/* The MSE handshake and 11 segments of 1440 bytes, all counted. */
 	assert_int_equal(alerts_count(w.alerts), 1);
 
@@ -671,6 +844,8 @@ main(void)
 		cmocka_unit_test(test_evidence_after_verdict),
 		cmocka_unit_test(test_label_at_flow_end),
 		cmocka_unit_test(test_reload),
+		cmocka_unit_test(test_own_evidence),
+		cmocka_unit_test(test_allow_across_encryption),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -151,6 +151,31 @@ test_tiny(void **state)
 	peercache_free(pc);
 }
 
+/* Issue 15: an endpoint's torrent tags accumulate while it lives and go
+ * with it; an untagged entry reads 0, an absent one -1. */
+static void
+test_tags(void **state)
+{
+	struct peercache *pc = peercache_new(64, 100);
+	const uint8_t a[4] = { 198, 18, 0, 1 }, b[4] = { 198, 18, 0, 2 };
+
+	(void)state;
+	assert_non_null(pc);
+	assert_int_equal(peercache_tag(pc, 4, a, 6881, 1000), -1);
+	peercache_add(pc, 4, b, 6881, 1000);
+	assert_int_equal(peercache_tag(pc, 4, b, 6881, 1000), 0);
+	peercache_add_tag(pc, 4, a, 6881, 1000, PEERCACHE_T_ALLOWED);
+	assert_int_equal(peercache_tag(pc, 4, a, 6881, 1050), PEERCACHE_T_ALLOWED);
+	peercache_add_tag(pc, 4, a, 6881, 1060, PEERCACHE_T_OTHER);
+	assert_int_equal(peercache_tag(pc, 4, a, 6881, 1100),
+			 PEERCACHE_T_ALLOWED | PEERCACHE_T_OTHER);
+	assert_int_equal(peercache_tag(pc, 4, a, 6882, 1100), -1);
+	assert_int_equal(peercache_tag(pc, 4, a, 6881, 1161), -1);	/* expired */
+	peercache_add(pc, 4, a, 6881, 1200);				/* anew: no tag */
+	assert_int_equal(peercache_tag(pc, 4, a, 6881, 1200), 0);
+	peercache_free(pc);
+}
+
 int
 main(void)
 {
@@ -159,6 +184,7 @@ main(void)
 		cmocka_unit_test(test_expiry_and_refresh),
 		cmocka_unit_test(test_bounded),
 		cmocka_unit_test(test_tiny),
+		cmocka_unit_test(test_tags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
