@@ -34,6 +34,9 @@ SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|Undefined
 def run_spanwatch(name):
     path = os.path.join(CORPUS, name)
     log = os.path.join(WORK, name + ".flows.tsv")
+    # spanwatch appends to a flow log: start each run with none.
+    if os.path.exists(log):
+        os.unlink(log)
     p = subprocess.run([os.path.join(SW_BIN, "spanwatch"), "-q", "-v", "-r", path, "--flow-log", log],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, errors="replace")
     # -q then -v: no progress line, but the summary is printed.
