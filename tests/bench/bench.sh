@@ -153,3 +153,11 @@ if [ -d "$corpus" ] && command -v mergecap >/dev/null; then
 else
 	echo "small corpus: skipped ($corpus or mergecap missing)"
 fi
+
+# ---- the dashboard ----
+# spanwatch-graph's full redraw at 300 and 20,000 subscribers and one lazy
+# page (tests/bench/graph_bench.sh; BENCH_GRAPH=0 skips it).
+if [ "${BENCH_GRAPH:-1}" != 0 ]; then
+	echo
+	sh tests/bench/graph_bench.sh || echo "dashboard: a redraw at 20,000 subscribers took longer than the step"
+fi
