@@ -566,17 +566,17 @@ main(int argc, char **argv)
 	}
 	r.alerts = alerts;
 	if (r.cfg->rrd.dir) {
+		/* Reading files, packet time outruns the disk: wait for the
+		 * writer rather than drop. Live, never wait. */
+		struct rrdw_cfg wc = { .dir = r.cfg->rrd.dir, .rrdcached = r.cfg->rrd.rrdcached,
+				       .step = r.cfg->rrd.step, .block = o.read != NULL };
+
+		/* Locked before the writer touches it, where it exists. */
 		snprintf(rrd_lock, sizeof rrd_lock, "%s/.spanwatch.lock", r.cfg->rrd.dir);
 		if (lock_rrd_dir(r.cfg, rrd_lock, &rrd_fd) < 0) {
 			rc = 1;
 			goto out;
 		}
-	}
-	if (r.cfg->rrd.dir) {
-		/* Reading files, packet time outruns the disk: wait for the
-		 * writer rather than drop. Live, never wait. */
-		struct rrdw_cfg wc = { .dir = r.cfg->rrd.dir, .rrdcached = r.cfg->rrd.rrdcached,
-				       .step = r.cfg->rrd.step, .block = o.read != NULL };
 		if ((rrdw = rrdw_open(&wc)) == NULL) {
 			rc = 1;
 			goto out;
@@ -652,8 +652,8 @@ main(int argc, char **argv)
 	goto out;
 
 finish_threads:
-	/* The threads have ended their flows and steps: write, then sum. */
-	/* Written, or said what was lost: never exit 0 after losing it. */
+	/* The threads have ended their flows and steps: write (or say what
+	 * was lost: never exit 0 after losing it), then sum. */
 	if (rrdw && rrdw_finish(rrdw) < 0)
 		rc = -1;
 	alerts_flush(alerts);
