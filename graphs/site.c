@@ -128,7 +128,6 @@ struct index_out {
 	const struct netinfo *ni;
 	unsigned sec;
 	size_t n;
-	int failed;
 };
 
 static void

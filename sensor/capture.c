@@ -133,7 +133,6 @@ far_apart(uint64_t a, uint64_t b)
  * the next record says whether time really moved on. */
 struct reader {
 	const char *name;
-	const struct capture_opts *o;
 	capture_frame_fn fn;
 	void *ctx;
 	struct capture_stats *st;
@@ -329,7 +328,7 @@ capture_stream(FILE *fp, const char *name, const struct capture_opts *o, capture
 	struct pcap_pkthdr *h;
 	const u_char *data;
 	struct progress pr = { 0 };
-	struct reader r = { .name = name, .o = o, .fn = fn, .ctx = ctx, .st = st,
+	struct reader r = { .name = name, .fn = fn, .ctx = ctx, .st = st,
 			    .start_us = st->clock_us };
 	struct stat sb;
 	pcap_t *p;

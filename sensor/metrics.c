@@ -172,7 +172,7 @@ metrics_render(struct metrics *m, char *buf, unsigned len)
 			memset(&f, 0, sizeof f);
 			workers_get(m->src.wk, i, &f.ps, &f.fs, &cs);
 			f.drops = cs.kernel_drops + cs.if_drops;
-			if (i < nth)
+			if (i < MAX_THREADS)
 				th[i] = f;
 			all.ps.packets += f.ps.packets;
 			all.ps.ip_packets += f.ps.ip_packets;

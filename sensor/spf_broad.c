@@ -91,7 +91,7 @@ term_broad(const char *t, size_t n, int family)
 	size_t nlen = j - i, rn = n - j;
 
 	if (word_is(name, nlen, "all"))
-		return rn == 0;
+		return j == n;	/* "all" alone, nothing after it */
 	if (word_is(name, nlen, "exists"))
 		return exists_broad(rest, rn);
 	if (word_is(name, nlen, "ip4") || word_is(name, nlen, "ip6")) {
