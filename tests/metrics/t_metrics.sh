@@ -137,6 +137,12 @@ grep -q '^spanwatch_thread_packets_total{thread="0"} '"$N"'$' "$work/m2.txt" ||
 	fail "no thread 0 series with $N packets"
 grep -q '^spanwatch_rrd_queue_length ' "$work/m2.txt" || fail "no RRD queue depth"
 grep -q '^spanwatch_alerts_total ' "$work/m2.txt" || fail "no alerts counter"
+# Alerts by kind: a bounded set (SPEC's kinds and "other") adding up to
+# the total, which is the summary's alerts=.
+k=$(awk '/^spanwatch_alerts_kind_total\{/ { s += $2; n++ } END { print n + 0, s + 0 }' "$work/m2.txt")
+a=$(val alerts_total "$work/m2.txt")
+[ "$k" = "6 $a" ] || fail "alerts by kind: $k (series, sum), alerts_total $a"
+[ "$a" = "$(sumval alerts)" ] || fail "alerts_total $a, summary alerts=$(sumval alerts)"
 r=$(val metrics_refused_total "$work/m2.txt")
 [ "$r" = 2 ] || fail "metrics_refused_total=$r after a 404 and a 405"
 # No per-subscriber series: the label sets are bounded.
