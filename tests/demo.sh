@@ -30,7 +30,7 @@ echo
 echo "alerts raised ($(wc -l <"$var/alerts.json") in var/alerts.json):"
 grep '^alert=' "$var/spanwatch.log" || echo "  none"
 rm -rf "$var/www"
-bin/spanwatch-graph -o "$var/rrd" -w "$var/www" --alerts "$var/alerts.json" >/dev/null
+bin/spanwatch-graph -c "$var/conf/spanwatch.conf" -o "$var/rrd" -w "$var/www" --alerts "$var/alerts.json" >/dev/null
 echo
 echo "files written:"
 echo "  var/rrd/sensor.rrd                  the sensor's own counters"
