@@ -35,7 +35,7 @@ static const char *const keys[][2] = {
 	{ "alerts", "syslog" }, { "alerts", "facility" }, { "alerts", "ident" },
 	{ "alerts", "json" }, { "alerts", "holddown" }, { "sensor", "name" },
 	{ "sensor", "user" }, { "sensor", "pidfile" }, { "sensor", "max_flows" },
-	{ "sensor", "idle_timeout" }, { "sensor", "no_such_key" },
+	{ "sensor", "idle_timeout" }, { "sensor", "metrics" }, { "sensor", "no_such_key" },
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -94,7 +94,9 @@ check(const struct sw_config *c, int from_file)
 	for (unsigned i = 0; ok && i < c->smtp.exempt.n; i++)
 		ok &= name_ok(c->smtp.exempt.name[i], UNITS_NAME_MAX);
 	ok &= c->smtp.window >= 10 && c->smtp.window <= 86400;
-	ok &= c->smtp.max_sessions >= 1 && c->smtp.max_mx >= 1 && c->smtp.max_rcpt >= 1;
+	/* 0 is valid since issue 13: it alerts on the first. */
+	ok &= c->smtp.max_sessions <= 1000000 && c->smtp.max_mx <= 1000000 &&
+	      c->smtp.max_rcpt <= 1000000;
 	ok &= c->smtp.surge_factor >= 1.01 && c->smtp.surge_factor <= 1000;
 	ok &= c->smtp.spf == CONFIG_SPF_OFF || c->smtp.spf == CONFIG_SPF_ANNOTATE ||
 	      c->smtp.spf == CONFIG_SPF_EXEMPT;
@@ -111,7 +113,8 @@ check(const struct sw_config *c, int from_file)
 	ok &= name_ok(c->alerts.ident, CONFIG_IDENT_MAX);
 	ok &= path_ok(c->alerts.json, from_file);
 	ok &= c->alerts.holddown <= 7 * 86400;
-	ok &= name_ok(c->sensor.name, UNITS_NAME_MAX) && text_ok(c->sensor.user);
+	ok &= name_ok(c->sensor.name, UNITS_NAME_MAX) && text_ok(c->sensor.user) &&
+	      text_ok(c->sensor.metrics);
 	ok &= path_ok(c->sensor.pidfile, from_file);
 	ok &= c->sensor.max_flows >= 1000 && c->sensor.max_flows <= 100000000;
 	ok &= c->sensor.idle_timeout >= 10 && c->sensor.idle_timeout <= 86400;
