@@ -17,7 +17,7 @@ TEST_PKGS="libndpi-bin rrdcached libcmocka-dev tshark tcpdump tcpreplay iproute2
 clang libclang-rt-14-dev python3 python3-scapy rsyslog time
 chromium
 python3-aiosmtpd swaks libnet-ssleay-perl python3-libtorrent
-dnsmasq-base cppcheck clang-tidy-14 systemd logrotate groff-base man-db"
+dnsmasq-base cppcheck clang-tidy-14 systemd logrotate groff-base man-db curl"
 
 case ${1:-all} in
 run) PKGS=$RUN_PKGS ;;
