@@ -26,7 +26,10 @@ record() {	# name rc log
 	0) pass=$((pass + 1)); echo "PASS $1" ;;
 	77) skip=$((skip + 1)); echo "SKIP $1: $(tail -n 1 "$3")" ;;
 	*) fail=$((fail + 1)); failed="$failed $1"
-	   echo "FAIL $1 (exit $2, log $3)"; tail -n 20 "$3" | sed 's/^/    /' ;;
+	   echo "FAIL $1 (exit $2, log $3)"
+	   # The checks that failed, wherever they are in the log, then its end.
+	   grep -m 10 '^FAIL' "$3" | sed 's/^/    /'
+	   tail -n 20 "$3" | sed 's/^/    /' ;;
 	esac
 }
 
