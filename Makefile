@@ -23,14 +23,19 @@ CFLAGS_san := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
               -fno-sanitize-recover=all
 LDFLAGS_san := -fsanitize=address,undefined
 
-CPPFLAGS += -D_GNU_SOURCE -Isensor -Icollectors
+# Sources live in rooms by stage (sensor/capture, collectors/smtp, ...):
+# every folder under sensor/ and collectors/ is searched for headers, so a
+# module names its headers without a path and a move changes no #include.
+SRC_DIRS := $(shell find sensor collectors -type d)
+SRC_INC  := $(addprefix -I,$(SRC_DIRS))
+CPPFLAGS += -D_GNU_SOURCE $(SRC_INC)
 CFLAGS   += -std=c11 $(WARN) $(CFLAGS_$(VARIANT)) -MMD -MP
 LDFLAGS  += $(LDFLAGS_$(VARIANT)) -pthread
 LDLIBS   += $(PKG_LIBS) -lspf2 -lresolv -lm
 
 # Everything but the mains goes into one static library that the sensor,
 # the unit tests and the fuzz targets link against.
-LIB_SRC  := $(filter-out sensor/main.c,$(wildcard sensor/*.c collectors/*.c))
+LIB_SRC  := $(filter-out sensor/main.c,$(foreach d,$(SRC_DIRS),$(wildcard $(d)/*.c)))
 LIB_OBJ  := $(LIB_SRC:%.c=$(B)/obj/%.o)
 LIB      := $(B)/libspanwatch.a
 
@@ -46,7 +51,7 @@ GRAPH_OBJ := $(GRAPH_SRC:%.c=$(B)/obj/%.o)
 PROGS    := $(BIN)/spanwatch $(if $(GEN_SRC),$(BIN)/spanwatch-gen) \
             $(if $(GRAPH_SRC),$(BIN)/spanwatch-graph)
 
-.PHONY: print-cppflags all san units test run bench install clean distclean deps
+.PHONY: print-cppflags print-sources all san units test run bench install clean distclean deps
 all: $(PROGS)
 
 $(B)/obj/%.o: %.c
@@ -80,9 +85,14 @@ units: $(UNIT_BIN)
 deps:
 	@sh tests/install-deps.sh
 
-# The include flags, for the static analysers (tests/lint).
+# The include flags, for the static analysers and the test drivers built
+# outside the Makefile (tests/lint, tests/alerts).
 print-cppflags:
-	@echo $(PKG_CFLAGS)
+	@echo -D_GNU_SOURCE $(SRC_INC) $(PKG_CFLAGS)
+
+# Every C source of the project, for the static analysers.
+print-sources:
+	@echo $(LIB_SRC) sensor/main.c $(GRAPH_SRC) $(GEN_SRC)
 
 san:
 	@$(MAKE) --no-print-directory VARIANT=san all units

@@ -14,7 +14,7 @@ build_driver() {
 	[ "$v" = san ] && san="-fsanitize=address,undefined -fno-omit-frame-pointer"
 	# shellcheck disable=SC2046
 	cc -std=c11 -Wall -Wextra -Werror -Wformat=2 -Wshadow -D_GNU_SOURCE -g -O1 $san \
-		-I"$TOP/sensor" -I"$TOP/collectors" $(pkg-config --cflags libpcap libndpi librrd inih) \
+		$(cd "$TOP" && make -s --no-print-directory print-cppflags) \
 		-o "$T/alertdrv" "$TOP/tests/alerts/alertdrv.c" "$lib" \
 		$(pkg-config --libs libpcap libndpi librrd inih) -lm -pthread ||
 		{ echo "FAIL: cannot build alertdrv"; exit 1; }

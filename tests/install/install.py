@@ -186,7 +186,7 @@ def check_manpages(root):
     check(len(keys) >= 33 and not miss, "spanwatch(8) describes every key of spanwatch.conf (%d; missing %s)"
           % (len(keys), miss))
     kinds = set()
-    for f in glob.glob(os.path.join(TOP, "sensor/*.c")) + glob.glob(os.path.join(TOP, "collectors/*.c")):
+    for f in glob.glob(os.path.join(TOP, "sensor/**/*.c"), recursive=True) + glob.glob(os.path.join(TOP, "collectors/**/*.c"), recursive=True):
         with open(f) as fp:
             kinds |= set(re.findall(r'alerts_raise\([^,]+,\s*"([a-z_]+)"', fp.read()))
     kinds.add("alerts_dropped")

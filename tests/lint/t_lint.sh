@@ -11,9 +11,9 @@
 cd "$TOP" || exit 1
 command -v cppcheck >/dev/null || { echo "SKIP: cppcheck missing"; exit 77; }
 tidy=$(command -v clang-tidy-14 || command -v clang-tidy) || { echo "SKIP: clang-tidy missing"; exit 77; }
-files=$(ls sensor/*.c collectors/*.c graphs/*.c tests/gen/*.c)
+files=$(make -s --no-print-directory print-sources)
 # The Makefile's own include flags (pkg-config of the libraries it uses).
-inc="-D_GNU_SOURCE -Isensor -Icollectors $(make -s --no-print-directory print-cppflags)"
+inc=$(make -s --no-print-directory print-cppflags)
 rc=0
 
 out=$(cppcheck --quiet --enable=warning,style,portability,performance --inline-suppr \
