@@ -2,7 +2,7 @@
 
 Each case is a file written here with struct: some good packets, then the
 damage. spanwatch -r FILE -o DIR must
-  - exit as sensor/capture.c documents: 0 when the file only ends in an
+  - exit as sensor/capture/capture.c documents: 0 when the file only ends in an
     incomplete record (a killed tcpdump or dumpcap: a warning), 1 for any
     other damage or a file that is no capture (an error);
   - say so on stderr, naming the file (its path as given);

@@ -1,6 +1,6 @@
 /*
  * fuzz_allowlist.c — libFuzzer target for the torrent allowlist
- * (collectors/allowlist.c): the file reader, the line parser and the
+ * (collectors/p2p/allowlist.c): the file reader, the line parser and the
  * sorted lookup.
  *
  * Two kinds of input:

@@ -1,7 +1,7 @@
 /*
  * fuzz_btmsg.c — libFuzzer target for the p2p collector's readers of
- * packet bytes: the BitTorrent messages (collectors/btmsg.c, over the
- * bencode reader) and the MSE shape detector (collectors/mse.c). The
+ * packet bytes: the BitTorrent messages (collectors/p2p/btmsg.c, over the
+ * bencode reader) and the MSE shape detector (collectors/p2p/mse.c). The
  * input is a script of segments, each a 3-byte header (direction, a
  * sequence jump, a length) and its bytes; every segment goes to every
  * reader, and the two directions are followed as peer-wire streams and
@@ -11,7 +11,7 @@
  * past the end.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icollectors -Isensor \
- *       tests/fuzz/fuzz_btmsg.c collectors/btmsg.c collectors/bencode.c collectors/mse.c \
+ *       tests/fuzz/fuzz_btmsg.c collectors/p2p/btmsg.c collectors/p2p/bencode.c collectors/p2p/mse.c \
  *       -lm -o fuzz_btmsg
  *   ./fuzz_btmsg -max_total_time=60
  *

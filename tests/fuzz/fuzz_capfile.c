@@ -1,6 +1,6 @@
 /*
  * fuzz_capfile.c — libFuzzer target for the capture-file front end
- * (sensor/capture.c's capture_stream): libpcap's own pcap and pcapng
+ * (sensor/capture/capture.c's capture_stream): libpcap's own pcap and pcapng
  * readers on a memory file (fmemopen, pcap_fopen_offline, as capture
  * reads a file or a pipe), spanwatch's judgement of record times (times
  * past 2106, a lone record far from its neighbours, the clock carried

@@ -1,6 +1,6 @@
 /*
  * fuzz_config.c — libFuzzer target for the configuration reader
- * (sensor/config.c over libinih, and the value parsers of sensor/units.c).
+ * (sensor/config.c over libinih, and the value parsers of sensor/lib/units.c).
  *
  * The whole input is the file given to config_load (through a memfd,
  * see fuzz_common.h). Then its first line, without the first byte, goes

@@ -1,6 +1,6 @@
 /*
  * fuzz_decode.c — libFuzzer target for the link-type decoders
- * (sensor/decode.c): every link type spanwatch reads, down through tags,
+ * (sensor/decode/decode.c): every link type spanwatch reads, down through tags,
  * label stacks, PPPoE, IPv4 options and IPv6 extension headers to the
  * ports.
  *

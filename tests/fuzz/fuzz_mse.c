@@ -1,6 +1,6 @@
 /*
  * fuzz_mse.c — libFuzzer target for the MSE/PE handshake shape detector
- * (collectors/mse.c). fuzz_btmsg.c feeds it too, among the BitTorrent
+ * (collectors/p2p/mse.c). fuzz_btmsg.c feeds it too, among the BitTorrent
  * readers, with short segments; this target reaches the sizes MSE is
  * about (a 96-byte key, up to 512 bytes of pad) and checks its verdicts.
  *

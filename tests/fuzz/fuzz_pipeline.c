@@ -124,7 +124,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	set("smtp", "max_mx", "1");
 	set("smtp", "max_rcpt", "1");
 	set("smtp", "surge_factor", "1.01");
-	/* SPF verdicts come from a helper process (sensor/spf.c), this
+	/* SPF verdicts come from a helper process (collectors/smtp/spf.c), this
 	 * program re-executed, and from DNS: neither belongs in a fuzzer. */
 	set("smtp", "spf", "off");
 	set("p2p", "window", "60s");

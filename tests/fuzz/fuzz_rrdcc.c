@@ -1,6 +1,6 @@
 /*
  * fuzz_rrdcc.c — libFuzzer target for the rrdcached client
- * (sensor/rrdcc.c): the reader of the daemon's replies, its address
+ * (sensor/out/rrdcc.c): the reader of the daemon's replies, its address
  * parser and its command escaping. What a broken or hostile daemon sends
  * must give a clean RRDCC_OK/ERR/DOWN, never a read past the buffer, a
  * hang or a control character in our log.

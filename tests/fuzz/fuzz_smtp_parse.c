@@ -1,6 +1,6 @@
 /*
  * fuzz_smtp_parse.c — libFuzzer target for the SMTP session follower
- * (collectors/smtp_parse.c). The input is a script of chunks, each a
+ * (collectors/smtp/smtp_parse.c). The input is a script of chunks, each a
  * 4-byte header (direction and SYN/finish bits, a signed sequence offset
  * from where the direction stands, a length) and its bytes, so the fuzzer
  * reaches reordering, overlap, holes and jumps as well as hostile
@@ -8,7 +8,7 @@
  * them: no 235 authenticates a session whose client sent no AUTH).
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -Icollectors \
- *       tests/fuzz/fuzz_smtp_parse.c collectors/smtp_parse.c -o fuzz_smtp_parse
+ *       tests/fuzz/fuzz_smtp_parse.c collectors/smtp/smtp_parse.c -o fuzz_smtp_parse
  *   ./fuzz_smtp_parse -max_total_time=60
  *
  * or, with the Makefile's fuzz section: make fuzz-build && build/fuzz/fuzz_smtp_parse

@@ -1,11 +1,11 @@
 /*
  * fuzz_spf.c — libFuzzer target for what spanwatch itself reads on the
- * SPF path (sensor/spf_dns.c, sensor/spf_cache.c): DNS answers from
+ * SPF path (collectors/smtp/spf_dns.c, collectors/smtp/spf_cache.c): DNS answers from
  * whoever runs a sender's domain, parsed into libspf2's record sets
  * (spf_dns_parse: rcodes, A/AAAA lengths, TXT character-strings, MX and
  * PTR names with compression, the SOA MINIMUM of negative answers), the
  * terms of the SPF records in them that authorise nearly everyone
- * (spf_broad_terms, sensor/spf_broad.c), the domain check
+ * (spf_broad_terms, collectors/smtp/spf_broad.c), the domain check
  * (spf_dns_name_ok) and cache keys (spf_cache_key) of names from packets.
  *
  * Input: byte 0 picks the query type (low 3 bits) and the form (bit 3):
@@ -26,7 +26,7 @@
  * existing directory is never written to here.
  *
  *   clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Isensor \
- *       tests/fuzz/fuzz_spf.c sensor/spf_dns.c sensor/spf_cache.c sensor/spf_broad.c sensor/log.c \
+ *       tests/fuzz/fuzz_spf.c collectors/smtp/spf_dns.c collectors/smtp/spf_cache.c collectors/smtp/spf_broad.c sensor/lib/log.c \
  *       -lspf2 -lresolv -pthread -o fuzz_spf
  *   ./fuzz_spf -max_total_time=60
  */

@@ -16,7 +16,7 @@ san) flags="$flags -O1 -fsanitize=address,undefined -fno-omit-frame-pointer
 *) flags="$flags -O2" ;;
 esac
 # shellcheck disable=SC2086
-${CC:-cc} $flags -I"$top/graphs" -I"$top/sensor" -o "$work/modules_test" \
+${CC:-cc} $flags -I"$top/graphs" -I"$top/sensor/lib" -o "$work/modules_test" \
 	"$top/tests/graphs/modules_test.c" "$top/graphs/rank.c" \
-	"$top/graphs/alertlog.c" "$top/sensor/log.c" -lcmocka -lm
+	"$top/graphs/alertlog.c" "$top/sensor/lib/log.c" -lcmocka -lm
 exec "$work/modules_test"
