@@ -9,15 +9,17 @@ set -eu
 # Building the sensor, the generator and the dashboard, and the demo.
 RUN_PKGS="build-essential pkg-config
 libpcap-dev libndpi-dev librrd-dev rrdtool libinih-dev libspf2-dev libmicrohttpd-dev
+libcurl4-openssl-dev
 fonts-dejavu-core"
 # The tests: unit framework, oracles (tshark, ndpiReader), real servers
 # and clients, the browser, fuzzers and linters, systemd's offline tools
-# for the install test.
+# for the install test, ClickHouse for the scale-out store's tests.
 TEST_PKGS="libndpi-bin rrdcached libcmocka-dev tshark tcpdump tcpreplay iproute2
 clang libclang-rt-14-dev python3 python3-scapy rsyslog time
 chromium
 python3-aiosmtpd swaks libnet-ssleay-perl python3-libtorrent
-dnsmasq-base cppcheck clang-tidy-14 systemd logrotate groff-base man-db curl"
+dnsmasq-base cppcheck clang-tidy-14 systemd logrotate groff-base man-db curl
+clickhouse-server clickhouse-client"
 
 case ${1:-all} in
 run) PKGS=$RUN_PKGS ;;
