@@ -8,8 +8,10 @@ For each file it checks, against independent oracles:
     made by tshark-totals.sh); a file where tshark itself flags malformed
     frames may differ and is listed with both figures;
   * for every flow Debian's ndpiReader (the same nDPI 4.2) classifies, the
-    flow log's app label agrees, over the whole corpus, for >= 98% of them;
-    every disagreement is listed.
+    flow log's app label agrees, except the flows named with their reason
+    in known-disagreements.txt: a disagreement not named there fails, and
+    so does a named one that agrees now (the list is kept exact, so a
+    label that changes is seen). The named ones are 43 of 4945 (99.13%).
 Exit 0 pass, 1 fail, 77 skip.
 """
 import concurrent.futures as cf
@@ -27,7 +29,7 @@ VARIANT = os.environ.get("SW_VARIANT", "opt")
 CORPUS = os.path.join(SHARED, "pcap", "ndpi")
 CACHE = os.path.join(TOP, "build", "test-cache", "ndpi")
 WORK = os.path.join(TOP, "build", "test-work", "corpus-" + VARIANT)
-AGREEMENT_MIN = 98.0
+KNOWN = os.path.join(TOP, "tests", "corpus", "known-disagreements.txt")
 SANITIZER = re.compile(r"AddressSanitizer|LeakSanitizer|runtime error:|UndefinedBehaviorSanitizer")
 
 
@@ -61,6 +63,17 @@ def our_flows(log):
                 continue
             flows.setdefault(ndpicsv.flow_key(f[2], f[3], f[4], f[5], f[6]), []).append(f[11])
     return flows
+
+
+def known_disagreements():
+    known = {}
+    with open(KNOWN) as fp:
+        for line in fp:
+            if line.startswith("#") or "\t" not in line:
+                continue
+            d, why = line.rstrip("\n").split("\t", 1)
+            known[d] = why
+    return known
 
 
 def main():
@@ -116,13 +129,23 @@ def main():
         print("refused " + r)
     for d in differ:
         print("differs (tshark flags malformed frames) " + d)
+    known = known_disagreements()
     for d in disagreements:
-        print("disagree " + d)
+        print("disagree %s (%s)" % (d, known.get(d, "NEW")))
     rate = 100.0 * agree / total if total else 100.0
-    print("ndpiReader agreement: %d of %d classified flows = %.2f%% (minimum %.0f%%)" % (agree, total, rate, AGREEMENT_MIN))
+    print("ndpiReader agreement: %d of %d classified flows = %.2f%%, %d named in %s"
+          % (agree, total, rate, len(known), os.path.basename(KNOWN)))
+    seen = set(disagreements)
+    for d in disagreements:
+        if d not in known:
+            failures.append("new disagreement (fix it, or name it with its reason in %s): %s"
+                            % (os.path.basename(KNOWN), d))
+    for d in known:
+        if d not in seen:
+            failures.append("named disagreement agrees now (take it out of %s): %s" % (os.path.basename(KNOWN), d))
     for f in failures:
         print("FAIL " + f)
-    ok = not failures and rate >= AGREEMENT_MIN
+    ok = not failures
     print("corpus: %s" % ("pass" if ok else "FAIL"))
     return 0 if ok else 1
 
