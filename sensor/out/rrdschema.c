@@ -1,42 +1,97 @@
 /*
  * rrdschema.c — the RRD schema (see rrdschema.h): the data sources of each
- * kind of file, and the archives and heartbeat a step gives them.
+ * kind of file, gathered from the collectors' descriptors, and the
+ * archives and heartbeat a step gives them.
  */
 #include "rrdschema.h"
 
-static const struct rrdw_ds sensor_ds[RRDW_S_NDS] = {
-	[RRDW_S_PACKETS] = { "packets", RRDW_DERIVE },
-	[RRDW_S_BYTES] = { "bytes", RRDW_DERIVE },
-	[RRDW_S_DROPS] = { "drops", RRDW_DERIVE },
-	[RRDW_S_FLOWS_NEW] = { "flows_new", RRDW_DERIVE },
-	[RRDW_S_FLOWS_ACTIVE] = { "flows_active", RRDW_GAUGE },
-	[RRDW_S_UNKNOWN_BYTES] = { "unknown_bytes", RRDW_DERIVE },
-	[RRDW_S_BT_BYTES] = { "bt_bytes", RRDW_DERIVE },
-	[RRDW_S_SMTP_SESS] = { "smtp_sess", RRDW_DERIVE },
-	[RRDW_S_ALERTS] = { "alerts", RRDW_DERIVE },
-};
+#include "collector_desc.h"
+#include "log.h"
 
-static const struct rrdw_ds sub_ds[RRDW_U_NDS] = {
-	[RRDW_U_BYTES_IN] = { "bytes_in", RRDW_DERIVE },
-	[RRDW_U_BYTES_OUT] = { "bytes_out", RRDW_DERIVE },
-	[RRDW_U_BT_IN] = { "bt_in", RRDW_DERIVE },
-	[RRDW_U_BT_OUT] = { "bt_out", RRDW_DERIVE },
-	[RRDW_U_BT_ALLOW_IN] = { "bt_allow_in", RRDW_DERIVE },
-	[RRDW_U_BT_ALLOW_OUT] = { "bt_allow_out", RRDW_DERIVE },
-	[RRDW_U_P2P_IN] = { "p2p_in", RRDW_DERIVE },
-	[RRDW_U_P2P_OUT] = { "p2p_out", RRDW_DERIVE },
-	[RRDW_U_SMTP_DIRECT] = { "smtp_direct", RRDW_DERIVE },
-	[RRDW_U_SMTP_UNAUTH] = { "smtp_unauth", RRDW_DERIVE },
-	[RRDW_U_SMTP_TLS] = { "smtp_tls", RRDW_DERIVE },
-	[RRDW_U_SMTP_RCPT] = { "smtp_rcpt", RRDW_DERIVE },
-	[RRDW_U_SMTP_SPFPASS] = { "smtp_spfpass", RRDW_DERIVE },
-	[RRDW_U_FLOWS] = { "flows", RRDW_DERIVE },
-};
+#include <pthread.h>
+#include <string.h>
 
-const struct rrdw_schema rrdw_schemas[RRDW_NKINDS] = {
-	[RRDW_SENSOR] = { "sensor", RRDW_S_NDS, sensor_ds },
-	[RRDW_SUBSCRIBER] = { "subscriber", RRDW_U_NDS, sub_ds },
+/* The data sources, in file order, made from the descriptors. */
+static struct rrdw_ds ds_of[RRDW_NKINDS][RRDW_MAX_DS];
+static struct rrdw_schema schemas[RRDW_NKINDS] = {
+	[RRDW_SENSOR] = { "sensor", 0, ds_of[RRDW_SENSOR] },
+	[RRDW_SUBSCRIBER] = { "subscriber", 0, ds_of[RRDW_SUBSCRIBER] },
 };
+static pthread_once_t schema_once = PTHREAD_ONCE_INIT;
+
+/* Places one data source; -1 (said) if it cannot go there. */
+static int
+place(const struct collector_desc *c, const struct collector_ds *d,
+    size_t *next)
+{
+	size_t at;
+
+	if ((unsigned)d->kind >= RRDW_NKINDS) {
+		log_err("rrd schema: %s: data source %s of no kind of file",
+		    c->name, d->name);
+		return -1;
+	}
+	at = d->slot == COLLECTOR_DS_NEXT ? next[d->kind]++ : (size_t)d->slot;
+	if (d->slot < COLLECTOR_DS_NEXT || at >= RRDW_MAX_DS ||
+	    ds_of[d->kind][at].name != NULL) {
+		log_err("rrd schema: %s: data source %s: place %d taken or out "
+		    "of 0..%d", c->name, d->name, d->slot, RRDW_MAX_DS - 1);
+		return -1;
+	}
+	ds_of[d->kind][at] = (struct rrdw_ds){ d->name, d->type };
+	return 0;
+}
+
+/* The fixed places first, which must leave no gap (a file would have a
+ * data source without a name), then the others after them. */
+static void
+schema_build(void)
+{
+	size_t next[RRDW_NKINDS] = { 0 };
+	int bad = 0;
+
+	for (size_t i = 0; collector_descs[i] != NULL; i++)
+		for (size_t j = 0; j < collector_descs[i]->nds; j++)
+			if (collector_descs[i]->ds[j].slot != COLLECTOR_DS_NEXT)
+				bad |= place(collector_descs[i],
+				    &collector_descs[i]->ds[j], next);
+	for (size_t k = 0; k < RRDW_NKINDS; k++)
+		while (next[k] < RRDW_MAX_DS && ds_of[k][next[k]].name != NULL)
+			next[k]++;
+	for (size_t i = 0; collector_descs[i] != NULL; i++)
+		for (size_t j = 0; j < collector_descs[i]->nds; j++)
+			if (collector_descs[i]->ds[j].slot == COLLECTOR_DS_NEXT)
+				bad |= place(collector_descs[i],
+				    &collector_descs[i]->ds[j], next);
+	for (size_t k = 0; k < RRDW_NKINDS; k++) {
+		for (size_t i = next[k]; i < RRDW_MAX_DS; i++)
+			if (ds_of[k][i].name != NULL) {
+				log_err("rrd schema: %s files: no data source "
+				    "at place %zu", schemas[k].what, next[k]);
+				bad = 1;
+				break;
+			}
+		schemas[k].nds = bad ? 0 : next[k];
+	}
+}
+
+const struct rrdw_schema *
+rrdw_schema(enum rrdw_kind kind)
+{
+	(void)pthread_once(&schema_once, schema_build);
+	return &schemas[(unsigned)kind < RRDW_NKINDS ? kind : RRDW_SENSOR];
+}
+
+int
+rrdw_schema_find(enum rrdw_kind kind, const char *name)
+{
+	const struct rrdw_schema *s = rrdw_schema(kind);
+
+	for (size_t i = 0; i < s->nds; i++)
+		if (strcmp(s->ds[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
 
 /* SPEC's resolutions: one step for a day, ~5 min for a week, ~1 h for two
  * months (62 days: any two calendar months), a day for two years (731: one
@@ -102,7 +157,7 @@ rrdw_heartbeat(unsigned step)
 void
 rrdw_clear_values(enum rrdw_kind kind, uint64_t *values)
 {
-	const struct rrdw_schema *s = &rrdw_schemas[kind];
+	const struct rrdw_schema *s = rrdw_schema(kind);
 
 	for (size_t i = 0; i < s->nds; i++)
 		values[i] = s->ds[i].type == RRDW_GAUGE ? RRDW_KEEP : 0;

@@ -1,8 +1,11 @@
 /*
  * rrdschema.h — the RRD schema: which data sources each kind of RRD file
  * holds (RRD_DIR/sensor.rrd, RRD_DIR/subscribers/NAME.rrd), in file order,
- * and the archives and heartbeat a file gets at a step. Pure: the writer
- * (rrdw.h) and spanwatch-graph read it; nothing here does I/O.
+ * and the archives and heartbeat a file gets at a step. The data sources
+ * are the collectors' (each declares its own in its descriptor,
+ * collector_desc.h); the schema is made from the descriptors once, at the
+ * first call. The writer (rrdw.h) and spanwatch-graph read it; nothing
+ * here does I/O.
  */
 #ifndef SPANWATCH_RRDSCHEMA_H
 #define SPANWATCH_RRDSCHEMA_H
@@ -12,7 +15,9 @@
 
 enum rrdw_kind { RRDW_SENSOR, RRDW_SUBSCRIBER, RRDW_NKINDS };
 
-/* Data sources of sensor.rrd, in file order. */
+/* The built-in data sources of sensor.rrd, in file order (the
+ * collectors' descriptors put them there; a concern added later gets the
+ * places after RRDW_S_NDS, see rrdw_schema_find). */
 enum rrdw_sensor_ds {
 	RRDW_S_PACKETS,
 	RRDW_S_BYTES,
@@ -26,7 +31,7 @@ enum rrdw_sensor_ds {
 	RRDW_S_NDS
 };
 
-/* Data sources of subscribers/NAME.rrd, in file order. */
+/* The built-in data sources of subscribers/NAME.rrd, in file order. */
 enum rrdw_sub_ds {
 	RRDW_U_BYTES_IN,
 	RRDW_U_BYTES_OUT,
@@ -45,7 +50,8 @@ enum rrdw_sub_ds {
 	RRDW_U_NDS
 };
 
-#define RRDW_MAX_DS RRDW_U_NDS	/* the longer of the two */
+/* Room for data sources in one file: the built-in ones and a few more. */
+#define RRDW_MAX_DS 20
 #define RRDW_NAME_MAX 64	/* longest subscriber name, without NUL */
 #define RRDW_STEP_MIN 20	/* as [rrd] step: every step it accepts */
 #define RRDW_STEP_MAX 3600
@@ -69,7 +75,15 @@ struct rrdw_schema {
 	const struct rrdw_ds *ds;	/* indexed by the enums above */
 };
 
-extern const struct rrdw_schema rrdw_schemas[RRDW_NKINDS];
+/* The schema of a kind of file (a bad kind: the sensor's). If the
+ * descriptors do not make one (two data sources in one place, a gap, too
+ * many), it says why once and the schema has no data sources: rrdw_open
+ * refuses to start. */
+const struct rrdw_schema *rrdw_schema(enum rrdw_kind kind);
+
+/* Where data source name landed in files of this kind, or -1: how a
+ * collector that declares COLLECTOR_DS_NEXT finds its places. */
+int rrdw_schema_find(enum rrdw_kind kind, const char *name);
 
 struct rrdw_rra {
 	const char *cf;			/* "AVERAGE", "MAX", "MIN" */

@@ -495,7 +495,7 @@ update(struct rrdw *w, enum rrdw_kind kind, const char *name,
 		rrdw_count(&w->st_late, 1);
 		f->cap_carried = 1;
 	}
-	s = &rrdw_schemas[kind];
+	s = rrdw_schema(kind);
 	for (size_t i = 0; i < s->nds; i++) {
 		if (values[i] == RRDW_KEEP)
 			continue;
@@ -725,6 +725,10 @@ rrdw_open(const struct rrdw_cfg *cfg)
 		    RRDW_STEP_MIN, RRDW_STEP_MAX);
 		return NULL;
 	}
+	/* The collectors' descriptors did not make a schema (said why). */
+	if (rrdw_schema(RRDW_SENSOR)->nds == 0 ||
+	    rrdw_schema(RRDW_SUBSCRIBER)->nds == 0)
+		return NULL;
 	if ((w = calloc(1, sizeof(*w))) == NULL) {
 		log_err("rrd: out of memory");
 		return NULL;

@@ -36,7 +36,7 @@ static int
 create_args(const struct rrdw *w, enum rrdw_kind kind, char defs[][64],
     const char **argv)
 {
-	const struct rrdw_schema *s = &rrdw_schemas[kind];
+	const struct rrdw_schema *s = rrdw_schema(kind);
 	struct rrdw_rra rra[RRDW_MAX_RRA];
 	size_t nrra = rrdw_rras(kind, w->step, rra);
 	int n = 0;
@@ -60,7 +60,7 @@ size_t
 rrdw_back_line(char *buf, const struct rrdw_file *f, time_t ts,
     const uint64_t *v, int unknown)
 {
-	const struct rrdw_schema *s = &rrdw_schemas[f->kind];
+	const struct rrdw_schema *s = rrdw_schema(f->kind);
 	size_t n = (size_t)snprintf(buf, LINE_MAX_LEN, "%lld", (long long)ts);
 
 	for (size_t i = 0; i < s->nds; i++) {
@@ -128,7 +128,7 @@ probe_kv(struct probe *p, const char *key, const char *val)
 static int
 probe_apply(struct rrdw *w, struct rrdw_file *f, const struct probe *p)
 {
-	const struct rrdw_schema *s = &rrdw_schemas[f->kind];
+	const struct rrdw_schema *s = rrdw_schema(f->kind);
 	int initial = f->w_state == W_NEW;
 
 	for (size_t i = 0; i < s->nds; i++)
@@ -174,7 +174,7 @@ probe_apply(struct rrdw *w, struct rrdw_file *f, const struct probe *p)
 static void
 created(struct rrdw *w, struct rrdw_file *f, time_t start)
 {
-	const struct rrdw_schema *s = &rrdw_schemas[f->kind];
+	const struct rrdw_schema *s = rrdw_schema(f->kind);
 
 	for (size_t i = 0; i < s->nds; i++)
 		if (s->ds[i].type == RRDW_DERIVE)
@@ -224,7 +224,7 @@ create_errno(const struct rrdw *w, enum rrdw_kind kind, int err)
 		return err;
 	for (size_t i = 0; i < n; i++)
 		need += (unsigned long long)rra[i].rows *
-		    rrdw_schemas[kind].nds * 8;
+		    rrdw_schema(kind)->nds * 8;
 	if (statvfs(w->dir, &sv) != 0)
 		return err;
 	if (sv.f_flag & ST_RDONLY)
@@ -288,7 +288,7 @@ path_check(struct rrdw *w, const struct rrdw_file *f)
 int
 rrdw_back_direct_probe(struct rrdw *w, struct rrdw_file *f, time_t first)
 {
-	struct probe p = { .s = &rrdw_schemas[f->kind] };
+	struct probe p = { .s = rrdw_schema(f->kind) };
 	char defs[RRDW_MAX_DS + RRDW_MAX_RRA][64];
 	const char *argv[RRDW_MAX_DS + RRDW_MAX_RRA];
 	rrd_info_t *info, *i;
@@ -403,7 +403,7 @@ rc_info_line(void *arg, char *line)
 int
 rrdw_back_rc_probe(struct rrdw *w, struct rrdw_file *f, time_t first)
 {
-	struct probe p = { .s = &rrdw_schemas[f->kind] };
+	struct probe p = { .s = rrdw_schema(f->kind) };
 	char defs[RRDW_MAX_DS + RRDW_MAX_RRA][64];
 	const char *argv[RRDW_MAX_DS + RRDW_MAX_RRA];
 	time_t start = first - (time_t)w->step - 1;

@@ -64,7 +64,7 @@ struct item {
 
 #define BATCH 1024		/* snapshots the writer takes at once */
 #define CHUNK_LINES 48		/* values per rrd_update / UPDATE */
-#define LINE_MAX_LEN 400	/* "ts:" + 14 x 20 digits, with room */
+#define LINE_MAX_LEN (24 + RRDW_MAX_DS * 21)	/* "ts" + ":v" each */
 #define CMD_MAX 4000		/* rrdcached reads lines of < 4096 bytes and
 				 * truncates longer ones in its journal */
 #define EXIT_GRACE_S 10		/* at exit: give up after this long without
@@ -137,7 +137,7 @@ struct rrdw {
 	unsigned nprod;
 	pthread_mutex_t cap_mu;
 	time_t prod_done[RRDW_MAX_PRODUCERS];	/* each one's last commit */
-	uint64_t prod_gauge[RRDW_MAX_PRODUCERS][RRDW_S_NDS];	/* sensor.rrd */
+	uint64_t prod_gauge[RRDW_MAX_PRODUCERS][RRDW_MAX_DS];	/* sensor.rrd */
 
 	/* statistics, written by either thread */
 	atomic_uint_fast64_t st_updates, st_extra, st_dropped, st_failed,
