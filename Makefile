@@ -32,6 +32,7 @@ CPPFLAGS += -D_GNU_SOURCE $(SRC_INC)
 CFLAGS   += -std=c11 $(WARN) $(CFLAGS_$(VARIANT)) -MMD -MP
 LDFLAGS  += $(LDFLAGS_$(VARIANT)) -pthread
 LDLIBS   += $(PKG_LIBS) -lspf2 -lresolv -lm
+GRAPH_LIBS := $(shell pkg-config --libs librrd inih 2>/dev/null) -lm
 
 # Everything but the mains goes into one static library that the sensor,
 # the unit tests and the fuzz targets link against.
@@ -47,6 +48,13 @@ GEN_OBJ  := $(GEN_SRC:%.c=$(B)/obj/%.o)
 
 GRAPH_SRC := $(wildcard graphs/*.c)
 GRAPH_OBJ := $(GRAPH_SRC:%.c=$(B)/obj/%.o)
+# What spanwatch-graph links of the sensor's: the shared library room, the
+# RRD schema, the configuration reader (it reads the sensor's file for its
+# name and subscriber map) and the collectors' descriptors (data only).
+GRAPH_LIB_SRC := $(wildcard sensor/lib/*.c) sensor/out/rrdschema.c \
+            sensor/config.c sensor/config_types.c collectors/registry_desc.c \
+            $(wildcard collectors/*_desc.c collectors/*/*_desc.c)
+GRAPH_LIB_OBJ := $(GRAPH_LIB_SRC:%.c=$(B)/obj/%.o)
 
 PROGS    := $(BIN)/spanwatch $(if $(GEN_SRC),$(BIN)/spanwatch-gen) \
             $(if $(GRAPH_SRC),$(BIN)/spanwatch-graph)
@@ -72,9 +80,9 @@ $(BIN)/spanwatch-gen: $(GEN_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ -lpcap -lm
 
-$(BIN)/spanwatch-graph: $(GRAPH_OBJ) $(LIB)
+$(BIN)/spanwatch-graph: $(GRAPH_OBJ) $(GRAPH_LIB_OBJ)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(GRAPH_LIBS)
 
 $(B)/tests/%: tests/unit/%.c $(LIB)
 	@mkdir -p $(@D)

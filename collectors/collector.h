@@ -2,8 +2,10 @@
  * collector.h — the one interface every concern implements (volume,
  * health, smtp, p2p, …). A collector consumes flow events, owns its own
  * counters, reports its own data sources to the RRD writer once per step
- * and raises its own alerts. Adding a concern is a new file and a line in
- * registry.c, not edits through the sensor.
+ * and raises its own alerts. What it declares as data (its data sources,
+ * configuration keys and dashboard panels) is its descriptor,
+ * collector_desc.h. Adding a concern is a new folder (its collector and
+ * its descriptor) and a line in registry.h, not edits through the sensor.
  *
  * All hooks run on the capture thread. None may block or allocate per
  * packet. With [capture] threads = N, each capture thread has its own
@@ -17,6 +19,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "collector_desc.h"
 #include "flow.h"
 #include "pkt.h"
 
@@ -57,6 +60,7 @@ struct flow_event {
 
 struct collector {
 	const char *name;
+	const struct collector_desc *desc;	/* NAME_desc */
 	/* Returns the collector's state, or NULL after logging why. */
 	void *(*start)(const struct collector_env *env);
 	void (*packet)(void *self, const struct flow_event *ev);
@@ -67,9 +71,20 @@ struct collector {
 	 * Returns 0, or -1 (logged) to keep the old one. */
 	int (*reload)(void *self, const struct collector_env *env);
 	void (*stop)(void *self);
+	/* Optional, process-wide, before any collector starts. */
+	/* A check of the configuration beyond the keys' own (a file it
+	 * names): 0, or -1 (logged) for a bad configuration. */
+	int (*check)(const struct sw_config *cfg);
+	/* The process was started again as this concern's helper process
+	 * (argv says so): runs it and returns its exit status; else -1. */
+	int (*helper)(int argc, char **argv);
+	/* Packets come from files, not a live capture (time is the
+	 * packets', not the clock's). */
+	void (*replay)(int replay);
 };
 
-/* The registry: every collector, in the order they see events. */
+/* The registry: every collector, in the order they see events
+ * (registry.c, from registry.h). */
 extern const struct collector *const collector_registry[];
 
 /* The subscriber at the receiving end of packet ev (-1: none), and at

@@ -96,6 +96,7 @@ health_stop(void *self)
 
 const struct collector collector_health = {
 	.name = "health",
+	.desc = &health_desc,
 	.start = health_start,
 	.packet = health_packet,
 	.step = health_step,

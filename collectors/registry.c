@@ -1,17 +1,16 @@
 /*
- * registry.c — the table of collectors. A new concern adds one line.
+ * registry.c — the table of collectors, from registry.h's list (a new
+ * concern adds its line there).
  */
 #include "collector.h"
+#include "registry.h"
 
-extern const struct collector collector_p2p;
-extern const struct collector collector_volume;
-extern const struct collector collector_smtp;
-extern const struct collector collector_health;
+#define DECLARE(n) extern const struct collector collector_##n;
+#define ENTRY(n) &collector_##n,
+
+COLLECTORS(DECLARE)
 
 const struct collector *const collector_registry[] = {
-	&collector_p2p,
-	&collector_volume,
-	&collector_smtp,
-	&collector_health,
+	COLLECTORS(ENTRY)
 	NULL,
 };

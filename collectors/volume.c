@@ -81,6 +81,7 @@ volume_stop(void *self)
 
 const struct collector collector_volume = {
 	.name = "volume",
+	.desc = &volume_desc,
 	.start = volume_start,
 	.packet = volume_packet,
 	.step = volume_step,

@@ -7,7 +7,7 @@
  * spanwatch's.
  */
 #include "log.h"
-#include "rrdw.h"
+#include "rrdschema.h"
 #include "section.h"
 #include "site.h"
 #include "units.h"

@@ -11,7 +11,7 @@
 #include "html.h"
 #include "log.h"
 #include "panels.h"
-#include "rrdw.h"
+#include "rrdschema.h"
 
 #include <limits.h>
 #include <math.h>

@@ -4,9 +4,13 @@
  * rrdtool graph arguments are colon-separated: a colon inside an RRD path
  * must be written "\:" (rrdgraph_data(1)), so every path goes through
  * esc_path. Legends are constants here, written without colons.
+ *
+ * After the built-in panels come those the collectors' descriptors
+ * declare (collector_desc.h), drawn by declared().
  */
 #include "panels.h"
 
+#include "collector_desc.h"
 #include "series.h"
 
 #include <math.h>
@@ -184,6 +188,58 @@ new_job(struct jobs *js, const struct panel_env *e, const char *what,
 	return jobs_add(js, e->top, rel, alt);
 }
 
+/* The panels the collectors' descriptors declare for files of this kind,
+ * in registry order, after the built-in ones: one line per data source
+ * (DEF, scaled, AREA or LINE1), its figures, the alert marks. rrd is the
+ * file's path, already escaped; name the subscriber (NULL: the sensor). */
+static int
+declared(struct jobs *js, const struct panel_env *e, enum rrdw_kind kind,
+    const char *name, const char *rrd)
+{
+	char rel[256], alt[256], title[512], v[16], sv[16];
+	time_t a = e->start, b = e->end;
+	struct job *j;
+
+	for (size_t c = 0; collector_descs[c] != NULL; c++)
+	for (size_t p = 0; p < collector_descs[c]->npanels; p++) {
+		const struct collector_panel *pa = &collector_descs[c]->panels[p];
+
+		if (pa->kind != kind)
+			continue;
+		if (name == NULL) {
+			snprintf(rel, sizeof rel, "img/s%u-%s.png", e->section,
+			    pa->what);
+			snprintf(alt, sizeof alt, "%s", pa->title);
+			snprintf(title, sizeof title, "%s  %s", e->label,
+			    pa->title);
+		} else {
+			snprintf(rel, sizeof rel, "sub/img/s%u-%s-%s.png",
+			    e->section, name, pa->what);
+			snprintf(alt, sizeof alt, "%s: %s", name, pa->title);
+			snprintf(title, sizeof title, "%s  %s  (%s)", name,
+			    pa->title, e->label);
+		}
+		if ((j = jobs_add(js, e->top, rel, alt)) == NULL)
+			return -1;
+		common(j, a, b, W_BIG, H_BIG, title, pa->vlabel);
+		for (size_t l = 0; l < pa->nlines && l < COLLECTOR_PANEL_LINES;
+		    l++) {
+			const struct collector_line *li = &pa->line[l];
+
+			snprintf(v, sizeof v, "d%zu", l);
+			snprintf(sv, sizeof sv, "d%zus", l);
+			job_arg(j, "DEF:%s=%s:%s:AVERAGE", v, rrd, li->ds);
+			job_arg(j, "CDEF:%s=%s,%u,*", sv, v,
+			    li->scale ? li->scale : 1);
+			job_arg(j, "%s:%s%s:%s%s", li->area ? "AREA" : "LINE1",
+			    sv, li->color, li->legend, li->stack ? ":STACK" : "");
+			stats(j, sv, "", li->unit ? v : NULL, li->unit, 0);
+		}
+		alert_marks(j, e, name, a, b);
+	}
+	return 0;
+}
+
 int
 panels_sensor(struct jobs *js, const struct panel_env *e)
 {
@@ -277,7 +333,7 @@ panels_sensor(struct jobs *js, const struct panel_env *e)
 	stats(j, "smm", "", "sm", "sessions", 0);
 	alert_ticks(j, e, s);
 	alert_marks(j, e, NULL, a, b);
-	return 0;
+	return declared(js, e, RRDW_SENSOR, NULL, s);
 }
 
 int
@@ -441,5 +497,5 @@ panels_subscriber(struct jobs *js, const struct panel_env *e,
 	stats(j, "rm", "", "r", "recipients", 0);
 	alert_marks(j, e, name, a, b);
 #undef SUBJOB
-	return 0;
+	return declared(js, e, RRDW_SUBSCRIBER, name, u);
 }

@@ -15,7 +15,7 @@
 #include "pages.h"
 #include "panels.h"
 #include "render.h"
-#include "rrdw.h"
+#include "rrdschema.h"
 #include "section.h"
 
 #include <errno.h>

@@ -19,7 +19,7 @@
 
 #include "log.h"
 #include "mono.h"
-#include "rrdw.h"
+#include "rrdschema.h"
 #include "series.h"
 #include "units.h"
 
@@ -58,7 +58,7 @@ layout_for(unsigned long step, struct layout *l)
 {
 	struct rrdw_rra rra[RRDW_MAX_RRA];
 	size_t n = rrdw_rras(RRDW_SUBSCRIBER, (unsigned)step, rra);
-	off_t row = (off_t)(rrdw_schemas[RRDW_SUBSCRIBER].nds *
+	off_t row = (off_t)(rrdw_schema(RRDW_SUBSCRIBER)->nds *
 	    sizeof(double));
 
 	l->data = l->first = 0;
@@ -104,7 +104,7 @@ static int
 scan_file(const struct subscan_cfg *cfg, const char *path, const char *name,
     struct subscan *out)
 {
-	const struct rrdw_schema *sch = &rrdw_schemas[RRDW_SUBSCRIBER];
+	const struct rrdw_schema *sch = rrdw_schema(RRDW_SUBSCRIBER);
 	int col[RRDW_MAX_DS];
 	double sum[RRDW_MAX_DS] = { 0 };
 	struct series s;

@@ -2,9 +2,10 @@
  * config.c — owns the reading of spanwatch.conf and of command-line
  * overrides into struct sw_config.
  *
- * One table (keys[] below) gives each key its section, type, field,
- * bounds and default; each type (t_uint, t_duration, ...) gives its parser
- * and, for values on the heap, its destructor. Defaults go through the
+ * One table (keys[] below, built once) gives each key its section, type,
+ * field, bounds and default: the sensor's own keys are declared here, each
+ * collector's in its descriptor (collector_desc.h). Each type gives its
+ * parser and, for values on the heap, its destructor (config_types.c). Defaults go through the
  * same parsers as the file does, so a default cannot drift outside its own
  * bounds unnoticed.
  *
@@ -23,12 +24,15 @@
  * whitespace starts a comment; one pair of double quotes around a value
  * is removed; section and key names ignore case.
  */
-#include "config.h"
+#include "config_int.h"
+
+#include "collector_desc.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <ini.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,622 +46,13 @@
 _Static_assert(sizeof(enum config_spf) == sizeof(int),
     "enum fields are written through int *");
 
-#define WHY_LEN 512
 /* A file with more errors than this is not a configuration file at all;
  * the rest of it would only bury the first messages. */
 #define CONFIG_MAX_ERRORS 200
 
-struct key;
-
-/* A parser reads value into the field at fld; append is set for the
- * continuation lines of a list. basedir is where relative paths lead, or
- * NULL to keep them as given. Returns 0, or -1 with the reason in why. */
-typedef int parse_fn(const struct key *k, void *fld, const char *value,
-    int append, const char *basedir, char *why, size_t whylen);
-typedef void release_fn(void *fld);
-
-struct type {
-	parse_fn *parse;
-	release_fn *release;	/* NULL: nothing on the heap */
-	int list;		/* may continue on indented lines */
-};
-
-struct enum_name {
-	const char *name;
-	int val;
-};
-
-struct key {
-	const char *section;
-	const char *name;
-	const struct type *type;
-	size_t off;
-	double min, max;	/* value bounds; for strings and lists, the
-				 * bounds of the length or count */
-	const char *def;	/* as an operator would write it; NULL: unset */
-	const struct enum_name *names;	/* for enums, NULL-terminated */
-};
-
-/* ---- the types ---- */
-
-static int
-range_error(const char *value, const char *lo, const char *hi, char *why,
-    size_t whylen)
-{
-	snprintf(why, whylen, "'%s' is out of range (%s..%s)", value, lo, hi);
-	return -1;
-}
-
-static int
-parse_uint(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	const char *what;
-	uint64_t v;
-	char lo[32], hi[32];
-
-	if (units_parse_uint(value, &v, &what) < 0) {
-		snprintf(why, whylen, "'%s' is %s", value, what);
-		return -1;
-	}
-	if ((double)v < k->min || (double)v > k->max) {
-		snprintf(lo, sizeof(lo), "%.0f", k->min);
-		snprintf(hi, sizeof(hi), "%.0f", k->max);
-		return range_error(value, lo, hi, why, whylen);
-	}
-	*(unsigned *)fld = (unsigned)v;
-	return 0;
-}
-
-static int
-parse_duration(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	const char *what;
-	uint64_t v;
-	char lo[32], hi[32];
-
-	if (units_parse_duration(value, &v, &what) < 0) {
-		snprintf(why, whylen, "'%s' is %s", value, what);
-		return -1;
-	}
-	if ((double)v < k->min || (double)v > k->max)
-		return range_error(value,
-		    units_fmt_duration((uint64_t)k->min, lo, sizeof(lo)),
-		    units_fmt_duration((uint64_t)k->max, hi, sizeof(hi)),
-		    why, whylen);
-	*(unsigned *)fld = (unsigned)v;
-	return 0;
-}
-
-static int
-parse_size(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	const char *what;
-	uint64_t v;
-	char lo[32], hi[32];
-
-	if (units_parse_size(value, &v, &what) < 0) {
-		snprintf(why, whylen, "'%s' is %s", value, what);
-		return -1;
-	}
-	if ((double)v < k->min || (double)v > k->max)
-		return range_error(value,
-		    units_fmt_size((uint64_t)k->min, lo, sizeof(lo)),
-		    units_fmt_size((uint64_t)k->max, hi, sizeof(hi)),
-		    why, whylen);
-	*(uint64_t *)fld = v;
-	return 0;
-}
-
-static int
-parse_float(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	char *end;
-	double v;
-	char lo[32], hi[32];
-
-	/* strtod alone would also take "inf", "nan" and hex floats; an
-	 * operator writes plain decimals. */
-	if (value[strspn(value, "0123456789.")] != '\0' || value[0] == '\0') {
-		snprintf(why, whylen, "'%s' is not a decimal number", value);
-		return -1;
-	}
-	errno = 0;
-	v = strtod(value, &end);
-	if (*end != '\0' || end == value || errno != 0) {
-		snprintf(why, whylen, "'%s' is not a decimal number", value);
-		return -1;
-	}
-	if (v < k->min || v > k->max) {
-		snprintf(lo, sizeof(lo), "%g", k->min);
-		snprintf(hi, sizeof(hi), "%g", k->max);
-		return range_error(value, lo, hi, why, whylen);
-	}
-	*(double *)fld = v;
-	return 0;
-}
-
-static int
-parse_bool(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	const char *what;
-	int v;
-
-	if (units_parse_bool(value, &v, &what) < 0) {
-		snprintf(why, whylen, "'%s' is %s", value, what);
-		return -1;
-	}
-	*(bool *)fld = v != 0;
-	return 0;
-}
-
-static int
-parse_enum(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	const struct enum_name *e;
-	size_t used;
-
-	for (e = k->names; e->name != NULL; e++) {
-		if (strcasecmp(value, e->name) == 0) {
-			*(int *)fld = e->val;
-			return 0;
-		}
-	}
-	used = (size_t)snprintf(why, whylen, "'%s' is not one of", value);
-	for (e = k->names; e->name != NULL && used < whylen; e++)
-		used += (size_t)snprintf(why + used, whylen - used, "%s %s",
-		    e == k->names ? "" : ",", e->name);
-	return -1;
-}
-
-static int
-check_text(const char *value, double maxlen, char *why, size_t whylen)
-{
-	const unsigned char *p;
-
-	if ((double)strlen(value) > maxlen) {
-		snprintf(why, whylen, "value is longer than %.0f characters",
-		    maxlen);
-		return -1;
-	}
-	for (p = (const unsigned char *)value; *p; p++) {
-		if (*p < 0x20 || *p == 0x7f) {
-			snprintf(why, whylen, "value holds a control character");
-			return -1;
-		}
-	}
-	return 0;
-}
-
-static int
-set_string(char **fld, const char *s, char *why, size_t whylen)
-{
-	char *copy = NULL;
-
-	if (s != NULL && (copy = strdup(s)) == NULL) {
-		snprintf(why, whylen, "out of memory");
-		return -1;
-	}
-	free(*fld);
-	*fld = copy;
-	return 0;
-}
-
-static void
-release_string(void *fld)
-{
-	char **s = fld;
-
-	free(*s);
-	*s = NULL;
-}
-
-/* Optional free text; empty means unset. */
-static int
-parse_string(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	if (check_text(value, k->max, why, whylen) < 0)
-		return -1;
-	return set_string(fld, value[0] ? value : NULL, why, whylen);
-}
-
-/* A file or directory; empty means unset. Relative paths from a file are
- * joined to that file's directory (see config.h). */
-static int
-parse_path(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	char buf[PATH_MAX];
-	int n;
-
-	if (check_text(value, PATH_MAX - 1, why, whylen) < 0)
-		return -1;
-	if (value[0] == '\0' || value[0] == '/' || basedir == NULL)
-		return set_string(fld, value[0] ? value : NULL, why, whylen);
-	while (value[0] == '.' && value[1] == '/')
-		value += 2 + strspn(value + 2, "/");
-	n = snprintf(buf, sizeof(buf), "%s%s%s", basedir,
-	    strcmp(basedir, "/") == 0 ? "" : "/", value);
-	if (n < 0 || (size_t)n >= sizeof(buf)) {
-		snprintf(why, whylen, "path is too long");
-		return -1;
-	}
-	return set_string(fld, buf, why, whylen);
-}
-
-/* A name that ends up in file names or log fields; required. */
-static int
-parse_name(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	const char *what;
-
-	if (units_check_name(value, (size_t)k->max, &what) < 0) {
-		snprintf(why, whylen, "'%s': %s (at most %.0f of "
-		    "[A-Za-z0-9._-], not starting with '.' or '-')",
-		    value, what, k->max);
-		return -1;
-	}
-	/* The field is an array of k->max + 1 chars (see struct sw_config). */
-	memcpy(fld, value, strlen(value) + 1);
-	return 0;
-}
-
-/* Splits a list value at commas and blanks; calls each for every item.
- * Returns 0, or -1 as soon as each does. */
-static int
-split_list(const char *value, int (*each)(void *arg, const char *item),
-    void *arg)
-{
-	char item[256];
-	const char *p = value;
-	size_t len;
-
-	for (;;) {
-		p += strspn(p, ", \t");
-		if (*p == '\0')
-			return 0;
-		len = strcspn(p, ", \t");
-		if (len >= sizeof(item))
-			len = sizeof(item) - 1;	/* too long for any item:
-						 * it fails its own check */
-		memcpy(item, p, len);
-		item[len] = '\0';
-		p += strcspn(p, ", \t");
-		if (each(arg, item) < 0)
-			return -1;
-	}
-}
-
-struct list_arg {
-	const struct key *k;
-	void *fld;
-	char *why;
-	size_t whylen;
-};
-
-static int
-count_check(const struct list_arg *a, unsigned n, const char *what)
-{
-	if ((double)n >= a->k->max) {
-		snprintf(a->why, a->whylen, "more than %.0f %s", a->k->max,
-		    what);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-min_check(const struct key *k, unsigned n, const char *what, char *why,
-    size_t whylen)
-{
-	if ((double)n < k->min) {
-		snprintf(why, whylen, "needs at least %.0f %s", k->min, what);
-		return -1;
-	}
-	return 0;
-}
-
-static int
-addr_item(void *arg, const char *item)
-{
-	struct list_arg *a = arg;
-	struct config_addrs *l = a->fld;
-	const char *what;
-
-	if (count_check(a, l->n, "addresses") < 0)
-		return -1;
-	if (units_parse_addr(item, &l->addr[l->n], &what) < 0) {
-		snprintf(a->why, a->whylen, "'%s' is %s", item, what);
-		return -1;
-	}
-	l->n++;
-	return 0;
-}
-
-static int
-parse_addrs(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	struct list_arg a = { k, fld, why, whylen };
-	struct config_addrs *l = fld;
-
-	if (!append)
-		l->n = 0;
-	if (split_list(value, addr_item, &a) < 0)
-		return -1;
-	return min_check(k, l->n, "address", why, whylen);
-}
-
-static int
-port_item(void *arg, const char *item)
-{
-	struct list_arg *a = arg;
-	struct config_ports *l = a->fld;
-	const char *what;
-
-	if (count_check(a, l->n, "ports") < 0)
-		return -1;
-	if (units_parse_port(item, &l->port[l->n], &what) < 0) {
-		snprintf(a->why, a->whylen, "'%s' is %s", item, what);
-		return -1;
-	}
-	l->n++;
-	return 0;
-}
-
-static int
-parse_ports(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	struct list_arg a = { k, fld, why, whylen };
-	struct config_ports *l = fld;
-
-	if (!append)
-		l->n = 0;
-	if (split_list(value, port_item, &a) < 0)
-		return -1;
-	return min_check(k, l->n, "port", why, whylen);
-}
-
-static void
-release_names(void *fld)
-{
-	struct config_names *l = fld;
-
-	while (l->n > 0)
-		free(l->name[--l->n]);
-	free(l->name);
-	l->name = NULL;
-}
-
-static int
-name_item(void *arg, const char *item)
-{
-	struct list_arg *a = arg;
-	struct config_names *l = a->fld;
-	const char *what;
-	char **grown;
-
-	if (count_check(a, l->n, "names") < 0)
-		return -1;
-	if (units_check_name(item, UNITS_NAME_MAX, &what) < 0) {
-		snprintf(a->why, a->whylen, "'%s': %s", item, what);
-		return -1;
-	}
-	/* Grows by doubling; the count is bounded by the key's max. */
-	if ((l->n & (l->n - 1)) == 0) {
-		grown = realloc(l->name, (l->n ? 2 * l->n : 4) * sizeof(*grown));
-		if (grown == NULL)
-			goto oom;
-		l->name = grown;
-	}
-	if ((l->name[l->n] = strdup(item)) == NULL)
-		goto oom;
-	l->n++;
-	return 0;
-oom:
-	snprintf(a->why, a->whylen, "out of memory");
-	return -1;
-}
-
-static int
-parse_names(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	struct list_arg a = { k, fld, why, whylen };
-	struct config_names *l = fld;
-
-	if (!append)
-		release_names(fld);
-	if (split_list(value, name_item, &a) < 0)
-		return -1;
-	return min_check(k, l->n, "name", why, whylen);
-}
-
-/* ADDRESS[:PORT]; empty means unset. */
-static int
-parse_endpoint(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	struct config_endpoint *ep = fld, v;
-	const char *what;
-
-	memset(&v, 0, sizeof(v));
-	v.port = 53;
-	if (value[0] != '\0' &&
-	    units_parse_endpoint(value, &v.addr, &v.port, &what) < 0) {
-		snprintf(why, whylen, "'%s' is %s", value, what);
-		return -1;
-	}
-	*ep = v;
-	return 0;
-}
-
-/* A DNS name, or an IPv4 address (which is a valid name's spelling too).
- * 0 ok, -1 bad. */
-static int
-check_hostname(const char *h)
-{
-	size_t len = strlen(h), label = 0;
-	const char *p;
-
-	if (len == 0 || len > CONFIG_HOST_MAX)
-		return -1;
-	for (p = h; *p; p++) {
-		char c = *p;
-
-		if (c == '.') {
-			if (label == 0 || p[-1] == '-')
-				return -1;
-			label = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-'))
-			return -1;
-		if ((label == 0 && c == '-') || ++label > 63)
-			return -1;
-	}
-	return p[-1] == '-' ? -1 : 0;
-}
-
-/* HOST[:PORT] with HOST a name, an IPv4 address or a bracketed IPv6
- * address; host gets the name or address without brackets. *port is
- * left alone when no port is given. 0 ok, -1 bad. */
-static int
-host_port(const char *s, char *host, size_t hostlen, uint16_t *port)
-{
-	const char *end, *what;
-	struct sw_addr a;
-	size_t len;
-
-	if (s[0] == '[') {
-		if ((end = strchr(s, ']')) == NULL)
-			return -1;
-		len = (size_t)(end - s - 1);
-		if (len == 0 || len >= hostlen)
-			return -1;
-		memcpy(host, s + 1, len);
-		host[len] = '\0';
-		if (strchr(host, ':') == NULL ||
-		    units_parse_addr(host, &a, &what) < 0)
-			return -1;
-		end++;
-	} else {
-		len = strcspn(s, ":");
-		if (len == 0 || len >= hostlen)
-			return -1;
-		memcpy(host, s, len);
-		host[len] = '\0';
-		if (check_hostname(host) < 0)
-			return -1;
-		end = s + len;
-	}
-	if (*end == '\0')
-		return 0;
-	if (*end != ':' || units_parse_port(end + 1, port, &what) < 0)
-		return -1;
-	return 0;
-}
-
-static int
-parse_syslog(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	static const struct {
-		const char *scheme;
-		enum config_syslog kind;
-	} scheme[] = {
-		{ "udp://", CONFIG_SYSLOG_UDP }, { "tcp://", CONFIG_SYSLOG_TCP },
-	};
-	struct config_syslog_target *t = fld, v;
-	size_t i;
-
-	memset(&v, 0, sizeof(v));
-	v.port = 514;
-	if (strcasecmp(value, "local") == 0) {
-		v.kind = CONFIG_SYSLOG_LOCAL;
-		*t = v;
-		return 0;
-	}
-	for (i = 0; i < sizeof(scheme) / sizeof(scheme[0]); i++) {
-		size_t n = strlen(scheme[i].scheme);
-
-		if (strncasecmp(value, scheme[i].scheme, n) == 0 &&
-		    host_port(value + n, v.host, sizeof(v.host), &v.port) == 0) {
-			v.kind = scheme[i].kind;
-			*t = v;
-			return 0;
-		}
-	}
-	snprintf(why, whylen, "'%s' is not local, udp://HOST[:PORT] or "
-	    "tcp://HOST[:PORT]", value);
-	return -1;
-}
-
-/* rrdcached's own address forms, validated here so that a typo is a
- * configuration error and not a failure at the first flush. */
-static int
-parse_rrdcached(const struct key *k, void *fld, const char *value, int append,
-    const char *basedir, char *why, size_t whylen)
-{
-	char host[CONFIG_HOST_MAX + 1];
-	const char *path = NULL;
-	uint16_t port;
-
-	if (check_text(value, k->max, why, whylen) < 0)
-		return -1;
-	if (strncmp(value, "unix:", 5) == 0)
-		path = value + 5;
-	else if (value[0] == '/')
-		path = value;
-	if (path != NULL && path[0] != '/') {
-		snprintf(why, whylen, "'%s': the socket path must be absolute",
-		    value);
-		return -1;
-	}
-	if (path == NULL && value[0] != '\0' &&
-	    host_port(value, host, sizeof(host), &port) < 0) {
-		snprintf(why, whylen, "'%s' is not unix:/PATH or HOST[:PORT]",
-		    value);
-		return -1;
-	}
-	return set_string(fld, value[0] ? value : NULL, why, whylen);
-}
-
-static const struct type t_uint = { parse_uint, NULL, 0 };
-static const struct type t_duration = { parse_duration, NULL, 0 };
-static const struct type t_size = { parse_size, NULL, 0 };
-static const struct type t_float = { parse_float, NULL, 0 };
-static const struct type t_bool = { parse_bool, NULL, 0 };
-static const struct type t_enum = { parse_enum, NULL, 0 };
-static const struct type t_string = { parse_string, release_string, 0 };
-static const struct type t_path = { parse_path, release_string, 0 };
-static const struct type t_name = { parse_name, NULL, 0 };
-static const struct type t_addrs = { parse_addrs, NULL, 1 };
-static const struct type t_ports = { parse_ports, NULL, 1 };
-static const struct type t_names = { parse_names, release_names, 1 };
-static const struct type t_endpoint = { parse_endpoint, NULL, 0 };
-static const struct type t_syslog = { parse_syslog, NULL, 0 };
-static const struct type t_rrdcached = { parse_rrdcached, release_string, 0 };
-
 /* ---- the keys ---- */
 
-static const struct enum_name spf_names[] = {
-	{ "off", CONFIG_SPF_OFF },
-	{ "annotate", CONFIG_SPF_ANNOTATE },
-	{ "exempt", CONFIG_SPF_EXEMPT },
-	{ NULL, 0 },
-};
-
-static const struct enum_name facility_names[] = {
+static const struct config_enum_name facility_names[] = {
 	{ "daemon", LOG_DAEMON }, { "user", LOG_USER },
 	{ "local0", LOG_LOCAL0 }, { "local1", LOG_LOCAL1 },
 	{ "local2", LOG_LOCAL2 }, { "local3", LOG_LOCAL3 },
@@ -669,70 +64,64 @@ static const struct enum_name facility_names[] = {
 #define F(field) offsetof(struct sw_config, field)
 #define DAY 86400.0
 
-static const char *const sections[] = {
-	"capture", "subscribers", "rrd", "smtp", "p2p", "alerts", "sensor",
-};
-
 /*
  * Bounds are there to catch typos and nonsense, not to second-guess an
  * operator: a step under 10 s would make rrdtool the bottleneck, a
  * max_flows under 1000 cannot hold a small office. Keep conf/spanwatch.conf
- * in step with this table (tests/unit/test_config.c checks it).
+ * in step with the table (tests/unit/test_config.c checks it). The
+ * sensor's own sections come first and last; the collectors' keys go
+ * between, by their descriptors' rank.
  */
-static const struct key keys[] = {
-	{ "capture", "interface", &t_string, F(capture.interface), 0, 255, NULL, NULL },
-	{ "capture", "filter", &t_string, F(capture.filter), 0, 8191, NULL, NULL },
+static const struct config_key keys_first[] = {
+	{ "capture", "interface", CONFIG_T_STRING, F(capture.interface), 0, 255, NULL, NULL },
+	{ "capture", "filter", CONFIG_T_STRING, F(capture.filter), 0, 8191, NULL, NULL },
 	/* 65535 holds any IP packet whole, even GRO-merged ones. */
-	{ "capture", "snaplen", &t_uint, F(capture.snaplen), 64, 262144, "65535", NULL },
-	{ "capture", "buffer_mb", &t_uint, F(capture.buffer_mb), 1, 4096, "64", NULL },
-	{ "capture", "promisc", &t_bool, F(capture.promisc), 0, 0, "yes", NULL },
-	{ "capture", "threads", &t_uint, F(capture.threads), 1, 16, "1", NULL },
-	{ "subscribers", "file", &t_path, F(subscribers.file), 0, 0, NULL, NULL },
-	{ "rrd", "dir", &t_path, F(rrd.dir), 0, 0, NULL, NULL },
+	{ "capture", "snaplen", CONFIG_T_UINT, F(capture.snaplen), 64, 262144, "65535", NULL },
+	{ "capture", "buffer_mb", CONFIG_T_UINT, F(capture.buffer_mb), 1, 4096, "64", NULL },
+	{ "capture", "promisc", CONFIG_T_BOOL, F(capture.promisc), 0, 0, "yes", NULL },
+	{ "capture", "threads", CONFIG_T_UINT, F(capture.threads), 1, 16, "1", NULL },
+	{ "subscribers", "file", CONFIG_T_PATH, F(subscribers.file), 0, 0, NULL, NULL },
+	{ "rrd", "dir", CONFIG_T_PATH, F(rrd.dir), 0, 0, NULL, NULL },
 	/* 20 s at least: a shorter step cannot keep a subscriber file under
 	 * 1.5 MiB with the resolutions SPEC asks for (1.84 MiB at 10 s). */
-	{ "rrd", "step", &t_duration, F(rrd.step), 20, 3600, "60", NULL },
-	{ "rrd", "rrdcached", &t_rrdcached, F(rrd.rrdcached), 0, 1023, NULL, NULL },
-	{ "smtp", "relays", &t_addrs, F(smtp.relays), 0, CONFIG_MAX_RELAYS, "", NULL },
-	{ "smtp", "ports", &t_ports, F(smtp.ports), 1, CONFIG_MAX_PORTS, "25", NULL },
-	{ "smtp", "exempt", &t_names, F(smtp.exempt), 0, CONFIG_MAX_EXEMPT, "", NULL },
-	{ "smtp", "window", &t_duration, F(smtp.window), 10, DAY, "5m", NULL },
-	/* 0: the first unauth direct session, far end or recipient alerts. */
-	{ "smtp", "max_sessions", &t_uint, F(smtp.max_sessions), 0, 1e6, "20", NULL },
-	{ "smtp", "max_mx", &t_uint, F(smtp.max_mx), 0, 1e6, "10", NULL },
-	{ "smtp", "max_rcpt", &t_uint, F(smtp.max_rcpt), 0, 1e6, "100", NULL },
-	{ "smtp", "surge_factor", &t_float, F(smtp.surge_factor), 1.01, 1000, "5", NULL },
-	/* off: a replay never queries live DNS unless the configuration asks. */
-	{ "smtp", "spf", &t_enum, F(smtp.spf), 0, 0, "off", spf_names },
-	{ "smtp", "resolver", &t_endpoint, F(smtp.resolver), 0, 0, "", NULL },
-	{ "p2p", "allowlist", &t_path, F(p2p.allowlist), 0, 0, NULL, NULL },
-	{ "p2p", "window", &t_duration, F(p2p.window), 60, 7 * DAY, "1h", NULL },
-	{ "p2p", "max_bt_bytes", &t_size, F(p2p.max_bt_bytes), 1e3, 1e15, "10G", NULL },
-	{ "alerts", "syslog", &t_syslog, F(alerts.syslog), 0, 0, "local", NULL },
-	{ "alerts", "facility", &t_enum, F(alerts.facility), 0, 0, "daemon", facility_names },
-	{ "alerts", "ident", &t_name, F(alerts.ident), 1, CONFIG_IDENT_MAX, "spanwatch", NULL },
-	{ "alerts", "json", &t_path, F(alerts.json), 0, 0, NULL, NULL },
-	{ "alerts", "holddown", &t_duration, F(alerts.holddown), 0, 7 * DAY, "1h", NULL },
-	{ "sensor", "name", &t_name, F(sensor.name), 1, UNITS_NAME_MAX, NULL, NULL },
-	{ "sensor", "user", &t_string, F(sensor.user), 0, 32, NULL, NULL },
-	{ "sensor", "pidfile", &t_path, F(sensor.pidfile), 0, 0, NULL, NULL },
-	{ "sensor", "max_flows", &t_uint, F(sensor.max_flows), 1000, 1e8, "1000000", NULL },
-	{ "sensor", "idle_timeout", &t_duration, F(sensor.idle_timeout), 10, DAY, "2m", NULL },
-	{ "sensor", "metrics", &t_string, F(sensor.metrics), 0, 80, NULL, NULL },
+	{ "rrd", "step", CONFIG_T_DURATION, F(rrd.step), 20, 3600, "60", NULL },
+	{ "rrd", "rrdcached", CONFIG_T_RRDCACHED, F(rrd.rrdcached), 0, 1023, NULL, NULL },
 };
 
-#define NKEYS (sizeof(keys) / sizeof(keys[0]))
-_Static_assert(NKEYS <= CONFIG_MAX_KEYS, "raise CONFIG_MAX_KEYS");
-#define NSECTIONS (sizeof(sections) / sizeof(sections[0]))
+static const struct config_key keys_last[] = {
+	{ "alerts", "syslog", CONFIG_T_SYSLOG, F(alerts.syslog), 0, 0, "local", NULL },
+	{ "alerts", "facility", CONFIG_T_ENUM, F(alerts.facility), 0, 0, "daemon", facility_names },
+	{ "alerts", "ident", CONFIG_T_NAME, F(alerts.ident), 1, CONFIG_IDENT_MAX, "spanwatch", NULL },
+	{ "alerts", "json", CONFIG_T_PATH, F(alerts.json), 0, 0, NULL, NULL },
+	{ "alerts", "holddown", CONFIG_T_DURATION, F(alerts.holddown), 0, 7 * DAY, "1h", NULL },
+	{ "sensor", "name", CONFIG_T_NAME, F(sensor.name), 1, UNITS_NAME_MAX, NULL, NULL },
+	{ "sensor", "user", CONFIG_T_STRING, F(sensor.user), 0, 32, NULL, NULL },
+	{ "sensor", "pidfile", CONFIG_T_PATH, F(sensor.pidfile), 0, 0, NULL, NULL },
+	{ "sensor", "max_flows", CONFIG_T_UINT, F(sensor.max_flows), 1000, 1e8, "1000000", NULL },
+	{ "sensor", "idle_timeout", CONFIG_T_DURATION, F(sensor.idle_timeout), 10, DAY, "2m", NULL },
+	{ "sensor", "metrics", CONFIG_T_STRING, F(sensor.metrics), 0, 80, NULL, NULL },
+};
+
+/* The table: every key, and where its value lives in struct sw_config. */
+struct key {
+	const struct config_key *d;
+	size_t off;
+};
+
+static struct key keys[CONFIG_MAX_KEYS];
+static size_t nkeys;
+static const char *sections[CONFIG_MAX_KEYS];
+static size_t nsections;
+static pthread_once_t table_once = PTHREAD_ONCE_INIT;
 
 static const struct key *
 key_find(const char *section, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < NKEYS; i++)
-		if (strcasecmp(keys[i].section, section) == 0 &&
-		    strcasecmp(keys[i].name, name) == 0)
+	for (i = 0; i < nkeys; i++)
+		if (strcasecmp(keys[i].d->section, section) == 0 &&
+		    strcasecmp(keys[i].d->name, name) == 0)
 			return &keys[i];
 	return NULL;
 }
@@ -742,10 +131,79 @@ section_find(const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < NSECTIONS; i++)
+	for (i = 0; i < nsections; i++)
 		if (strcasecmp(sections[i], name) == 0)
 			return (int)i;
 	return -1;
+}
+
+/* A declaration that cannot be used is a bug (the tests catch it): said,
+ * and the key left out. */
+static void
+table_add(const struct config_key *d, size_t *next_ext)
+{
+	struct key *k = &keys[nkeys];
+
+	if (nkeys == CONFIG_MAX_KEYS || key_find(d->section, d->name) != NULL ||
+	    (unsigned)d->type >= CONFIG_NTYPES) {
+		log_err("config: key [%s] %s: table full, twice or bad type",
+		    d->section, d->name);
+		return;
+	}
+	k->d = d;
+	k->off = d->off;
+	if (d->off == CONFIG_OFF_EXT) {
+		if (config_ops[d->type].ext_size == 0 ||
+		    *next_ext == CONFIG_MAX_EXT) {
+			log_err("config: key [%s] %s: no room without a field",
+			    d->section, d->name);
+			return;
+		}
+		k->off = offsetof(struct sw_config, ext) +
+		    (*next_ext)++ * sizeof(uint64_t);
+	}
+	if (section_find(d->section) < 0)
+		sections[nsections++] = d->section;
+	nkeys++;
+}
+
+static void
+table_build(void)
+{
+	size_t next_ext = 0, n = 0, order[64];
+
+	for (size_t i = 0; i < COLLECTOR_N(keys_first); i++)
+		table_add(&keys_first[i], &next_ext);
+	/* The collectors by rank, the registry's order among equals. */
+	while (n < COLLECTOR_N(order) && collector_descs[n] != NULL)
+		n++;
+	if (n == COLLECTOR_N(order) && collector_descs[n] != NULL)
+		log_err("config: more than %zu collectors: the keys of the "
+		    "rest are left out", n);
+	for (size_t i = 0; i < n; i++) {
+		size_t j = i;
+
+		while (j > 0 && collector_descs[order[j - 1]]->rank >
+		    collector_descs[i]->rank) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const struct collector_desc *c = collector_descs[order[i]];
+
+		for (size_t j = 0; j < c->nkeys; j++)
+			table_add(&c->keys[j], &next_ext);
+	}
+	for (size_t i = 0; i < COLLECTOR_N(keys_last); i++)
+		table_add(&keys_last[i], &next_ext);
+}
+
+static void
+table_init(void)
+{
+	(void)pthread_once(&table_once, table_build);
 }
 
 /* "relays, ports, ..." for the messages that list what would be valid. */
@@ -755,10 +213,10 @@ key_names(const char *section, char *buf, size_t len)
 	size_t i, used = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < NKEYS && used < len; i++)
-		if (strcmp(keys[i].section, section) == 0)
+	for (i = 0; i < nkeys && used < len; i++)
+		if (strcmp(keys[i].d->section, section) == 0)
 			used += (size_t)snprintf(buf + used, len - used, "%s%s",
-			    used ? ", " : "", keys[i].name);
+			    used ? ", " : "", keys[i].d->name);
 	return buf;
 }
 
@@ -768,7 +226,7 @@ section_names(char *buf, size_t len)
 	size_t i, used = 0;
 
 	buf[0] = '\0';
-	for (i = 0; i < NSECTIONS && used < len; i++)
+	for (i = 0; i < nsections && used < len; i++)
 		used += (size_t)snprintf(buf + used, len - used, "%s%s",
 		    used ? ", " : "", sections[i]);
 	return buf;
@@ -805,16 +263,18 @@ config_defaults(struct sw_config *cfg)
 	char why[WHY_LEN];
 	size_t i;
 
+	table_init();
+
 	memset(cfg, 0, sizeof(*cfg));
 	default_name(cfg->sensor.name, sizeof(cfg->sensor.name));
-	for (i = 0; i < NKEYS; i++) {
+	for (i = 0; i < nkeys; i++) {
 		const struct key *k = &keys[i];
 
-		if (k->def != NULL &&
-		    k->type->parse(k, (char *)cfg + k->off, k->def, 0, NULL,
+		if (k->d->def != NULL &&
+		    config_ops[k->d->type].parse(k->d, (char *)cfg + k->off, k->d->def, 0, NULL,
 		    why, sizeof(why)) < 0)
-			log_err("built-in default of [%s] %s: %s", k->section,
-			    k->name, why);	/* a bug; the tests catch it */
+			log_err("built-in default of [%s] %s: %s", k->d->section,
+			    k->d->name, why);	/* a bug; the tests catch it */
 	}
 }
 
@@ -823,9 +283,11 @@ config_free(struct sw_config *cfg)
 {
 	size_t i;
 
-	for (i = 0; i < NKEYS; i++)
-		if (keys[i].type->release != NULL)
-			keys[i].type->release((char *)cfg + keys[i].off);
+	table_init();
+
+	for (i = 0; i < nkeys; i++)
+		if (config_ops[keys[i].d->type].release != NULL)
+			config_ops[keys[i].d->type].release((char *)cfg + keys[i].off);
 	free(cfg->origin.file);
 	cfg->origin.file = NULL;
 }
@@ -834,8 +296,11 @@ const char *
 config_where(const struct sw_config *cfg, const char *section,
     const char *key, char *buf, size_t len)
 {
-	const struct key *k = key_find(section, key);
+	const struct key *k;
 	size_t idx;
+
+	table_init();
+	k = key_find(section, key);
 
 	if (k == NULL) {
 		snprintf(buf, len, "[%s] %s", section, key);
@@ -848,8 +313,21 @@ config_where(const struct sw_config *cfg, const char *section,
 		snprintf(buf, len, "%s:%u", cfg->origin.file,
 		    cfg->origin.line[idx]);
 	else
-		snprintf(buf, len, "[%s] %s", k->section, k->name);
+		snprintf(buf, len, "[%s] %s", k->d->section, k->d->name);
 	return buf;
+}
+
+const void *
+config_ext(const struct sw_config *cfg, const char *section,
+    const char *key)
+{
+	const struct key *k;
+
+	table_init();
+	k = key_find(section, key);
+	if (k == NULL || k->d->off != CONFIG_OFF_EXT)
+		return NULL;
+	return (const char *)cfg + k->off;
 }
 
 /* Removes one pair of double quotes around a value, so that a value can
@@ -870,20 +348,22 @@ int
 config_set(struct sw_config *cfg, const char *section, const char *key,
     const char *value, const char *origin)
 {
-	const struct key *k = key_find(section, key);
+	const struct key *k;
 	char why[WHY_LEN];
 
+	table_init();
+	k = key_find(section, key);
 	if (k == NULL) {
 		log_err("%s: no such setting [%s] %s",
 		    origin ? origin : "config", section, key);
 		return -1;
 	}
-	if (k->type->parse(k, (char *)cfg + k->off, value, 0, NULL, why,
+	if (config_ops[k->d->type].parse(k->d, (char *)cfg + k->off, value, 0, NULL, why,
 	    sizeof(why)) < 0) {
 		if (origin != NULL)
 			log_err("%s: %s", origin, why);
 		else
-			log_err("[%s] %s: %s", k->section, k->name, why);
+			log_err("[%s] %s: %s", k->d->section, k->d->name, why);
 		return -1;
 	}
 	if (origin != NULL)
@@ -909,7 +389,7 @@ struct load {
 				 * continuations */
 	int cont;		/* the current line is a continuation */
 	const struct key *last;	/* key of the last key line, or NULL */
-	unsigned seen[NKEYS];	/* line where each key was set, 0 = not */
+	unsigned seen[CONFIG_MAX_KEYS];	/* line where each key was set, 0 = not */
 };
 
 static void
@@ -1075,9 +555,9 @@ load_handler(void *user, const char *section, const char *name,
 		k = ld->last;
 		if (k == NULL)
 			return 1;	/* its key line was reported */
-		if (!k->type->list) {
+		if (!config_ops[k->d->type].list) {
 			load_error(ld, "[%s] %s: only lists may continue on "
-			    "indented lines", k->section, k->name);
+			    "indented lines", k->d->section, k->d->name);
 			return 1;
 		}
 	} else {
@@ -1099,16 +579,16 @@ load_handler(void *user, const char *section, const char *name,
 	}
 	idx = (size_t)(k - keys);
 	value = unquote(value, buf, sizeof(buf));
-	if (k->type->parse(k, (char *)ld->cfg + k->off, value, ld->cont,
+	if (config_ops[k->d->type].parse(k->d, (char *)ld->cfg + k->off, value, ld->cont,
 	    ld->basedir, why, sizeof(why)) < 0) {
-		load_error(ld, "[%s] %s: %s", k->section, k->name, why);
+		load_error(ld, "[%s] %s: %s", k->d->section, k->d->name, why);
 		return 1;
 	}
 	/* Only a value that took effect is worth a warning when replaced. */
 	if (!ld->cont && ld->seen[idx] != 0)
 		log_warn("%s:%u: [%s] %s is set again (first at line %u); "
-		    "the last value counts", ld->path, ld->line, k->section,
-		    k->name, ld->seen[idx]);
+		    "the last value counts", ld->path, ld->line, k->d->section,
+		    k->d->name, ld->seen[idx]);
 	if (!ld->cont) {
 		ld->seen[idx] = ld->line;
 		ld->cfg->origin.line[idx] = ld->line;
@@ -1145,6 +625,8 @@ config_load(struct sw_config *cfg, const char *path)
 	struct load ld;
 	char *basedir;
 	int rc, saved;
+
+	table_init();
 
 	memset(&ld, 0, sizeof(ld));
 	ld.cfg = cfg;

@@ -3,8 +3,12 @@
  * libinih) and the command-line options that override it.
  *
  * Every key of SPEC "Configuration" is a typed field of struct sw_config.
- * One table in config.c gives each key its type, bounds and default, and
- * drives defaults, parsing, validation and freeing alike.
+ * One table gives each key its type, bounds and default, and drives
+ * defaults, parsing, validation and freeing alike: config.c holds the
+ * sensor's own keys ([capture], [subscribers], [rrd], [alerts],
+ * [sensor]); each collector declares its own section's keys in its
+ * descriptor (collector.h), which the table reads. The parsers of the
+ * types are config_types.c.
  *
  * Usage, at start-up and again on SIGHUP (into a fresh struct, so that a
  * bad reload leaves the running configuration untouched):
@@ -24,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "config_key.h"
 #include "units.h"
 
 /* Bounds of the lists; longer lists are errors, not truncated. */
@@ -34,6 +39,9 @@
 #define CONFIG_IDENT_MAX 48
 /* Room for the key table's entries (config.c checks it). */
 #define CONFIG_MAX_KEYS 64
+/* Keys of collectors without a field of their own in struct sw_config
+ * (config_ext); each takes one slot of 8 bytes. */
+#define CONFIG_MAX_EXT 16
 /* A DNS name is at most 253 characters. */
 #define CONFIG_HOST_MAX 253
 
@@ -138,7 +146,10 @@ struct sw_config {
 		unsigned line[CONFIG_MAX_KEYS];		/* 0: not set there */
 		const char *flag[CONFIG_MAX_KEYS];	/* set by this option */
 	} origin;
+	/* The values of keys declared with CONFIG_OFF_EXT (config_ext). */
+	uint64_t ext[CONFIG_MAX_EXT];
 };
+
 
 /* Fills cfg with the built-in defaults, overwriting (not freeing) what it
  * held. Never fails: the defaults are constants checked by the tests. */
@@ -167,6 +178,13 @@ int config_set(struct sw_config *cfg, const char *section, const char *key,
  * ("-f"), or "[section] key" for a default. Written into buf, returned. */
 const char *config_where(const struct sw_config *cfg, const char *section,
     const char *key, char *buf, size_t len);
+
+/* The value of a key declared with CONFIG_OFF_EXT (a collector's own,
+ * without a field in struct sw_config), of the type it was declared with
+ * (unsigned for a uint or a duration, uint64_t for a size, char * for a
+ * string...); NULL if there is no such key, or it has a field. */
+const void *config_ext(const struct sw_config *cfg, const char *section,
+    const char *key);
 
 /* Frees what cfg holds on the heap; cfg is left with every string NULL
  * and every list empty, safe to free again or to refill. */

@@ -13,8 +13,8 @@
 #include <unistd.h>
 
 #include "alert.h"
-#include "allowlist.h"
 #include "capture.h"
+#include "collector.h"
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -22,7 +22,6 @@
 #include "pipeline.h"
 #include "preflight.h"
 #include "rrdw.h"
-#include "spf.h"
 #include "submap.h"
 #include "watchdog.h"
 #include "workers.h"
@@ -470,13 +469,18 @@ main(int argc, char **argv)
 	int rc = 0, bad, pid_fd = -1, rrd_fd = -1;
 	char rrd_lock[4200] = "";
 
-	/* Started as the SPF helper (spf.h): that is all this process does. */
-	if ((bad = spf_main(argc, argv)) >= 0)
-		return bad;
+	/* Started as a concern's helper (the SMTP collector's SPF resolver):
+	 * that is all this process does. */
+	for (size_t i = 0; collector_registry[i] != NULL; i++)
+		if (collector_registry[i]->helper != NULL &&
+		    (bad = collector_registry[i]->helper(argc, argv)) >= 0)
+			return bad;
 	if (parse_args(argc, argv, &o) < 0)
 		return 2;
 	log_init("spanwatch", o.verbosity, 0);
-	spf_set_replay(o.read != NULL);
+	for (size_t i = 0; collector_registry[i] != NULL; i++)
+		if (collector_registry[i]->replay != NULL)
+			collector_registry[i]->replay(o.read != NULL);
 	log_plain(o.check);
 
 	if ((r.cfg = calloc(1, sizeof *r.cfg)) == NULL)
@@ -484,14 +488,12 @@ main(int argc, char **argv)
 	bad = load_config(&o, r.cfg) < 0;
 	if (r.cfg->subscribers.file && (r.subs = submap_load(r.cfg->subscribers.file)) == NULL)
 		bad = 1;
-	/* The allowlist is the p2p collector's, but a bad one is a bad
-	 * configuration: found here, before anything is created. */
-	if (r.cfg->p2p.allowlist) {
-		struct allowlist *al = allowlist_load(r.cfg->p2p.allowlist);
-		if (!al)
+	/* What the collectors check beyond the keys (the P2P allowlist): a
+	 * bad configuration, found here, before anything is created. */
+	for (size_t i = 0; collector_registry[i] != NULL; i++)
+		if (collector_registry[i]->check != NULL &&
+		    collector_registry[i]->check(r.cfg) < 0)
 			bad = 1;
-		allowlist_free(al);
-	}
 	/* -n checks files; what to capture is the command line's business.
 	 * One line, for the journal of a service started unconfigured. */
 	if (!bad && !o.check && !o.read && !r.cfg->capture.interface) {

@@ -136,6 +136,7 @@
 #include "config.h"
 #include "log.h"
 #include "mse.h"
+#include "p2p_check.h"
 #include "peercache.h"
 #include "rrdw.h"
 #include "submap.h"
@@ -1260,10 +1261,12 @@ p2p_stop(void *self)
 
 const struct collector collector_p2p = {
 	.name = "p2p",
+	.desc = &p2p_desc,
 	.start = p2p_start,
 	.packet = p2p_packet,
 	.flow_end = p2p_flow_end,
 	.step = p2p_step,
 	.reload = p2p_reload,
 	.stop = p2p_stop,
+	.check = p2p_check,
 };

@@ -1178,10 +1178,13 @@ smtp_stop(void *self)
 
 const struct collector collector_smtp = {
 	.name = "smtp",
+	.desc = &smtp_desc,
 	.start = smtp_start,
 	.packet = smtp_packet,
 	.flow_end = smtp_flow_end,
 	.step = smtp_step,
 	.reload = smtp_reload,
 	.stop = smtp_stop,
+	.helper = spf_main,
+	.replay = spf_set_replay,
 };

@@ -28,6 +28,17 @@ static const uint16_t disabled_protocols[] = {
 	NDPI_PROTOCOL_PPSTREAM, NDPI_PROTOCOL_DHCP,
 };
 
+/* Counts kept for a debugger: nothing reads them (the public getter went
+ * unused and was removed). */
+struct classify_stats {
+	uint64_t fed;		/* packets given to nDPI */
+	uint64_t detected;	/* flows nDPI named from their packets */
+	uint64_t guessed;	/* flows named at give-up from ports or addresses */
+	uint64_t unknown;	/* flows nDPI could not name */
+	uint64_t no_state;	/* flows that found the state pool empty */
+	uint32_t in_use, peak;	/* states held now and at most */
+};
+
 struct classifier {
 	struct ndpi_detection_module_struct *ndpi;
 	struct ndpi_flow_struct *pool;
@@ -229,10 +240,4 @@ classify_proto_id(struct classifier *c, const char *name)
 	int id = (int)ndpi_get_protocol_id(c->ndpi, (char *)name);
 
 	return id < 0 ? -1 : id;
-}
-
-void
-classify_get_stats(const struct classifier *c, struct classify_stats *st)
-{
-	*st = c->st;
 }

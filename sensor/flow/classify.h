@@ -15,14 +15,6 @@
 
 struct classifier;
 
-struct classify_stats {
-	uint64_t fed;		/* packets given to nDPI */
-	uint64_t detected;	/* flows nDPI named from their packets */
-	uint64_t guessed;	/* flows named at give-up from ports or addresses */
-	uint64_t unknown;	/* flows nDPI could not name */
-	uint64_t no_state;	/* flows that found the state pool empty */
-	uint32_t in_use, peak;	/* states held now and at most */
-};
 
 /* Returns a classifier with room for max_states flows under detection at
  * once, giving nDPI at most max_bytes of any datagram (128..65535), or
@@ -45,7 +37,5 @@ const char *classify_name(struct classifier *, const struct flow *f, char *buf, 
 /* nDPI's id for a protocol name, or -1; for collectors that look for one
  * protocol (BitTorrent, SMTP). */
 int classify_proto_id(struct classifier *, const char *name);
-
-void classify_get_stats(const struct classifier *, struct classify_stats *);
 
 #endif

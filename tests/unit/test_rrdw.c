@@ -255,8 +255,8 @@ check_exact(struct truth *tr, const char *sub, int from, int to, int unk_from,
 	char path[512];
 
 	for (int f = 0; f < NF; f++) {
-		const struct rrdw_schema *sc = &rrdw_schemas[f == NSUB ?
-		    RRDW_SENSOR : RRDW_SUBSCRIBER];
+		const struct rrdw_schema *sc = rrdw_schema(f == NSUB ?
+		    RRDW_SENSOR : RRDW_SUBSCRIBER);
 		struct series s;
 		int first = -1;
 
@@ -315,13 +315,13 @@ test_schema(void **state)
 	size_t n;
 
 	(void)state;
-	assert_int_equal(rrdw_schemas[RRDW_SENSOR].nds, 9);
-	assert_int_equal(rrdw_schemas[RRDW_SUBSCRIBER].nds, 14);
-	assert_string_equal(rrdw_schemas[RRDW_SENSOR].ds[RRDW_S_FLOWS_ACTIVE].name,
+	assert_int_equal(rrdw_schema(RRDW_SENSOR)->nds, 9);
+	assert_int_equal(rrdw_schema(RRDW_SUBSCRIBER)->nds, 14);
+	assert_string_equal(rrdw_schema(RRDW_SENSOR)->ds[RRDW_S_FLOWS_ACTIVE].name,
 	    "flows_active");
-	assert_int_equal(rrdw_schemas[RRDW_SENSOR].ds[RRDW_S_FLOWS_ACTIVE].type,
+	assert_int_equal(rrdw_schema(RRDW_SENSOR)->ds[RRDW_S_FLOWS_ACTIVE].type,
 	    RRDW_GAUGE);
-	assert_string_equal(rrdw_schemas[RRDW_SUBSCRIBER].ds[RRDW_U_SMTP_SPFPASS].name,
+	assert_string_equal(rrdw_schema(RRDW_SUBSCRIBER)->ds[RRDW_U_SMTP_SPFPASS].name,
 	    "smtp_spfpass");
 
 	n = rrdw_rras(RRDW_SUBSCRIBER, 60, r);
@@ -398,7 +398,7 @@ test_schema(void **state)
 	rrdw_close(w);
 
 	for (int kind = 0; kind < RRDW_NKINDS; kind++) {
-		const struct rrdw_schema *sc = &rrdw_schemas[kind];
+		const struct rrdw_schema *sc = rrdw_schema(kind);
 		rrd_info_t *info, *i;
 		char key[128];
 		size_t nds = 0, nrra = 0;

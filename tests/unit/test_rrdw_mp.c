@@ -77,7 +77,7 @@ producer(void *arg)
 
 		for (int f = 0; f < NF; f++) {
 			enum rrdw_kind kind = f == NSUB ? RRDW_SENSOR : RRDW_SUBSCRIBER;
-			const struct rrdw_schema *s = &rrdw_schemas[kind];
+			const struct rrdw_schema *s = rrdw_schema(kind);
 
 			/* only-pN: producer N's flows alone. */
 			if ((f == 1 && pr->idx != 0) || (f == 2 && pr->idx != 1))
@@ -151,7 +151,7 @@ test_two_producers(void **state)
 
 	for (int f = 0; f < NF; f++) {
 		enum rrdw_kind kind = f == NSUB ? RRDW_SENSOR : RRDW_SUBSCRIBER;
-		const struct rrdw_schema *s = &rrdw_schemas[kind];
+		const struct rrdw_schema *s = rrdw_schema(kind);
 		unsigned long nds, rows;
 		rrd_value_t *data;
 		time_t start;

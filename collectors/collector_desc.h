@@ -1,0 +1,90 @@
+/*
+ * collector_desc.h — what a concern declares about itself, as data: the
+ * RRD data sources it writes, its configuration keys and its dashboard
+ * panels. The RRD schema (rrdschema.c), the configuration table
+ * (config.c) and spanwatch-graph read these descriptors; none of them names
+ * a concern. A collector's descriptor lives in a file of its own (NAME_desc.c
+ * beside the collector) so that spanwatch-graph links the tables without
+ * the packet code.
+ *
+ * The list of concerns is registry.h's: one line per concern.
+ */
+#ifndef SPANWATCH_COLLECTOR_DESC_H
+#define SPANWATCH_COLLECTOR_DESC_H
+
+#include <stddef.h>
+
+#include "config_key.h"
+#include "registry.h"
+#include "rrdschema.h"
+
+/* A data source's place in its file: the built-in ones have fixed places
+ * (rrdschema.h's enums, which name the file order that existing files
+ * were created with); COLLECTOR_DS_NEXT puts one after them, in the
+ * order of the registry. A collector finds where its data sources landed
+ * with rrdw_schema_find. */
+#define COLLECTOR_DS_NEXT (-1)
+
+struct collector_ds {
+	enum rrdw_kind kind;	/* which file: sensor.rrd or NAME.rrd */
+	int slot;		/* rrdschema.h's enum, or COLLECTOR_DS_NEXT */
+	const char *name;	/* rrdtool's: [a-zA-Z0-9_], at most 19 */
+	enum rrdw_dst type;
+};
+
+/* One line of a panel: a data source of the panel's file, drawn as an
+ * area (stacked on the previous one if stack) or a line, scaled (8: bytes
+ * to bits; 60: per second to per minute), with its legend and the unit of
+ * the total printed under the graph. */
+struct collector_line {
+	const char *ds;
+	int area;		/* 1: AREA, 0: LINE1 */
+	int stack;
+	const char *color;	/* "#rrggbb" */
+	unsigned scale;		/* multiplies the stored rate; 0 means 1 */
+	const char *legend;	/* without ':' */
+	const char *unit;	/* of the total: "B", "sessions"; NULL: none */
+};
+
+#define COLLECTOR_PANEL_LINES 8
+
+/* A dashboard panel of the sensor overview (kind RRDW_SENSOR) or of a
+ * subscriber's page (RRDW_SUBSCRIBER). The built-in panels of the four
+ * concerns are still drawn by graphs/panels.c (their rrdtool
+ * arguments predate this table); a panel declared here is drawn after
+ * them, in registry order. */
+struct collector_panel {
+	enum rrdw_kind kind;
+	const char *what;	/* file name part: [a-z0-9_] */
+	const char *title;	/* "SMTP recipients" */
+	const char *vlabel;	/* vertical axis: "recipients/min" */
+	size_t nlines;
+	struct collector_line line[COLLECTOR_PANEL_LINES];
+};
+
+struct collector_desc {
+	const char *name;	/* as struct collector's */
+	/* Where the concern's configuration section comes among the others
+	 * in messages that list them (lower first; the sensor's own
+	 * sections [capture] [subscribers] [rrd] come before all, [alerts]
+	 * [sensor] after). */
+	unsigned rank;
+	const struct collector_ds *ds;
+	size_t nds;
+	const struct config_key *keys;
+	size_t nkeys;
+	const struct collector_panel *panels;
+	size_t npanels;
+};
+
+/* Every concern's descriptor, in registry order, NULL-terminated
+ * (registry_desc.c). */
+extern const struct collector_desc *const collector_descs[];
+
+/* Each one by name: NAME_desc for every NAME of registry.h. */
+#define COLLECTOR_DESC_DECLARE(n) extern const struct collector_desc n##_desc;
+COLLECTORS(COLLECTOR_DESC_DECLARE)
+
+#define COLLECTOR_N(a) (sizeof(a) / sizeof((a)[0]))
+
+#endif
