@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "bytes.h"
+
 enum phase {
 	PH_START,	/* nothing seen */
 	PH_C1,		/* in message 1 (client) */
@@ -47,8 +49,10 @@ mse_init(struct mse *m)
 int
 mse_plaintext_signature(const uint8_t *p, uint32_t len)
 {
+	struct bytes b = bytes_of(p, len);
+
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (len >= sigs[i].len && !memcmp(p, sigs[i].s, sigs[i].len))
+		if (bytes_eq(&b, 0, sigs[i].s, sigs[i].len))
 			return 1;
 	return 0;
 }
@@ -56,19 +60,23 @@ mse_plaintext_signature(const uint8_t *p, uint32_t len)
 int
 mse_random_looking(const uint8_t *p, uint32_t len)
 {
+	struct bytes b = bytes_of(p, len < MSE_SAMPLE_MAX ? len : MSE_SAMPLE_MAX);
 	uint8_t seen[256] = { 0 };
 	unsigned distinct = 0;
 	double q, q2, mean, var;
-	uint32_t n = len < MSE_SAMPLE_MAX ? len : MSE_SAMPLE_MAX;
+	uint32_t n = b.len;
 
 	/* cppcheck-suppress knownConditionTrueFalse ; it follows one caller's length */
 	if (n < 16)
 		return 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (!seen[p[i]]) {
-			seen[p[i]] = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t c = bytes_u8(&b, i);
+
+		if (!seen[c]) {
+			seen[c] = 1;
 			distinct++;
 		}
+	}
 	/* n uniform bytes show on average 256(1 - (255/256)^n) distinct
 	 * values; the variance follows from the indicator of each value
 	 * (occupancy problem). Text, headers, length fields and zero

@@ -131,6 +131,7 @@
 #include "alert.h"
 #include "allowlist.h"
 #include "btmsg.h"
+#include "bytes.h"
 #include "classify.h"
 #include "collector.h"
 #include "config.h"
@@ -862,6 +863,7 @@ inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 	const struct pkt *p = ev->p;
 	const uint8_t *pl = p->payload;
 	uint32_t n = p->payload_len;
+	struct bytes pb = bytes_of(pl, n);
 	int d = ev->dir;
 	struct btmsg_krpc k;
 
@@ -896,7 +898,7 @@ inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 	 * KRPC dictionary with "t" and "y" does not follow by chance. */
 	/* A reply's values are peers of the torrent of the query before. */
 	P->tag = st->flags & PF_DHT_ALLOWED ? PEERCACHE_T_ALLOWED : 0;
-	if (pl[0] == 'd' && btmsg_krpc(pl, n, &k, on_peer, P) >= 0 && k.valid) {
+	if (bytes_u8(&pb, 0) == 'd' && btmsg_krpc(pl, n, &k, on_peer, P) >= 0 && k.valid) {
 		vouch(P, collector_sub_from(ev));
 		if (k.query)
 			dht_query(P, st, &k);

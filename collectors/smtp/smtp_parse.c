@@ -60,6 +60,8 @@
 
 #include <string.h>
 
+#include "bytes.h"
+
 _Static_assert(sizeof(struct smtp_sess) <= SMTP_SESS_MAX_SIZE,
 	       "an SMTP session must stay small: it is pooled per flow");
 
@@ -600,11 +602,15 @@ cmd_find(const char *p, size_t n)
 static int
 looks_like_command(const uint8_t *p, size_t n)
 {
-	size_t i = 0;
+	struct bytes b = bytes_of(p, (uint32_t)n);
+	uint32_t i = 0;
+	uint8_t c;
 
-	while (i < n && i <= VERB_MAX && is_alpha(p[i]))
+	/* A read past the end gives 0, which is no letter. */
+	while (i <= VERB_MAX && is_alpha(bytes_u8(&b, i)))
 		i++;
-	if (i == n || (p[i] != ' ' && p[i] != '\r' && p[i] != '\n'))
+	c = bytes_u8(&b, i);
+	if (b.err || (c != ' ' && c != '\r' && c != '\n'))
 		return 0;
 	return cmd_find((const char *)p, i) != NULL;
 }
@@ -612,8 +618,20 @@ looks_like_command(const uint8_t *p, size_t n)
 static int
 looks_like_reply(const uint8_t *p, size_t n)
 {
-	return n >= 4 && p[0] >= '2' && p[0] <= '5' && is_digit(p[1]) && is_digit(p[2]) &&
-	       (p[3] == ' ' || p[3] == '-' || p[3] == '\r' || p[3] == '\n');
+	struct bytes b = bytes_of(p, (uint32_t)n);
+	uint8_t c3 = bytes_u8(&b, 3), c0 = bytes_u8(&b, 0);
+
+	return !b.err && c0 >= '2' && c0 <= '5' && is_digit(bytes_u8(&b, 1)) &&
+	       is_digit(bytes_u8(&b, 2)) && (c3 == ' ' || c3 == '-' || c3 == '\r' || c3 == '\n');
+}
+
+/* The first of the n bytes at p; 0 when there are none. */
+static uint8_t
+first_byte(const uint8_t *p, size_t n)
+{
+	struct bytes b = bytes_of(p, (uint32_t)n);
+
+	return bytes_u8(&b, 0);
 }
 
 /* One whole client line in line[0..len), CR stripped; cut: the line was
@@ -729,24 +747,27 @@ smug_byte(struct smtp_sess *s, uint8_t st, uint8_t c)
 static size_t
 body_scan(struct smtp_sess *s, const uint8_t *p, size_t n)
 {
-	size_t i = 0;
+	struct bytes b = bytes_of(p, (uint32_t)n);
+	uint32_t i = 0;
 	uint8_t st = s->bstate;
 
-	while (i < n) {
+	while (i < b.len) {
 		if (st == B_MID && !s->smug) {
 			/* Most body bytes: jump to the line's LF. */
-			const uint8_t *q = memchr(p + i, '\n', n - i);
+			const uint8_t *q = memchr(p + i, '\n', b.len - i);
+			uint32_t lf;
 
 			if (!q) {
-				st = p[n - 1] == '\r' ? B_CR : B_MID;
-				i = n;
+				st = bytes_u8(&b, b.len - 1) == '\r' ? B_CR : B_MID;
+				i = b.len;
 				break;
 			}
-			st = q > p + i && q[-1] == '\r' ? B_SOL : B_LF;
-			i = (size_t)(q - p) + 1;
+			lf = (uint32_t)(q - p);
+			st = lf > i && bytes_u8(&b, lf - 1) == '\r' ? B_SOL : B_LF;
+			i = lf + 1;
 			continue;
 		}
-		uint8_t c = p[i++];
+		uint8_t c = bytes_u8(&b, i++);
 		uint8_t was = st;
 
 		if (s->smug)
@@ -811,7 +832,7 @@ client_bytes(struct smtp_sess *s, const uint8_t *p, size_t n)
 		/* A TLS handshake record (content type 22) where a command was
 		 * due: after STARTTLS (the 220 may come later on the mirror),
 		 * or as the client's very first bytes (implicit TLS, port 465). */
-		if (h->len == 0 && s->cmode == CM_CMD && p[0] == 0x16 &&
+		if (h->len == 0 && s->cmode == CM_CMD && first_byte(p, n) == 0x16 &&
 		    ((s->flags & SMTP_F_STARTTLS) || (s->ncmds == 0 && !s->greeted))) {
 			tls_started(s);
 			return;
@@ -872,7 +893,7 @@ server_bytes(struct smtp_sess *s, const uint8_t *p, size_t n)
 		}
 		/* The server's TLS handshake: implicit TLS, or a STARTTLS
 		 * whose 220 we lost. */
-		if (s->spfx_n == 0 && p[0] == 0x16 &&
+		if (s->spfx_n == 0 && first_byte(p, n) == 0x16 &&
 		    (!s->greeted || (s->flags & SMTP_F_STARTTLS))) {
 			tls_started(s);
 			return;
