@@ -141,6 +141,7 @@
 #include "rrdw.h"
 #include "submap.h"
 #include "subrows.h"
+#include "tcpfollow.h"
 
 /* Peer cache size: 8 endpoints per flow the sensor may hold (a peer list
  * names many, most never contacted), 1.5 to 12 MiB. */
@@ -261,7 +262,7 @@ struct pflow {
  * find ut_pex messages (BEP 11) in it. */
 struct pexf {
 	struct btmsg_wire w[2];	/* by enum flow_dir */
-	uint32_t next[2];	/* TCP sequence number of the next byte */
+	struct tcpfollow f[2];	/* each direction's stream */
 	uint8_t on[2];
 };
 
@@ -711,7 +712,7 @@ pex_follow(struct p2p *P, struct pflow *st, int d, uint32_t seq)
 	}
 	x = &P->pex[st->pex - 1];
 	btmsg_wire_init(&x->w[d]);
-	x->next[d] = seq;
+	tcpfollow_start(&x->f[d], seq);
 	x->on[d] = 1;
 }
 
@@ -720,22 +721,23 @@ static void
 pex_segment(struct p2p *P, struct pflow *st, int d, uint32_t seq, const uint8_t *pl, uint32_t n)
 {
 	struct pexf *x = &P->pex[st->pex - 1];
-	int32_t ahead = (int32_t)(seq - x->next[d]);
 	uint32_t skip;
 
 	if (!x->on[d])
 		return;
-	if (ahead > 0) {
-		/* A gap: bytes the capture missed. The framing is lost. */
-		x->on[d] = 0;
-	} else {
-		skip = (uint32_t)-ahead;
-		if (skip >= n)
-			return;		/* a retransmission of bytes already read */
+	switch (tcpfollow_place(&x->f[d], seq, n, TCPF_NO_JUMP, &skip)) {
+	case TCPF_OLD:
+		return;		/* a retransmission of bytes already read */
+	case TCPF_NEW:
 		P->tag = hash_tag(st);
 		if (btmsg_wire_walk(&x->w[d], pl + skip, n - skip, on_peer, P) < 0)
 			x->on[d] = 0;
-		x->next[d] = seq + n;
+		tcpfollow_took(&x->f[d], seq, n);
+		break;
+	default:
+		/* A gap: bytes the capture missed. The framing is lost. */
+		x->on[d] = 0;
+		break;
 	}
 	if (!x->on[0] && !x->on[1])
 		pex_release(P, st);

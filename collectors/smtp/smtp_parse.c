@@ -4,9 +4,10 @@
  *
  * Three layers, bottom up:
  *
- * 1. Reassembly (deliver). Each direction keeps the next sequence number
- *    it expects. Bytes before it are retransmissions and are dropped (a
- *    chunk that overlaps is cut to its new tail). A chunk after it (a
+ * 1. Reassembly (deliver). Each direction's follower (tcpfollow.h)
+ *    keeps the next sequence number it expects. Bytes before it are
+ *    retransmissions and are dropped (a chunk that overlaps is cut to its
+ *    new tail: the first copy wins). A chunk after it (a
  *    hole: reordering on the mirror, or loss) waits in the session's one
  *    hold slot if the slot is free and the chunk is short; it is parsed
  *    as soon as the hole fills. When it cannot wait, the hole is declared
@@ -963,16 +964,14 @@ static void
 take(struct smtp_sess *s, enum smtp_dir dir, uint32_t seq, const uint8_t *p, size_t n)
 {
 	struct smtp_half *h = &s->half[dir];
-	uint32_t back = h->next - seq;
+	uint32_t back;
 
-	if (back >= n) {
+	if (tcpfollow_place(&h->f, seq, (uint32_t)n, TCPF_NO_JUMP, &back) != TCPF_NEW) {
 		sat16(&s->st.dups);
 		return;
 	}
-	p += back;
-	n -= back;
-	h->next += (uint32_t)n;
-	consume(s, dir, p, n);
+	tcpfollow_took(&h->f, seq, (uint32_t)n);
+	consume(s, dir, p + back, n - back);
 }
 
 /* Parses the held chunk; when force, its hole is given up first. */
@@ -982,10 +981,13 @@ unhold(struct smtp_sess *s, int force)
 	enum smtp_dir dir = (enum smtp_dir)s->hold_dir;
 	struct smtp_half *h = &s->half[dir];
 
+	uint32_t gap;
+
 	s->hold_used = 0;
-	if (force && (int32_t)(s->hold_seq - h->next) > 0) {
-		lose(s, dir, s->hold_seq - h->next);
-		h->next = s->hold_seq;
+	if (force && tcpfollow_place(&h->f, s->hold_seq, s->hold_len, TCPF_NO_JUMP, &gap) ==
+			     TCPF_GAP) {
+		lose(s, dir, gap);
+		tcpfollow_start(&h->f, s->hold_seq);
 	}
 	/* hold[] stays intact while parsed: nothing below stores a chunk. */
 	take(s, dir, s->hold_seq, s->hold, s->hold_len);
@@ -996,24 +998,25 @@ static void
 deliver(struct smtp_sess *s, enum smtp_dir dir, uint32_t seq, const uint8_t *p, size_t n)
 {
 	struct smtp_half *h = &s->half[dir];
+	enum tcpfollow_place w;
+	uint32_t gap;
 
 	if (!h->synced) {
-		h->next = seq;
+		tcpfollow_start(&h->f, seq);
 		h->synced = 1;
 	}
 	for (;;) {
-		int32_t d = (int32_t)(seq - h->next);
-
-		if (d <= 0 && (uint32_t)-(int64_t)d <= SEQ_JUMP)
+		w = tcpfollow_place(&h->f, seq, (uint32_t)n, SEQ_JUMP, &gap);
+		if (w == TCPF_NEW || w == TCPF_OLD)
 			break;				/* in order, or old */
-		if (d < 0 || (uint32_t)d > SEQ_JUMP) {
+		if (w == TCPF_JUMP) {
 			/* Not a hole but a jump: start over at seq. */
 			if (s->hold_used && s->hold_dir == dir) {
 				s->hold_used = 0;
 				memset(s->hold, 0, s->hold_len);
 			}
 			lose(s, dir, 0);
-			h->next = seq;
+			tcpfollow_start(&h->f, seq);
 			break;
 		}
 		if (!s->hold_used && n <= SMTP_HOLD_MAX) {
@@ -1034,13 +1037,13 @@ deliver(struct smtp_sess *s, enum smtp_dir dir, uint32_t seq, const uint8_t *p, 
 				return;
 			continue;
 		}
-		lose(s, dir, (uint32_t)d);
-		h->next = seq;
+		lose(s, dir, gap);
+		tcpfollow_start(&h->f, seq);
 		break;
 	}
 	take(s, dir, seq, p, n);
 	if (s->hold_used && s->hold_dir == dir && !(s->flags & SMTP_F_DONE) &&
-	    (int32_t)(s->hold_seq - h->next) <= 0)
+	    tcpfollow_place(&h->f, s->hold_seq, s->hold_len, TCPF_NO_JUMP, &gap) != TCPF_GAP)
 		unhold(s, 0);
 }
 
@@ -1058,7 +1061,7 @@ smtp_parse_syn(struct smtp_sess *s, enum smtp_dir dir, uint32_t isn)
 	struct smtp_half *h = &s->half[dir & 1];
 
 	if (!h->synced) {
-		h->next = isn + 1;
+		tcpfollow_start(&h->f, isn + 1);
 		h->synced = 1;
 	}
 }
