@@ -6,11 +6,10 @@
  *
  * 1. Reassembly (deliver). Each direction's follower (tcpfollow.h)
  *    keeps the next sequence number it expects. Bytes before it are
- *    retransmissions and are dropped (a chunk that overlaps is cut to its
- *    new tail: the first copy wins). A chunk after it (a
- *    hole: reordering on the mirror, or loss) waits in the session's one
- *    hold slot if the slot is free and the chunk is short; it is parsed
- *    as soon as the hole fills. When it cannot wait, the hole is declared
+ *    retransmissions and are dropped (an overlapping chunk is cut to its
+ *    new tail: the first copy wins). A chunk after it (a hole: mirror
+ *    reordering, or loss) waits in the session's one hold slot if the
+ *    slot is free and the chunk short, and is parsed once the hole fills. When it cannot wait, the hole is declared
  *    lost. A second hole in the same direction while a chunk is held
  *    gives up on the first hole, so nothing waits forever, and
  *    smtp_parse_finish gives up on whatever is held at flow end. We hold
@@ -38,12 +37,9 @@
  *    as body at once, not only after the 354: a client must wait for 354
  *    (RFC 5321 3.3), so any bytes it sends are the body even when the
  *    mirror shows them before the reply; a refusal of DATA turns the mode
- *    back. The body ends only at CRLF "." CRLF (RFC 5321 4.1.1.4); a line
- *    starting ".." is dot-stuffed text (4.5.2). The terminator is matched
- *    by a small state machine, so it may be split anywhere across chunks.
- *    A bare-LF terminator, accepted by some servers (the "SMTP smuggling"
- *    family), is not taken as the end, but the RCPT TO lines after it
- *    count (body_scan says why); the server's reply to the message
+ *    back. smtp_body.c finds its end: CRLF "." CRLF only, split anywhere
+ *    across chunks; a bare-LF dot line ("SMTP smuggling") is no end, but
+ *    the RCPT TO lines after it count. The server's reply to the message
  *    proves the body over, so it ends the body too (counted as forced),
  *    and the commands after it are read again.
  *
@@ -62,6 +58,7 @@
 #include <string.h>
 
 #include "bytes.h"
+#include "smtp_body.h"
 
 _Static_assert(sizeof(struct smtp_sess) <= SMTP_SESS_MAX_SIZE,
 	       "an SMTP session must stay small: it is pooled per flow");
@@ -86,12 +83,6 @@ enum { AS_OPEN = 1, AS_EARLY = 2 };
 enum { PD_EHLO, PD_MAIL, PD_RCPT, PD_DATA, PD_BODY, PD_BDAT, PD_BDAT_LAST, PD_AUTH,
        PD_STARTTLS, PD_OTHER, PD_COUNT };
 
-/* Where the body scanner stands: start of line (after CRLF), "." at
- * start of line, ".\r" at start of line, inside a line, "\r" inside a
- * line, the same three after a bare LF (LF, LDOT, LDOTCR); END is the
- * terminator's LF, LAX a dot line that a bare LF opens or closes (both
- * are what the scanner returns, never a state it stays in). */
-enum { B_SOL, B_DOT, B_DOTCR, B_MID, B_CR, B_LF, B_LDOT, B_LDOTCR, B_END, B_LAX };
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -280,7 +271,7 @@ r_body(struct smtp_sess *s, unsigned code)
 		/* The server saw the end of the message we missed. */
 		sat16(&s->st.forced);
 		s->cmode = CM_CMD;
-		s->smug = 0;
+		smtp_body_reset(s);
 		client_line_reset(s);
 	}
 }
@@ -475,8 +466,7 @@ c_data(struct smtp_sess *s, struct arg a, int cut)
 {
 	pend_push(s, PD_DATA);
 	s->cmode = CM_BODY;
-	s->bstate = B_SOL;	/* DATA's own CRLF opens CRLF.CRLF */
-	s->smug = 0;
+	smtp_body_reset(s);	/* DATA's own CRLF opens CRLF.CRLF */
 }
 
 /* BDAT size [LAST]: size octets follow the line at once, no 354. */
@@ -680,119 +670,6 @@ client_line(struct smtp_sess *s, size_t len, int cut)
 
 /* ---- byte streams --------------------------------------------------- */
 
-enum { BC_DOT, BC_CR, BC_LF, BC_OTHER };
-
-static const uint8_t body_next[B_END][4] = {
-	/*                '.'      '\r'       '\n'   other */
-	[B_SOL]    = { B_DOT,   B_CR,     B_LF,  B_MID },
-	[B_DOT]    = { B_MID,   B_DOTCR,  B_LAX, B_MID },	/* CRLF "." LF */
-	[B_DOTCR]  = { B_MID,   B_CR,     B_END, B_MID },	/* CRLF "." CRLF */
-	[B_MID]    = { B_MID,   B_CR,     B_LF,  B_MID },
-	[B_CR]     = { B_MID,   B_CR,     B_SOL, B_MID },
-	[B_LF]     = { B_LDOT,  B_CR,     B_LF,  B_MID },
-	[B_LDOT]   = { B_MID,   B_LDOTCR, B_LAX, B_MID },	/* LF "." LF */
-	[B_LDOTCR] = { B_MID,   B_CR,     B_LAX, B_MID },	/* LF "." CRLF */
-};
-
-static int
-body_class(uint8_t c)
-{
-	return c == '.' ? BC_DOT : c == '\r' ? BC_CR : c == '\n' ? BC_LF : BC_OTHER;
-}
-
-/* After a lax dot line (smug): matches the start of each body line
- * against "RCPT TO:", one byte at a time; smug_m is how much of it the
- * line has matched so far, SMUG_NO once it cannot. */
-#define SMUG_NO 0xff
-
-static void
-smug_byte(struct smtp_sess *s, uint8_t st, uint8_t c)
-{
-	static const char rcpt[] = "RCPT TO:";
-
-	if (st == B_SOL || st == B_LF)
-		s->smug_m = 0;
-	if (s->smug_m == SMUG_NO)
-		return;
-	if (upper(c) != rcpt[s->smug_m]) {
-		s->smug_m = SMUG_NO;
-		return;
-	}
-	if (++s->smug_m == sizeof rcpt - 1) {
-		sat32(&s->rcpt);
-		set(s, SMTP_F_RCPT);
-		s->smug_m = SMUG_NO;
-	}
-}
-
-/*
- * Scans body bytes for CRLF.CRLF. Returns the bytes consumed: all of
- * them, or up to and including the terminator's LF (the mode then goes
- * back to commands).
- *
- * The DATA-ending rule. Only CRLF "." CRLF ends the body (RFC 5321
- * 4.1.1.4 and 2.3.8: a bare LF is not a line end in SMTP). A dot line
- * that a bare LF opens or closes (LF.LF, CRLF.LF, LF.CRLF) is what
- * "SMTP smuggling" hides a second transaction behind: a server that
- * takes it as the end runs the MAIL/RCPT/DATA written after it; a
- * strict one keeps them as text. The sensor cannot tell which server it
- * faces before its replies, so it counts the same either way: the body
- * goes on (a strict server's replies stay in step; a lax server's 250
- * ends it anyway, see r_body), but from the first lax dot line on, each
- * body line that starts "RCPT TO:" counts as a recipient (st.lax_dot
- * says how often). Real mail never holds a lax dot line (a client
- * dot-stuffs a line that starts with ".", RFC 5321 4.5.2), so this costs
- * nothing on honest mail and a smuggled transaction never hides its
- * recipients.
- */
-static size_t
-body_scan(struct smtp_sess *s, const uint8_t *p, size_t n)
-{
-	struct bytes b = bytes_of(p, (uint32_t)n);
-	uint32_t i = 0;
-	uint8_t st = s->bstate;
-
-	while (i < b.len) {
-		if (st == B_MID && !s->smug) {
-			/* Most body bytes: jump to the line's LF. */
-			const uint8_t *q = memchr(p + i, '\n', b.len - i);
-			uint32_t lf;
-
-			if (!q) {
-				st = bytes_u8(&b, b.len - 1) == '\r' ? B_CR : B_MID;
-				i = b.len;
-				break;
-			}
-			lf = (uint32_t)(q - p);
-			st = lf > i && bytes_u8(&b, lf - 1) == '\r' ? B_SOL : B_LF;
-			i = lf + 1;
-			continue;
-		}
-		uint8_t c = bytes_u8(&b, i++);
-		uint8_t was = st;
-
-		if (s->smug)
-			smug_byte(s, st, c);
-		st = body_next[st][body_class(c)];
-		if (st == B_LAX) {
-			/* The next line starts after this LF: a CRLF's or a bare one. */
-			st = was == B_LDOTCR ? B_SOL : B_LF;
-			sat16(&s->st.lax_dot);
-			s->smug = 1;
-			s->smug_m = SMUG_NO;
-		}
-		if (st == B_END) {
-			s->cmode = CM_CMD;
-			client_line_reset(s);
-			st = B_SOL;
-			s->smug = 0;
-			break;
-		}
-	}
-	s->bstate = st;
-	return i;
-}
-
 static void
 client_bytes(struct smtp_sess *s, const uint8_t *p, size_t n)
 {
@@ -810,8 +687,13 @@ client_bytes(struct smtp_sess *s, const uint8_t *p, size_t n)
 			continue;
 		}
 		if (s->cmode == CM_BODY) {
-			size_t k = body_scan(s, p, n);
+			int ended = 0;
+			size_t k = smtp_body_scan(s, p, n, &ended);
 
+			if (ended) {
+				s->cmode = CM_CMD;
+				client_line_reset(s);
+			}
 			p += k;
 			n -= k;
 			continue;
@@ -950,8 +832,7 @@ lose(struct smtp_sess *s, enum smtp_dir dir, uint32_t gap)
 		s->cmode = CM_CMD;
 	}
 	if (s->cmode == CM_BODY) {
-		/* Not knowing what the hole held, we are inside a line. */
-		s->bstate = B_MID;
+		smtp_body_lost(s);
 		return;
 	}
 	client_line_reset(s);
