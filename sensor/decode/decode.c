@@ -55,12 +55,12 @@ decode_l4(struct bytes b, struct pkt *out)
 
 	if (out->proto != 6 && out->proto != 17)
 		return DEC_IP;
-	out->sport = bytes_be16(&b, 0);
 	out->dport = bytes_be16(&b, 2);
+	out->sport = bytes_be16(&b, 0);
 	if (b.err)
 		goto trunc;
 	if (out->proto == 6) {
-		uint8_t off = bytes_u8(&b, 12), flags = bytes_u8(&b, 13);
+		uint8_t flags = bytes_u8(&b, 13), off = bytes_u8(&b, 12);
 		uint32_t seq = bytes_be32(&b, 4);
 
 		if (b.err)
@@ -107,9 +107,10 @@ billed(uint32_t claimed, uint32_t len, struct pkt *out)
 static enum decode_result
 decode_ip4(struct bytes b, struct pkt *out)
 {
+	/* The furthest field first: once it is there, so are the others. */
+	const uint8_t *addr = bytes_at(&b, 12, 8);
 	uint8_t vihl = bytes_u8(&b, 0), proto = bytes_u8(&b, 9);
 	uint32_t tot = bytes_be16(&b, 2), id = bytes_be16(&b, 4), frag = bytes_be16(&b, 6);
-	const uint8_t *addr = bytes_at(&b, 12, 8);
 	uint32_t ihl = (uint32_t)(vihl & 0x0f) * 4, len = b.len;
 	struct bytes dgram;
 
@@ -175,9 +176,9 @@ decode_ip6(struct bytes b, struct pkt *out)
 
 	if (!b.err && (v >> 4) != 6)
 		return DEC_MALFORMED;
+	addr = bytes_at(&b, 8, 32);
 	plen = bytes_be16(&b, 4);
 	nh = bytes_u8(&b, 6);
-	addr = bytes_at(&b, 8, 32);
 	if (b.err)
 		return DEC_TRUNCATED;
 	out->family = 6;
@@ -190,9 +191,9 @@ decode_ip6(struct bytes b, struct pkt *out)
 
 	for (depth = 0; depth < MAX_DEPTH; depth++) {
 		if (nh == 44) {			/* fragment header, 8 bytes */
-			uint8_t next = bytes_u8(&dgram, off);
-			uint16_t fo = bytes_be16(&dgram, off + 2);
 			uint32_t id = bytes_be32(&dgram, off + 4);
+			uint16_t fo = bytes_be16(&dgram, off + 2);
+			uint8_t next = bytes_u8(&dgram, off);
 
 			if (dgram.err)
 				break;
@@ -211,7 +212,7 @@ decode_ip6(struct bytes b, struct pkt *out)
 		if (kind == EXT_NONE)
 			goto transport;
 		{
-			uint8_t next = bytes_u8(&dgram, off), hlen = bytes_u8(&dgram, off + 1);
+			uint8_t hlen = bytes_u8(&dgram, off + 1), next = bytes_u8(&dgram, off);
 
 			if (dgram.err)
 				break;

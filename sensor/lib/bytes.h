@@ -18,8 +18,8 @@
  * Offsets are relative to the view's start; no read moves it
  * (bytes_skip does). Multi-byte values are assembled byte by byte, so
  * alignment never matters and nothing is cast to a struct. Lengths are
- * uint32_t like a capture's caplen; the checks cannot overflow (off and
- * n are compared with what is left, never added).
+ * uint32_t like a capture's caplen; the checks cannot overflow (off + n
+ * is taken in 64 bits).
  */
 #ifndef SPANWATCH_BYTES_H
 #define SPANWATCH_BYTES_H
@@ -46,7 +46,10 @@ bytes_of(const uint8_t *p, uint32_t len)
 static inline int
 bytes_has(const struct bytes *b, uint32_t off, uint32_t n)
 {
-	return off <= b->len && n <= b->len - off;
+	/* In 64 bits the sum cannot wrap; with constant off and n it is one
+	 * comparison with len, so a reader that reads its furthest field
+	 * first lets the compiler drop the checks of the nearer ones. */
+	return (uint64_t)off + n <= b->len;
 }
 
 /* The check every read makes: 1 when the n bytes at off are there,
