@@ -8,65 +8,78 @@
 static enum benc_type
 fail(struct benc *b, struct benc_tok *t)
 {
-	b->p = b->end;
+	b->off = b->b.len;
 	t->type = BENC_ERR;
 	return BENC_ERR;
+}
+
+/* The byte at the read position, 0 past the end (bytes.h): no token
+ * character is 0, so the end needs no test of its own. */
+static uint8_t
+cur(struct benc *b)
+{
+	return bytes_u8(&b->b, b->off);
 }
 
 enum benc_type
 benc_next(struct benc *b, struct benc_tok *t)
 {
 	uint64_t n = 0;
+	uint32_t left;
 	int digits = 0, neg = 0;
+	uint8_t c;
 
 	memset(t, 0, sizeof *t);
-	if (b->p >= b->end)
+	if (!bytes_has(&b->b, b->off, 1))
 		return fail(b, t);
-	switch (*b->p) {
+	switch (cur(b)) {
 	case 'l':
-		b->p++;
+		b->off++;
 		return t->type = BENC_LIST;
 	case 'd':
-		b->p++;
+		b->off++;
 		return t->type = BENC_DICT;
 	case 'e':
-		b->p++;
+		b->off++;
 		return t->type = BENC_END;
 	case 'i':
-		b->p++;
-		if (b->p < b->end && *b->p == '-') {
+		b->off++;
+		if (cur(b) == '-') {
 			neg = 1;
-			b->p++;
+			b->off++;
 		}
-		while (b->p < b->end && *b->p >= '0' && *b->p <= '9') {
+		while ((c = cur(b)) >= '0' && c <= '9') {
 			if (++digits > 18)	/* stays within int64_t */
 				return fail(b, t);
-			n = n * 10 + (uint64_t)(*b->p++ - '0');
+			n = n * 10 + (uint64_t)(c - '0');
+			b->off++;
 		}
-		if (!digits || b->p >= b->end || *b->p != 'e')
+		if (!digits || cur(b) != 'e')
 			return fail(b, t);
-		b->p++;
+		b->off++;
 		t->i = neg ? -(int64_t)n : (int64_t)n;
 		return t->type = BENC_INT;
 	default:
 		break;
 	}
-	while (b->p < b->end && *b->p >= '0' && *b->p <= '9') {
+	while ((c = cur(b)) >= '0' && c <= '9') {
 		if (++digits > 9)	/* no packet holds a gigabyte string */
 			return fail(b, t);
-		n = n * 10 + (uint64_t)(*b->p++ - '0');
+		n = n * 10 + (uint64_t)(c - '0');
+		b->off++;
 	}
-	if (!digits || b->p >= b->end || *b->p != ':')
+	if (!digits || cur(b) != ':')
 		return fail(b, t);
-	b->p++;
-	t->s = b->p;
-	if (n > (uint64_t)(b->end - b->p)) {
-		t->len = (uint32_t)(b->end - b->p);
+	b->off++;
+	left = b->b.len - b->off;
+	t->s = b->b.p + b->off;
+	if (n > left) {
+		t->len = left;
 		t->truncated = 1;
-		b->p = b->end;
+		b->off = b->b.len;
 	} else {
 		t->len = (uint32_t)n;
-		b->p += n;
+		b->off += (uint32_t)n;
 	}
 	return t->type = BENC_STR;
 }

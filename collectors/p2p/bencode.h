@@ -16,6 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bytes.h"
+
 /* Nesting deeper than this is refused: no BitTorrent message needs it. */
 #define BENC_MAX_DEPTH 16
 
@@ -29,7 +31,8 @@ enum benc_type {
 };
 
 struct benc {
-	const uint8_t *p, *end;
+	struct bytes b;		/* the message */
+	uint32_t off;		/* where the next token starts */
 };
 
 struct benc_tok {
@@ -41,10 +44,10 @@ struct benc_tok {
 };
 
 static inline void
-benc_init(struct benc *b, const uint8_t *p, size_t len)
+benc_init(struct benc *b, const uint8_t *p, uint32_t len)
 {
-	b->p = p;
-	b->end = p + len;
+	b->b = bytes_of(p, len);
+	b->off = 0;
 }
 
 /* Reads the next token. Returns its type (also in t->type); BENC_ERR

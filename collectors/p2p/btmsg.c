@@ -1,7 +1,8 @@
 /*
  * btmsg.c — BitTorrent message readers; see btmsg.h for the BEPs each
- * follows. Packet bytes are read through the bounds-checked helpers
- * below or the bencode reader, never cast to structs.
+ * follows. Packet bytes are read through bytes.h, whose every read
+ * checks the length itself (directly, or inside the bencode reader),
+ * never cast to structs.
  */
 #include "btmsg.h"
 
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "bencode.h"
+#include "bytes.h"
 
 /* BEP 15: the magic connection id of a connect request. */
 #define UDPT_MAGIC 0x41727101980ULL
@@ -26,37 +28,20 @@
 
 static const char pstr[] = "\x13" "BitTorrent protocol";
 
-static uint32_t
-rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static uint16_t
-rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint64_t
-rd64(const uint8_t *p)
-{
-	return (uint64_t)rd32(p) << 32 | rd32(p + 4);
-}
-
 /* Entries of skip bytes (a node id), an address and a port, back to back;
  * a partial entry at the end is ignored. */
 static unsigned
-compact(const uint8_t *s, uint32_t len, int family, uint32_t skip, btmsg_peer_fn fn, void *ctx)
+compact(struct bytes b, int family, uint32_t skip, btmsg_peer_fn fn, void *ctx)
 {
 	uint32_t alen = family == 6 ? 16 : 4, stride = skip + alen + 2;
 	unsigned n = 0;
 
-	for (uint32_t i = 0; i + stride <= len; i += stride) {
-		uint16_t port = rd16(s + i + skip + alen);
+	for (uint32_t i = 0; bytes_has(&b, i, stride); i += stride) {
+		uint16_t port = bytes_be16(&b, i + skip + alen);
+		const uint8_t *addr = bytes_at(&b, i + skip, alen);
 
-		if (port) {
-			fn(ctx, family, s + i + skip, port);
+		if (port && addr) {
+			fn(ctx, family, addr, port);
 			n++;
 		}
 	}
@@ -66,31 +51,34 @@ compact(const uint8_t *s, uint32_t len, int family, uint32_t skip, btmsg_peer_fn
 int
 btmsg_handshake(const uint8_t *p, uint32_t len, uint8_t hash[BTMSG_HASH_LEN])
 {
+	struct bytes b = bytes_of(p, len);
 	/* The peer id may follow in the next segment; the hash is at 28. */
-	if (len < 28 + BTMSG_HASH_LEN || memcmp(p, pstr, 20))
+	const uint8_t *h = bytes_at(&b, 28, BTMSG_HASH_LEN);
+
+	if (!h || !bytes_eq(&b, 0, pstr, 20))
 		return 0;
-	memcpy(hash, p + 28, BTMSG_HASH_LEN);
+	memcpy(hash, h, BTMSG_HASH_LEN);
 	return 1;
 }
 
 int
 btmsg_utp(const uint8_t *p, uint32_t len, uint32_t *off)
 {
+	struct bytes b = bytes_of(p, len);
 	uint32_t o = UTP_HDR;
-	uint8_t ext;
+	uint8_t tv = bytes_u8(&b, 0), ext = bytes_u8(&b, 1);
 
 	/* type (0..4: DATA, FIN, STATE, RESET, SYN) in the high nibble,
 	 * version 1 in the low one */
-	if (len < UTP_HDR || (p[0] & 0x0f) != 1 || (p[0] >> 4) > 4)
+	if (!bytes_has(&b, 0, UTP_HDR) || (tv & 0x0f) != 1 || (tv >> 4) > 4)
 		return 0;
-	ext = p[1];
 	for (int i = 0; ext; i++) {
-		if (i == UTP_MAX_EXT || o + 2 > len)
+		uint8_t elen = bytes_u8(&b, o + 1);
+
+		ext = bytes_u8(&b, o);
+		if (i == UTP_MAX_EXT || b.err || !bytes_has(&b, o + 2, elen))
 			return 0;
-		ext = p[o];
-		if (o + 2 + p[o + 1] > len)
-			return 0;
-		o += 2u + p[o + 1];
+		o += 2u + elen;
 	}
 	*off = o;
 	return 1;
@@ -99,24 +87,26 @@ btmsg_utp(const uint8_t *p, uint32_t len, uint32_t *off)
 int
 btmsg_utp_header(const uint8_t *p, uint32_t len, struct btmsg_utp_hdr *h, uint32_t *off)
 {
+	struct bytes b = bytes_of(p, len);
+
 	if (!btmsg_utp(p, len, off))
 		return 0;
-	h->type = p[0] >> 4;
-	h->conn_id = (uint16_t)(p[2] << 8 | p[3]);
-	h->seq = (uint16_t)(p[16] << 8 | p[17]);
-	h->ack = (uint16_t)(p[18] << 8 | p[19]);
+	h->type = bytes_u8(&b, 0) >> 4;
+	h->conn_id = bytes_be16(&b, 2);
+	h->seq = bytes_be16(&b, 16);
+	h->ack = bytes_be16(&b, 18);
 	return 1;
 }
 
 #define WIRE_BLOCK 16384u
 
-/* begin (4 bytes at p) of a 16 KiB block of a piece below 64 MiB */
+/* The 4 bytes at off: the begin of a 16 KiB block of a piece below 64 MiB. */
 static int
-block_begin(const uint8_t *p)
+block_begin(struct bytes *b, uint32_t off)
 {
-	uint32_t b = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	uint32_t v = bytes_be32(b, off);
 
-	return b % WIRE_BLOCK == 0 && b < (64u << 20);
+	return bytes_has(b, off, 4) && v % WIRE_BLOCK == 0 && v < (64u << 20);
 }
 
 unsigned
@@ -125,18 +115,21 @@ btmsg_wire_scan(const uint8_t *p, uint32_t len)
 	static const uint8_t piece[5] = { 0, 0, 0x40, 0x09, 7 };
 	static const uint8_t req[5] = { 0, 0, 0, 0x0d, 6 };
 	static const uint8_t blen[4] = { 0, 0, 0x40, 0 };
+	struct bytes b = bytes_of(p, len);
 	unsigned n = 0;
 
 	/* Both headers hold 0x00 at offset 1 and their id at offset 4: the
 	 * cheap test first, the rest only where it passes. */
-	for (uint32_t i = 0; i + 13 <= len && n < 255; i++) {
-		if (p[i + 1] || (p[i + 4] != 7 && p[i + 4] != 6))
+	for (uint32_t i = 0; bytes_has(&b, i, 13) && n < 255; i++) {
+		uint8_t id = bytes_u8(&b, i + 4);
+
+		if (bytes_u8(&b, i + 1) || (id != 7 && id != 6))
 			continue;
-		if (!memcmp(p + i, piece, 5) && block_begin(p + i + 9)) {
+		if (bytes_eq(&b, i, piece, 5) && block_begin(&b, i + 9)) {
 			n++;
 			i += 12;
-		} else if (i + 17 <= len && !memcmp(p + i, req, 5) && block_begin(p + i + 9) &&
-			   !memcmp(p + i + 13, blen, 4)) {
+		} else if (bytes_has(&b, i, 17) && bytes_eq(&b, i, req, 5) &&
+			   block_begin(&b, i + 9) && bytes_eq(&b, i + 13, blen, 4)) {
 			n++;
 			i += 16;
 		}
@@ -156,25 +149,28 @@ hexval(uint8_t c)
 	return -1;
 }
 
-/* URL-decodes (RFC 3986 percent-encoding) the value at p..end up to '&'
- * into exactly 20 bytes. */
+/* URL-decodes (RFC 3986 percent-encoding) the value that v starts with,
+ * up to '&', into exactly 20 bytes. */
 static int
-urldecode_hash(const uint8_t *p, const uint8_t *end, uint8_t hash[BTMSG_HASH_LEN])
+urldecode_hash(struct bytes v, uint8_t hash[BTMSG_HASH_LEN])
 {
 	unsigned n = 0;
+	uint32_t i = 0;
+	uint8_t c;
 
-	while (p < end && *p != '&') {
-		int hi, lo;
-
+	while (bytes_has(&v, i, 1) && (c = bytes_u8(&v, i)) != '&') {
 		if (n == BTMSG_HASH_LEN)
 			return 0;
-		if (*p == '%') {
-			if (end - p < 3 || (hi = hexval(p[1])) < 0 || (lo = hexval(p[2])) < 0)
+		if (c == '%') {
+			int hi = hexval(bytes_u8(&v, i + 1)), lo = hexval(bytes_u8(&v, i + 2));
+
+			if (v.err || hi < 0 || lo < 0)
 				return 0;
 			hash[n++] = (uint8_t)(hi << 4 | lo);
-			p += 3;
+			i += 3;
 		} else {
-			hash[n++] = *p++;
+			hash[n++] = c;
+			i++;
 		}
 	}
 	return n == BTMSG_HASH_LEN;
@@ -183,21 +179,25 @@ urldecode_hash(const uint8_t *p, const uint8_t *end, uint8_t hash[BTMSG_HASH_LEN
 int
 btmsg_tracker_request(const uint8_t *p, uint32_t len, uint8_t hash[BTMSG_HASH_LEN])
 {
-	const uint8_t *t, *end, *q;
+	struct bytes b = bytes_of(p, len), t;
+	uint32_t end = 4;
+	const uint8_t *q;
 
-	if (len < 5 || memcmp(p, "GET ", 4))
+	if (!bytes_has(&b, 0, 5) || !bytes_eq(&b, 0, "GET ", 4))
 		return 0;
 	/* The request target ends at the blank before the HTTP version, or
 	 * at the end of the segment. */
-	t = p + 4;
-	for (end = t; end < p + len && *end != ' ' && *end != '\r' && *end != '\n'; end++)
-		;
-	q = memchr(t, '?', (size_t)(end - t));
-	while (q && q < end) {
-		q++;
-		if (end - q > 10 && !memcmp(q, "info_hash=", 10))
-			return urldecode_hash(q + 10, end, hash);
-		q = memchr(q, '&', (size_t)(end - q));
+	for (uint8_t c; bytes_has(&b, end, 1); end++)
+		if ((c = bytes_u8(&b, end)) == ' ' || c == '\r' || c == '\n')
+			break;
+	t = bytes_of(p + 4, end - 4);
+	q = memchr(t.p, '?', t.len);
+	while (q) {
+		uint32_t at = (uint32_t)(q - t.p) + 1;
+
+		if (bytes_has(&t, at, 11) && bytes_eq(&t, at, "info_hash=", 10))
+			return urldecode_hash(bytes_from(&t, at + 10), hash);
+		q = at < t.len ? memchr(t.p + at, '&', t.len - at) : NULL;
 	}
 	return 0;
 }
@@ -235,31 +235,32 @@ dict_peer(struct benc *b, btmsg_peer_fn fn, void *ctx)
 unsigned
 btmsg_tracker_reply_body(const uint8_t *p, uint32_t len, btmsg_peer_fn fn, void *ctx)
 {
-	const uint8_t *body = p, *end = p + len;
+	struct bytes body = bytes_of(p, len);
 	struct benc b;
 	struct benc_tok k, v;
 	unsigned n = 0;
 
-	/* Chunked transfer coding: a hexadecimal size line before the data. */
-	if (body < end && *body != 'd') {
-		const uint8_t *h = body;
+	/* Chunked transfer coding: a hexadecimal size line before the data
+	 * (a read past the end gives 0, which is no hex digit). */
+	if (bytes_has(&body, 0, 1) && bytes_u8(&body, 0) != 'd') {
+		uint32_t h = 0;
 
-		while (h < end && h - body < 8 && hexval(*h) >= 0)
+		while (h < 8 && hexval(bytes_u8(&body, h)) >= 0)
 			h++;
-		if (h == body || end - h < 2 || h[0] != '\r' || h[1] != '\n')
+		if (h == 0 || !bytes_eq(&body, h, "\r\n", 2))
 			return 0;
-		body = h + 2;
+		body = bytes_from(&body, h + 2);
 	}
-	benc_init(&b, body, (size_t)(end - body));
+	benc_init(&b, body.p, body.len);
 	if (benc_next(&b, &k) != BENC_DICT)
 		return 0;
 	while (benc_next(&b, &k) == BENC_STR) {
 		if (benc_next(&b, &v) == BENC_ERR)
 			break;
 		if (benc_is(&k, "peers") && v.type == BENC_STR) {
-			n += compact(v.s, v.len, 4, 0, fn, ctx);
+			n += compact(bytes_of(v.s, v.len), 4, 0, fn, ctx);
 		} else if (benc_is(&k, "peers6") && v.type == BENC_STR) {
-			n += compact(v.s, v.len, 6, 0, fn, ctx);
+			n += compact(bytes_of(v.s, v.len), 6, 0, fn, ctx);
 		} else if (benc_is(&k, "peers") && v.type == BENC_LIST) {
 			struct benc_tok d;
 
@@ -277,9 +278,10 @@ btmsg_tracker_reply_body(const uint8_t *p, uint32_t len, btmsg_peer_fn fn, void 
 unsigned
 btmsg_tracker_reply(const uint8_t *p, uint32_t len, btmsg_peer_fn fn, void *ctx)
 {
+	struct bytes b = bytes_of(p, len);
 	const uint8_t *body;
 
-	if (len < 12 || memcmp(p, "HTTP/1.", 7))
+	if (!bytes_has(&b, 0, 12) || !bytes_eq(&b, 0, "HTTP/1.", 7))
 		return 0;
 	body = memmem(p, len, "\r\n\r\n", 4);
 	if (!body)
@@ -291,24 +293,35 @@ btmsg_tracker_reply(const uint8_t *p, uint32_t len, btmsg_peer_fn fn, void *ctx)
 int
 btmsg_udptracker_connect(const uint8_t *p, uint32_t len)
 {
-	return len >= UDPT_CONNECT_LEN && rd64(p) == UDPT_MAGIC && rd32(p + 8) == 0;
+	struct bytes b = bytes_of(p, len);
+
+	return bytes_has(&b, 0, UDPT_CONNECT_LEN) && bytes_be64(&b, 0) == UDPT_MAGIC &&
+	       bytes_be32(&b, 8) == 0;
 }
 
 int
 btmsg_udptracker_announce(const uint8_t *p, uint32_t len, uint8_t hash[BTMSG_HASH_LEN])
 {
-	if (len < UDPT_ANNOUNCE_LEN || rd32(p + 8) != 1)
+	struct bytes b = bytes_of(p, len);
+	const uint8_t *h;
+
+	if (!bytes_has(&b, 0, UDPT_ANNOUNCE_LEN) || bytes_be32(&b, 8) != 1)
 		return 0;
-	memcpy(hash, p + 16, BTMSG_HASH_LEN);
+	h = bytes_at(&b, 16, BTMSG_HASH_LEN);
+	if (!h)
+		return 0;
+	memcpy(hash, h, BTMSG_HASH_LEN);
 	return 1;
 }
 
 unsigned
 btmsg_udptracker_reply(const uint8_t *p, uint32_t len, int family, btmsg_peer_fn fn, void *ctx)
 {
-	if (len < UDPT_REPLY_HDR || rd32(p) != 1)
+	struct bytes b = bytes_of(p, len);
+
+	if (!bytes_has(&b, 0, UDPT_REPLY_HDR) || bytes_be32(&b, 0) != 1)
 		return 0;
-	return compact(p + UDPT_REPLY_HDR, len - UDPT_REPLY_HDR, family, 0, fn, ctx);
+	return compact(bytes_from(&b, UDPT_REPLY_HDR), family, 0, fn, ctx);
 }
 
 /* The "a" dictionary of a query: its info_hash. The start is consumed. */
@@ -345,13 +358,14 @@ krpc_reply(struct benc *b, unsigned *n, btmsg_peer_fn fn, void *ctx)
 
 			while (benc_next(b, &s) == BENC_STR)
 				if (s.len == 6 || s.len == 18)
-					*n += compact(s.s, s.len, s.len == 6 ? 4 : 6, 0, fn, ctx);
+					*n += compact(bytes_of(s.s, s.len), s.len == 6 ? 4 : 6, 0,
+						      fn, ctx);
 			if (s.type != BENC_END)
 				return -1;
 		} else if (benc_is(&k, "nodes") && v.type == BENC_STR) {
-			*n += compact(v.s, v.len, 4, 20, fn, ctx);
+			*n += compact(bytes_of(v.s, v.len), 4, 20, fn, ctx);
 		} else if (benc_is(&k, "nodes6") && v.type == BENC_STR) {
-			*n += compact(v.s, v.len, 6, 20, fn, ctx);
+			*n += compact(bytes_of(v.s, v.len), 6, 20, fn, ctx);
 		} else if (benc_skip(b, &v) < 0) {
 			return -1;
 		}
@@ -412,9 +426,9 @@ btmsg_pex(const uint8_t *p, uint32_t len, btmsg_peer_fn fn, void *ctx)
 		if (benc_next(&b, &v) == BENC_ERR)
 			break;
 		if (benc_is(&k, "added") && v.type == BENC_STR)
-			n += compact(v.s, v.len, 4, 0, fn, ctx);
+			n += compact(bytes_of(v.s, v.len), 4, 0, fn, ctx);
 		else if (benc_is(&k, "added6") && v.type == BENC_STR)
-			n += compact(v.s, v.len, 6, 0, fn, ctx);
+			n += compact(bytes_of(v.s, v.len), 6, 0, fn, ctx);
 		else if (benc_skip(&b, &v) < 0)
 			break;
 	}
@@ -432,6 +446,7 @@ int
 btmsg_wire_walk(struct btmsg_wire *w, const uint8_t *p, uint32_t len, btmsg_peer_fn fn,
 		void *ctx)
 {
+	struct bytes b = bytes_of(p, len);
 	uint32_t i = 0;
 
 	if (w->lost)
@@ -447,14 +462,15 @@ btmsg_wire_walk(struct btmsg_wire *w, const uint8_t *p, uint32_t len, btmsg_peer
 		}
 		/* The 4-byte length prefix, possibly split across segments. */
 		while (w->hdrlen < 4 && i < len)
-			w->hdr[w->hdrlen++] = p[i++];
+			w->hdr[w->hdrlen++] = bytes_u8(&b, i++);
 		/* A prefix that ends the segment is read with the segment
 		 * its message starts in, so that a ut_pex right after it is
 		 * seen whole. */
 		if (w->hdrlen < 4 || i == len)
 			break;
 		w->hdrlen = 0;
-		mlen = rd32(w->hdr);
+		mlen = (uint32_t)w->hdr[0] << 24 | (uint32_t)w->hdr[1] << 16 |
+		       (uint32_t)w->hdr[2] << 8 | w->hdr[3];
 		if (mlen > WIRE_MSG_MAX) {
 			w->lost = 1;
 			return -1;
@@ -463,7 +479,8 @@ btmsg_wire_walk(struct btmsg_wire *w, const uint8_t *p, uint32_t len, btmsg_peer
 		 * handshake (extended id 0), whole in this segment: ut_pex
 		 * is the one whose dictionary has "added". Its extended id
 		 * is whatever the receiver chose, so the keys decide. */
-		if (mlen > 2 && len - i >= mlen && p[i] == WIRE_EXTENDED && p[i + 1] != 0)
+		if (mlen > 2 && bytes_has(&b, i, mlen) && bytes_u8(&b, i) == WIRE_EXTENDED &&
+		    bytes_u8(&b, i + 1) != 0)
 			btmsg_pex(p + i + 2, mlen - 2, fn, ctx);
 		w->need = mlen;
 	}

@@ -8,6 +8,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "bytes.h"
+
 enum phase {
 	PH_START,	/* nothing seen */
 	PH_C1,		/* in message 1 (client) */
@@ -47,8 +49,10 @@ mse_init(struct mse *m)
 int
 mse_plaintext_signature(const uint8_t *p, uint32_t len)
 {
+	struct bytes b = bytes_of(p, len);
+
 	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
-		if (len >= sigs[i].len && !memcmp(p, sigs[i].s, sigs[i].len))
+		if (bytes_eq(&b, 0, sigs[i].s, sigs[i].len))
 			return 1;
 	return 0;
 }
@@ -56,19 +60,23 @@ mse_plaintext_signature(const uint8_t *p, uint32_t len)
 int
 mse_random_looking(const uint8_t *p, uint32_t len)
 {
+	struct bytes b = bytes_of(p, len < MSE_SAMPLE_MAX ? len : MSE_SAMPLE_MAX);
 	uint8_t seen[256] = { 0 };
 	unsigned distinct = 0;
 	double q, q2, mean, var;
-	uint32_t n = len < MSE_SAMPLE_MAX ? len : MSE_SAMPLE_MAX;
+	uint32_t n = b.len;
 
 	/* cppcheck-suppress knownConditionTrueFalse ; it follows one caller's length */
 	if (n < 16)
 		return 0;
-	for (uint32_t i = 0; i < n; i++)
-		if (!seen[p[i]]) {
-			seen[p[i]] = 1;
+	for (uint32_t i = 0; i < n; i++) {
+		uint8_t c = bytes_u8(&b, i);
+
+		if (!seen[c]) {
+			seen[c] = 1;
 			distinct++;
 		}
+	}
 	/* n uniform bytes show on average 256(1 - (255/256)^n) distinct
 	 * values; the variance follows from the indicator of each value
 	 * (occupancy problem). Text, headers, length fields and zero
@@ -102,10 +110,19 @@ key_segment(const uint8_t *p, uint32_t len)
 	return len >= MSE_DH_LEN && len <= MSE_MSG_MAX && opaque(p, len);
 }
 
+/* The bytes of direction d's stream so far (its follower's next byte
+ * from its first). */
+static uint32_t
+so_far(const struct mse *m, int d)
+{
+	return m->f[d].next - m->base[d];
+}
+
 enum mse_verdict
 mse_feed(struct mse *m, int from_client, uint32_t seq, const uint8_t *payload, uint32_t len)
 {
-	uint32_t off, end, skip;
+	uint32_t end, skip;
+	int64_t off;
 	int d = from_client ? 0 : 1;
 
 	if (m->verdict != MSE_UNDECIDED)
@@ -118,7 +135,7 @@ mse_feed(struct mse *m, int from_client, uint32_t seq, const uint8_t *payload, u
 		if (!from_client || !key_segment(payload, len))
 			return decide(m, MSE_NO);
 		m->base[0] = seq;
-		m->c1 = (uint16_t)len;
+		tcpfollow_start(&m->f[0], seq + len);
 		m->phase = PH_C1;
 		return MSE_UNDECIDED;
 	}
@@ -126,54 +143,59 @@ mse_feed(struct mse *m, int from_client, uint32_t seq, const uint8_t *payload, u
 		if (!key_segment(payload, len))
 			return decide(m, MSE_NO);
 		m->base[1] = seq;
-		m->s1 = (uint16_t)len;
+		tcpfollow_start(&m->f[1], seq + len);
 		m->phase = PH_S1;
 		return MSE_UNDECIDED;
 	}
 	/* Where this segment lies in its direction's stream. Bytes before
 	 * the first payload are a stale retransmission; a segment far
-	 * beyond the handshake means the capture lost the handshake's end. */
-	if ((int32_t)(seq - m->base[d]) < 0)
+	 * beyond the handshake means the capture lost the handshake's end.
+	 * A gap inside a message counts as its bytes: sizes are by
+	 * sequence number. */
+	off = tcpfollow_offset(m->base[d], seq);
+	if (off < 0)
 		return MSE_UNDECIDED;
-	off = seq - m->base[d];
 	if (off > 4 * MSE_MSG_MAX)
 		return decide(m, MSE_NO);
-	end = off + len;
+	end = (uint32_t)off + len;
 	switch (m->phase) {
 	case PH_C1:		/* more of message 1 (a small MSS) */
-		if (end > MSE_MSG_MAX)
-			return decide(m, MSE_NO);
-		if (end > m->c1)
-			m->c1 = (uint16_t)end;
-		return MSE_UNDECIDED;
-	case PH_S1:
-		if (!from_client) {	/* more of message 2 */
+	case PH_S1:		/* more of message 2, or the start of message 3 */
+		if (m->phase == PH_C1 || !from_client) {
 			if (end > MSE_MSG_MAX)
 				return decide(m, MSE_NO);
-			if (end > m->s1)
-				m->s1 = (uint16_t)end;
+			tcpfollow_took(&m->f[d], seq, len);
 			return MSE_UNDECIDED;
 		}
-		if (end <= m->c1)
+		/* The client's stream stands at the end of message 1. */
+		switch (tcpfollow_place(&m->f[0], seq, len, TCPF_NO_JUMP, &skip)) {
+		case TCPF_OLD:
 			return MSE_UNDECIDED;	/* message 1 again */
-		skip = off < m->c1 ? m->c1 - off : 0;
+		case TCPF_NEW:
+			break;
+		default:
+			skip = 0;
+			break;
+		}
+		m->c1 = (uint16_t)so_far(m, 0);
 		if (!opaque(payload + skip, len - skip))
 			return decide(m, MSE_NO);
 		if (end - m->c1 >= MSE_REQ_MIN)
 			return decide(m, MSE_YES);
-		m->c2 = (uint16_t)(end - m->c1);
+		tcpfollow_took(&m->f[0], seq, len);
 		m->phase = PH_C2;
 		return MSE_UNDECIDED;
 	case PH_C2:
 		if (!from_client) {
 			/* B cannot answer message 3 before it has all of it;
 			 * message 2 again is only a retransmission. */
-			return end <= m->s1 ? MSE_UNDECIDED : decide(m, MSE_NO);
+			return tcpfollow_place(&m->f[1], seq, len, TCPF_NO_JUMP, &skip) == TCPF_OLD
+				       ? MSE_UNDECIDED
+				       : decide(m, MSE_NO);
 		}
 		if (end > m->c1 && end - m->c1 >= MSE_REQ_MIN)
 			return decide(m, MSE_YES);
-		if (end > (uint32_t)m->c1 + m->c2)
-			m->c2 = (uint16_t)(end - m->c1);
+		tcpfollow_took(&m->f[0], seq, len);
 		return MSE_UNDECIDED;
 	default:
 		return (enum mse_verdict)m->verdict;

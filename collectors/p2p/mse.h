@@ -36,15 +36,18 @@
  * after the handshake: mse_msglen_like).
  *
  * Sizes are counted by TCP sequence number, from the first payload byte
- * of each direction, so that a retransmitted segment is not counted
- * twice and a message cut into segments adds up.
+ * of each direction (each direction's stream placed by the TCP follower,
+ * tcpfollow.h), so that a retransmitted segment is not counted twice and
+ * a message cut into segments adds up.
  *
- * Pure: no allocation, no globals; the state is 16 bytes per flow.
+ * Pure: no allocation, no globals; the state is 20 bytes per flow.
  */
 #ifndef SPANWATCH_MSE_H
 #define SPANWATCH_MSE_H
 
 #include <stdint.h>
+
+#include "tcpfollow.h"
 
 #define MSE_DH_LEN 96		/* a 768-bit Diffie-Hellman public key */
 #define MSE_PAD_MAX 512
@@ -59,7 +62,10 @@ enum mse_verdict { MSE_UNDECIDED, MSE_NO, MSE_YES };
 struct mse {
 	uint32_t base[2];	/* sequence number of the first payload byte:
 				 * [0] client, [1] server */
-	uint16_t c1, s1, c2;	/* bytes of messages 1, 2, 3 so far */
+	struct tcpfollow f[2];	/* each direction's stream: the end of its
+				 * furthest byte (messages 1 and 3, or 2) */
+	uint16_t c1;		/* bytes of message 1, once message 3 starts
+				 * (message 2's: f[1] from base[1]) */
 	uint8_t phase;		/* private: where in the handshake */
 	uint8_t verdict;	/* enum mse_verdict, sticky once decided */
 };

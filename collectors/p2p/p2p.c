@@ -137,45 +137,11 @@
 #include "log.h"
 #include "mse.h"
 #include "p2p_check.h"
+#include "p2p_int.h"
 #include "peercache.h"
 #include "rrdw.h"
 #include "submap.h"
 #include "subrows.h"
-
-/* Peer cache size: 8 endpoints per flow the sensor may hold (a peer list
- * names many, most never contacted), 1.5 to 12 MiB. */
-#define PEER_PER_FLOW 8
-#define PEER_MIN (1u << 16)
-#define PEER_MAX (1u << 19)
-#define PEER_TTL 1800		/* a peer list is fresh for about a tracker interval */
-#define RECENT_BT 600		/* "the subscriber runs a BitTorrent client now" */
-#define PEX_SLOTS 4096		/* plaintext peer-wire connections followed at once */
-#define WIN_BUCKETS 16
-/* Payloads per direction that may hold an info-hash: the first over TCP;
- * over UDP the uTP SYN and STATE come before the data that carries the
- * handshake, and a UDP tracker sends connect before announce. DHT
- * messages on the same UDP 5-tuple are not counted among them. */
-#define LOOKS_TCP 1
-#define LOOKS_UDP 4
-/* With an allowlist, a BitTorrent flow waits this many packets at most
- * for its info-hash before its bytes count as not allowlisted. */
-#define HASH_WAIT_PKTS 16
-/* An MSE-shaped flow without evidence when nDPI gives up is asked again
- * until this many seconds after its first packet. */
-#define EVIDENCE_WAIT 5
-/* The framing heuristics (the flow's own evidence) look at this many
- * payload packets of a flow nDPI leaves Unknown, for at most FRAME_WAIT
- * seconds after its first packet; a flow still undecided then is not
- * BitTorrent. */
-#define FRAME_PKTS 64		/* MSE over TCP: small segments after the handshake */
-#define FRAME_HITS 6		/* ... of one direction shaped like messages */
-#define FRAME_WAIT 60
-#define WIRE_PKTS 32		/* TCP picked up mid-stream: payloads scanned */
-#define WIRE_HITS 2		/* ... peer-wire block headers needed */
-#define UTP_PKTS 24		/* UDP: payloads read as uTP */
-#define UTP_GOOD 2		/* ... paired uTP packets needed each way */
-#define UTP_BAD 2		/* ... more payloads than this that are not: no */
-#define NDPI_IDS 65536
 
 enum { C_BT_IN, C_BT_OUT, C_ALLOW_IN, C_ALLOW_OUT, C_P2P_IN, C_P2P_OUT, C_WIDTH };
 static const int p2p_ds[C_WIDTH] = {
@@ -191,120 +157,8 @@ static const char *const other_p2p[] = {
 	"Thunder", "Stealthnet", "Aimini", "Soulseek",
 };
 
-enum label { L_UNDECIDED, L_NONE, L_BT, L_P2P };
-/* Why a flow is BitTorrent, weakest first (shown in the flow log's app
- * suffix and in the bt_volume alert's level field): nDPI read the
- * protocol's own messages (handshake); the flow's framing alone (uTP
- * headers, peer-wire message lengths under RC4, block headers mid-
- * stream); MSE shape and the far end named as a peer in clear (peer);
- * MSE shape and the subscriber's own plain BitTorrent just now (swarm). */
-enum level { LV_NONE, LV_HANDSHAKE, LV_FRAMING, LV_PEER, LV_SWARM, LV_COUNT };
 static const char *const level_name[LV_COUNT] = {
 	"none", "handshake", "framing", "peer", "swarm",
-};
-enum role { R_NONE, R_PEERWIRE, R_TRACKER_HTTP, R_TRACKER_UDP, R_DHT };
-enum {
-	PF_SYN = 1 << 0,	/* seen from its SYN: first payloads are real */
-	PF_HASH = 1 << 1,	/* the info-hash question is settled: one was
-				 * seen (or, for DHT, a query without one) */
-	PF_ALLOWED = 1 << 2,	/* the info-hash is on the allowlist */
-	PF_COUNTING = 1 << 3,	/* back-log added; counting packet by packet */
-	PF_ENC = 1 << 4,	/* BitTorrent.encrypted */
-	PF_REPLY = 1 << 5,	/* a tracker reply's peers were read */
-	PF_DHT_ALLOWED = 1 << 6, /* UDP: the DHT exchange in progress is of an
-				 * allowlisted torrent (see dht_query); PF_HASH
-				 * and PF_ALLOWED are the stream's */
-	PF_WAITING = 1 << 7,	/* MSE-shaped, waiting for evidence */
-};
-/* pflow.flags2 */
-enum {
-	PF2_CID = 1 << 0,	/* uTP: cid[0] known; << 1 for cid[1] */
-};
-
-/* What one UDP packet of a BitTorrent 5-tuple is. */
-enum kind { K_STREAM, K_DHT };
-
-/* Per flow, by flow id: 40 bytes. */
-struct pflow {
-	union {
-		struct {
-			struct mse mse;		/* the MSE shape */
-			/* after an MSE handshake, by enum flow_dir:
-			 * segments of message-like length, and small ones */
-			uint8_t hits[2], small[2];
-			uint8_t fseen;		/* small segments looked at after it */
-			uint8_t wseen;		/* payloads scanned for block headers */
-			uint8_t wire;		/* block headers found */
-		} tcp;
-		struct {
-			/* before its bytes are counted: the bytes (by enum
-			 * flow_dir) of its DHT messages, of allowlisted
-			 * exchanges and of others; the rest are the stream's */
-			uint32_t allow[2], other[2];
-			/* uTP framing, by enum flow_dir: connection id (as
-			 * after the SYN), last seq_nr, packets whose ack_nr
-			 * pairs with the other way's seq_nr */
-			uint16_t cid[2], seq[2];
-			uint8_t good[2];
-			uint8_t seen, bad;	/* payloads read as uTP; not uTP */
-		} udp;
-	} u;
-	uint16_t pex;		/* PEX follower + 1; 0: none */
-	uint8_t label, role, flags;
-	uint8_t looks[2];	/* by enum flow_dir */
-	uint8_t s2c_seen;	/* server payloads looked at (tracker reply) */
-	uint8_t flags2;		/* PF2_* */
-	uint8_t level;		/* enum level, once L_BT */
-};
-
-/* Following the message framing of a plaintext peer-wire connection, to
- * find ut_pex messages (BEP 11) in it. */
-struct pexf {
-	struct btmsg_wire w[2];	/* by enum flow_dir */
-	uint32_t next[2];	/* TCP sequence number of the next byte */
-	uint8_t on[2];
-};
-
-/* Per subscriber: the bt_volume window and recent activity. */
-struct subwin {
-	uint64_t b[WIN_BUCKETS];
-	uint64_t sum;
-	uint32_t cur;		/* bucket number (time / bucket length) of the newest */
-	uint32_t last_bt;	/* packet time of its last plaintext BitTorrent, s */
-	uint8_t alerted;	/* sum is above max_bt_bytes since an alert */
-};
-
-/* The memory bounds in the header comment. */
-_Static_assert(sizeof(struct pflow) == 40, "per-flow state grew");
-_Static_assert(sizeof(struct subwin) == 152, "per-subscriber state grew");
-_Static_assert(sizeof(struct pexf) == 36, "PEX follower grew");
-
-struct p2p_stats {
-	uint64_t enc_flows, enc_by_cache, enc_by_recent, enc_late, mse_no_evidence;
-	uint64_t by_mse_framing, by_utp, by_wire, enc_allowed, enc_other, enc_unknown;
-	uint64_t bt_flows, allow_flows, p2p_flows, peers_named;
-	uint64_t pex_full, alerts;
-};
-
-struct p2p {
-	struct collector_env env;
-	struct subrows rows;
-	struct allowlist *allow;
-	struct peercache *peers;
-	struct pflow *flows;
-	uint32_t nflows;
-	struct pexf *pex;
-	uint16_t *pex_free;
-	uint32_t npex_free;
-	struct subwin *win;
-	uint32_t nsubs;
-	uint32_t blen;		/* window bucket length, s */
-	uint32_t now;		/* packet time of the packet in hand, s */
-	uint8_t tag;		/* PEERCACHE_T_* for peers named by the packet in hand */
-	uint64_t bt_bytes;	/* sensor.rrd bt_bytes this step */
-	int bt_id;
-	uint8_t *is_p2p;	/* bitmap over nDPI ids */
-	struct p2p_stats st;
 };
 
 /* ---- setup ---------------------------------------------------------- */
@@ -408,15 +262,6 @@ is_p2p(const struct p2p *P, const struct flow *f)
 {
 	return (P->is_p2p[f->app_proto / 8] >> (f->app_proto % 8) & 1) ||
 	       (P->is_p2p[f->app_master / 8] >> (f->app_master % 8) & 1);
-}
-
-static void
-pex_release(struct p2p *P, struct pflow *st)
-{
-	if (!st->pex)
-		return;
-	P->pex_free[P->npex_free++] = (uint16_t)(st->pex - 1);
-	st->pex = 0;
 }
 
 static void label_as(struct p2p *P, struct pflow *st, enum label l);
@@ -525,7 +370,7 @@ label_as(struct p2p *P, struct pflow *st, enum label l)
 	else if (l == L_P2P)
 		P->st.p2p_flows++;
 	if (l != L_BT)
-		pex_release(P, st);
+		p2p_pex_release(P, st);
 }
 
 /* nDPI speaks first: a flow it names is what it names (its address
@@ -622,311 +467,6 @@ decide(struct p2p *P, struct pflow *st, struct flow *f, int final)
 		P->st.mse_no_evidence++;
 	}
 	label_as(P, st, L_NONE);
-}
-
-/* ---- what the packets say ------------------------------------------- */
-
-static void
-on_peer(void *ctx, int family, const uint8_t *addr, uint16_t port)
-{
-	struct p2p *P = ctx;
-
-	peercache_add_tag(P->peers, family, addr, port, P->now, P->tag);
-	P->st.peers_named++;
-}
-
-/* The tag for peers named by a flow whose own info-hash is st's. */
-static uint8_t
-hash_tag(const struct pflow *st)
-{
-	if (!(st->flags & PF_HASH))
-		return 0;
-	return st->flags & PF_ALLOWED ? PEERCACHE_T_ALLOWED : PEERCACHE_T_OTHER;
-}
-
-/* Subscriber sub (-1: none) sent plaintext BitTorrent just now: its own
- * client speaks the protocol (a packet it only received proves nothing:
- * DHT crawlers query addresses that were nodes once). */
-static void
-vouch(struct p2p *P, int32_t sub)
-{
-	if (sub >= 0)
-		P->win[sub].last_bt = P->now;
-}
-
-static void
-set_hash(struct p2p *P, struct pflow *st, const uint8_t hash[BTMSG_HASH_LEN])
-{
-	if (st->flags & PF_HASH)
-		return;
-	st->flags |= PF_HASH;
-	if (allowlist_has(P->allow, hash)) {
-		st->flags |= PF_ALLOWED;
-		P->st.allow_flows++;
-	}
-}
-
-/* A DHT query: its torrent, if any, is that of the exchange it opens. One
- * 5-tuple carries many exchanges (a node asked about one torrent, then
- * another), so each query sets the class of its packets and of the reply
- * that follows, rather than the first setting the flow's. It says nothing
- * about a uTP stream on the same 5-tuple. */
-static void
-dht_query(struct p2p *P, struct pflow *st, const struct btmsg_krpc *k)
-{
-	int allowed = k->has_hash && allowlist_has(P->allow, k->hash);
-
-	if (st->role == R_NONE)
-		st->role = R_DHT;
-	if (allowed && !(st->flags & PF_DHT_ALLOWED))
-		P->st.allow_flows++;
-	st->flags = (uint8_t)(allowed ? st->flags | PF_DHT_ALLOWED : st->flags & ~PF_DHT_ALLOWED);
-}
-
-/* A DHT message before the flow's bytes are counted: its bytes are of the
- * exchange's class, whatever the stream's turns out to be. */
-static void
-dht_hold(struct pflow *st, const struct flow_event *ev)
-{
-	uint32_t *c = st->flags & PF_DHT_ALLOWED ? st->u.udp.allow : st->u.udp.other;
-	uint32_t n = ev->p->ip_len;
-
-	c[ev->dir] = c[ev->dir] > UINT32_MAX - n ? UINT32_MAX : c[ev->dir] + n;
-}
-
-/* Starts following direction d of a peer-wire connection whose
- * handshake begins at TCP sequence number seq. */
-static void
-pex_follow(struct p2p *P, struct pflow *st, int d, uint32_t seq)
-{
-	struct pexf *x;
-
-	if (!st->pex) {
-		if (!P->npex_free) {
-			P->st.pex_full++;
-			return;
-		}
-		st->pex = (uint16_t)(P->pex_free[--P->npex_free] + 1);
-		memset(&P->pex[st->pex - 1], 0, sizeof P->pex[0]);
-	}
-	x = &P->pex[st->pex - 1];
-	btmsg_wire_init(&x->w[d]);
-	x->next[d] = seq;
-	x->on[d] = 1;
-}
-
-/* One in-order (or retransmitted) segment of a followed direction. */
-static void
-pex_segment(struct p2p *P, struct pflow *st, int d, uint32_t seq, const uint8_t *pl, uint32_t n)
-{
-	struct pexf *x = &P->pex[st->pex - 1];
-	int32_t ahead = (int32_t)(seq - x->next[d]);
-	uint32_t skip;
-
-	if (!x->on[d])
-		return;
-	if (ahead > 0) {
-		/* A gap: bytes the capture missed. The framing is lost. */
-		x->on[d] = 0;
-	} else {
-		skip = (uint32_t)-ahead;
-		if (skip >= n)
-			return;		/* a retransmission of bytes already read */
-		P->tag = hash_tag(st);
-		if (btmsg_wire_walk(&x->w[d], pl + skip, n - skip, on_peer, P) < 0)
-			x->on[d] = 0;
-		x->next[d] = seq + n;
-	}
-	if (!x->on[0] && !x->on[1])
-		pex_release(P, st);
-}
-
-/* The first payloads of a direction: an info-hash, and what the flow is
- * (peer wire, tracker). */
-static void
-look_tcp(struct p2p *P, struct pflow *st, const struct flow_event *ev, uint32_t seq,
-	 const uint8_t *pl, uint32_t n)
-{
-	uint8_t hash[BTMSG_HASH_LEN];
-	int d = ev->dir;
-
-	if (btmsg_handshake(pl, n, hash)) {
-		set_hash(P, st, hash);
-		vouch(P, collector_sub_from(ev));
-		st->role = R_PEERWIRE;
-		pex_follow(P, st, d, seq);
-	} else if (d == FLOW_C2S && btmsg_tracker_request(pl, n, hash)) {
-		set_hash(P, st, hash);
-		vouch(P, collector_sub_from(ev));
-		st->role = R_TRACKER_HTTP;
-	}
-}
-
-static void
-look_udp(struct p2p *P, struct pflow *st, const struct flow_event *ev, const uint8_t *pl,
-	 uint32_t n)
-{
-	uint8_t hash[BTMSG_HASH_LEN];
-	uint32_t off;
-	int d = ev->dir;
-
-	if (d == FLOW_C2S && btmsg_udptracker_connect(pl, n)) {
-		st->role = R_TRACKER_UDP;
-	} else if (st->role == R_TRACKER_UDP && d == FLOW_C2S) {
-		if (btmsg_udptracker_announce(pl, n, hash))
-			set_hash(P, st, hash);
-	} else if (btmsg_utp(pl, n, &off) && btmsg_handshake(pl + off, n - off, hash)) {
-		set_hash(P, st, hash);
-		vouch(P, collector_sub_from(ev));
-	}
-}
-
-/* The flow's own evidence over TCP, for its first packets while it is
- * undecided: the MSE handshake (from the SYN), then the lengths of the
- * segments after it; block headers at any offset (from mid-stream). */
-static void
-tcp_framing(struct pflow *st, int d, uint32_t seq, const uint8_t *pl, uint32_t n)
-{
-	if (st->flags & PF_SYN) {
-		if (st->u.tcp.mse.verdict == MSE_UNDECIDED) {
-			mse_feed(&st->u.tcp.mse, d == FLOW_C2S, seq, pl, n);
-			return;	/* the segment that decides is the handshake's */
-		}
-		/* Only small segments: a piece's MSS-sized segments say
-		 * nothing, and would use up the budget between requests. */
-		if (st->u.tcp.mse.verdict == MSE_YES && n <= MSE_MSGLEN_SMALL &&
-		    st->u.tcp.fseen < FRAME_PKTS) {
-			st->u.tcp.fseen++;
-			st->u.tcp.small[d]++;
-			st->u.tcp.hits[d] += (uint8_t)mse_msglen_like(n);
-		}
-		return;
-	}
-	if (st->u.tcp.wseen < WIRE_PKTS) {
-		unsigned w = st->u.tcp.wire + btmsg_wire_scan(pl, n);
-
-		st->u.tcp.wseen++;
-		st->u.tcp.wire = (uint8_t)(w > UINT8_MAX ? UINT8_MAX : w);
-	}
-}
-
-/* uTP framing (BEP 29) over UDP, for the first UTP_PKTS payloads that are
- * not DHT: every one a uTP header, each direction keeping one connection
- * id, the two ids one apart, and each side's ack_nr close behind the
- * other's last seq_nr. Random or other UDP fails within a packet or two
- * (one random byte in 51 even has uTP's first byte). */
-static void
-utp_feed(struct pflow *st, int d, const uint8_t *pl, uint32_t n)
-{
-	struct btmsg_utp_hdr h;
-	uint32_t off;
-	uint16_t cid;
-	int o = !d;
-
-	if (st->u.udp.seen >= UTP_PKTS)
-		return;
-	st->u.udp.seen++;
-	if (!btmsg_utp_header(pl, n, &h, &off)) {
-		st->u.udp.bad++;
-		return;
-	}
-	/* The initiator's SYN carries the id one below its later packets'. */
-	cid = (uint16_t)(h.type == 4 ? h.conn_id + 1 : h.conn_id);
-	if (!(st->flags2 & (PF2_CID << d))) {
-		st->u.udp.cid[d] = cid;
-		st->flags2 |= (uint8_t)(PF2_CID << d);
-	} else if (st->u.udp.cid[d] != cid) {
-		st->u.udp.bad++;
-		return;
-	}
-	st->u.udp.seq[d] = h.seq;
-	if (!(st->flags2 & (PF2_CID << o)))
-		return;
-	{
-		uint16_t dc = (uint16_t)(st->u.udp.cid[d] - st->u.udp.cid[o]);
-		int16_t lag = (int16_t)(st->u.udp.seq[o] - h.ack);
-
-		if (dc != 1 && dc != 0xffff) {
-			st->u.udp.bad++;
-			return;
-		}
-		if (lag > -1024 && lag < 1024 && st->u.udp.good[d] < UINT8_MAX)
-			st->u.udp.good[d]++;
-	}
-}
-
-/* Reads what the packet's payload says; returns what kind of packet it
- * is on a UDP 5-tuple (K_STREAM for TCP). */
-static enum kind
-inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
-{
-	const struct pkt *p = ev->p;
-	const uint8_t *pl = p->payload;
-	uint32_t n = p->payload_len;
-	int d = ev->dir;
-	struct btmsg_krpc k;
-
-	if (p->proto == 6) {
-		/* A SYN's payload (TCP Fast Open) starts one after its seq. */
-		uint32_t seq = p->tcp_seq + ((p->tcp_flags & TCP_SYN) ? 1u : 0u);
-
-		if (st->looks[d]) {
-			st->looks[d]--;
-			look_tcp(P, st, ev, seq, pl, n);
-		}
-		if (st->label == L_UNDECIDED)
-			tcp_framing(st, d, seq, pl, n);
-		if (st->role == R_TRACKER_HTTP && d == FLOW_S2C && !(st->flags & PF_REPLY) &&
-		    st->s2c_seen < 2) {
-			/* The reply's header and body may be two segments. */
-			unsigned got;
-
-			P->tag = hash_tag(st);
-			got = st->s2c_seen++ ? btmsg_tracker_reply_body(pl, n, on_peer, P)
-						      : btmsg_tracker_reply(pl, n, on_peer, P);
-			if (got)
-				st->flags |= PF_REPLY;
-		}
-		if (st->pex)
-			pex_segment(P, st, d, seq, pl, n);
-		return K_STREAM;
-	}
-	/* A DHT message ('d', a bencoded dictionary) or not: a uTP header
-	 * starts with its type (0..4) and version 1, a UDP tracker's
-	 * messages with a connection id or an action (0..3), which a whole
-	 * KRPC dictionary with "t" and "y" does not follow by chance. */
-	/* A reply's values are peers of the torrent of the query before. */
-	P->tag = st->flags & PF_DHT_ALLOWED ? PEERCACHE_T_ALLOWED : 0;
-	if (pl[0] == 'd' && btmsg_krpc(pl, n, &k, on_peer, P) >= 0 && k.valid) {
-		vouch(P, collector_sub_from(ev));
-		if (k.query)
-			dht_query(P, st, &k);
-		if (k.announce && k.has_hash && collector_sub_from(ev) < 0) {
-			/* announce_peer comes from a peer of the torrent, from
-			 * the port it takes connections on (libtorrent's and
-			 * most clients' DHT shares it). get_peers need not:
-			 * clients look up random targets with it. Only a far
-			 * peer's: a subscriber's port serves all its torrents. */
-			const struct flow *f = ev->f;
-
-			peercache_add_tag(P->peers, f->key.family, ev->from_a ? f->key.a : f->key.b,
-					  ev->from_a ? f->key.aport : f->key.bport, P->now,
-					  allowlist_has(P->allow, k.hash) ? PEERCACHE_T_ALLOWED
-									 : PEERCACHE_T_OTHER);
-		}
-		return K_DHT;
-	}
-	if (st->looks[d]) {
-		st->looks[d]--;
-		look_udp(P, st, ev, pl, n);
-	}
-	if (st->role == R_TRACKER_UDP && d == FLOW_S2C) {
-		P->tag = hash_tag(st);
-		btmsg_udptracker_reply(pl, n, ev->f->key.family, on_peer, P);
-	}
-	if (st->label == L_UNDECIDED && st->role == R_NONE)
-		utp_feed(st, d, pl, n);
-	return K_STREAM;
 }
 
 /* ---- counting ----------------------------------------------------------- */
@@ -1063,8 +603,8 @@ mark_active(struct p2p *P, const struct pflow *st, const struct flow *f)
 	 * label vouching for the next would let one mistake breed more. */
 	if (st->label != L_BT || (st->flags & PF_ENC))
 		return;
-	vouch(P, f->sub_a);
-	vouch(P, f->sub_b);
+	p2p_vouch(P, f->sub_a);
+	p2p_vouch(P, f->sub_b);
 }
 
 static void
@@ -1098,7 +638,7 @@ flow_begin(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 {
 	const struct pkt *p = ev->p;
 
-	pex_release(P, st);
+	p2p_pex_release(P, st);
 	memset(st, 0, sizeof *st);
 	if (p->proto == 6)
 		mse_init(&st->u.tcp.mse);
@@ -1134,9 +674,9 @@ p2p_packet(void *self, const struct flow_event *ev)
 	st = &P->flows[f->id];
 	P->now = (uint32_t)(ev->p->ts_us / 1000000);
 	if (ev->p->payload && ev->p->payload_len && !(ev->p->flags & PKT_F_FRAG_LATER))
-		kind = inspect(P, st, ev);
+		kind = p2p_inspect(P, st, ev);
 	if (kind == K_DHT && !(st->flags & PF_COUNTING))
-		dht_hold(st, ev);
+		p2p_dht_hold(st, ev);
 	if (st->label == L_UNDECIDED)
 		decide(P, st, f, 0);
 	if (st->label == L_BT || st->label == L_P2P)
@@ -1164,7 +704,7 @@ p2p_flow_end(void *self, struct flow *f, enum flow_end why)
 		mark_active(P, st, f);
 		count_backlog(P, st, f);
 	}
-	pex_release(P, st);
+	p2p_pex_release(P, st);
 	memset(st, 0, sizeof *st);
 }
 

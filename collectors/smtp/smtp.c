@@ -54,8 +54,11 @@
  *    step of packet time at most (checked every SPF_POLL_PACKETS packets
  *    and at each step's end), then decided on what is known. Live, that
  *    is usually milliseconds; smtp_surge is never held.
- * Memory: a table of pending verdicts (SPF_QUEUE_WAITERS entries) and a
- * list of held alerts (one per tracker at most), both allocated at start.
+ * The questions, the verdicts to come and the SPF window are
+ * smtp_spf.h's; the holding of smtp_direct is here.
+ * Memory: a table of pending verdicts (SPF_QUEUE_WAITERS entries,
+ * smtp_spf.c) and a list of held alerts (one per tracker at most), both
+ * allocated at start.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +72,7 @@
 #include "log.h"
 #include "rrdw.h"
 #include "smtp_parse.h"
-#include "spf.h"
+#include "smtp_spf.h"
 #include "smtp_track.h"
 #include "submap.h"
 #include "subrows.h"
@@ -131,28 +134,16 @@ struct trk {
 	uint32_t spf_open;		/* sessions whose verdict is still to come */
 	uint32_t held_pos;		/* 1 + place in the held list; 0: none */
 	uint32_t held_since;		/* packet time smtp_direct was held */
-	uint32_t sp_id[SMTP_TRACK_BUCKETS];	/* the SPF window (as smtp_track's) */
-	uint32_t sp_n[SPFR_N][SMTP_TRACK_BUCKETS];	/* verdicts, by result */
-};
-
-/* A verdict to come, by cookie. */
-struct spfp {
-	int32_t sub;		/* -1 once it left the map */
-	uint32_t gen;		/* its tracker's generation; 0: none */
-	uint32_t start;		/* the session's first packet */
-	uint32_t next_free;
-	uint8_t used;
-	uint8_t helo;		/* the identity is the EHLO name */
+	struct smtp_spf_win spfw;	/* verdicts of the window */
 };
 
 struct smtp_counts {
 	uint64_t sessions, direct, relay, blind, recycled;
 	uint64_t dups, held, gaps, overlong, garbage, unmatched, forced, lax_dot, auth_left;
 	uint64_t not_smtp;
-	/* SPF: asked, no identity, identity maybe cut, not asked (full),
-	 * alerts not raised (all passed), alerts raised without every verdict */
-	uint64_t spf_asked, spf_noident, spf_cut, spf_dropped, spf_exempted, spf_late;
-	uint64_t spf_res[SPFR_N];
+	/* SPF (the rest is smtp_spf.c's): alerts not raised (all passed),
+	 * alerts raised without every verdict */
+	uint64_t spf_exempted, spf_late;
 };
 
 struct smtp {
@@ -174,10 +165,7 @@ struct smtp {
 	uint32_t nsubs;
 
 	/* SPF */
-	struct spf *spf;		/* NULL: off, or no helper */
-	enum config_spf spf_mode;
-	struct spfp *pend;
-	uint32_t npend, pend_hwm, pend_free;
+	struct smtp_spf q;		/* the questions and verdicts */
 	uint32_t *held, nheld;		/* trackers with smtp_direct held */
 	uint32_t gen_seq;
 	uint32_t now;			/* latest packet time */
@@ -345,70 +333,7 @@ add_names(struct alert_field *f, size_t n, const struct trk *k)
 	return n;
 }
 
-/* ---- the SPF window ------------------------------------------------------ */
-
-/* Verdicts by the start of their session, in buckets laid out as
- * smtp_track's (SMTP_TRACK_BUCKETS of ceil(window / buckets) seconds), so
- * that "passed in the window" and smtp_track's "direct in the window"
- * count the same sessions. */
-static uint32_t
-spf_bucket_width(const struct smtp_track_params *p)
-{
-	uint32_t w = (p->window + SMTP_TRACK_BUCKETS - 1) / SMTP_TRACK_BUCKETS;
-
-	return w ? w : 1;
-}
-
-static void
-spf_window_add(struct trk *k, const struct smtp_track_params *p, uint32_t start,
-	       enum spf_result r)
-{
-	uint32_t id = start / spf_bucket_width(p);
-	int i = (int)(id % SMTP_TRACK_BUCKETS);
-
-	if (k->sp_id[i] > id)
-		return;		/* its bucket has gone by */
-	if (k->sp_id[i] != id) {
-		k->sp_id[i] = id;
-		for (int j = 0; j < SPFR_N; j++)
-			k->sp_n[j][i] = 0;
-	}
-	k->sp_n[r][i]++;
-}
-
-static uint32_t
-spf_window_sum(const struct trk *k, const struct smtp_track_params *p, uint32_t now,
-	       enum spf_result r)
-{
-	const uint32_t *b = k->sp_n[r];
-	uint32_t bw = spf_bucket_width(p), nb = (p->window + bw - 1) / bw, id = now / bw;
-	uint32_t sum = 0;
-
-	for (int i = 0; i < SMTP_TRACK_BUCKETS; i++)
-		if (k->sp_id[i] + nb > id)
-			sum += b[i];
-	return sum;
-}
-
 /* ---- alerts, continued --------------------------------------------------- */
-
-/* smtp_direct's SPF evidence (when SPF is on): the direct sessions of the
- * window by their verdict, every result always there. spf_pass and
- * spf_fail (the hard fail only) come first, as they always have; broad
- * (a pass only a term authorising everyone gave) is never a pass; a
- * lookup that failed (temperror) is not a domain without a record
- * (none). A session without a verdict (no identity, a cut name, a full
- * queue, one still to come) is in none of them. */
-static const struct {
-	const char *key;
-	enum spf_result r;
-} spf_fields[] = {
-	{ "spf_pass", SPFR_PASS }, { "spf_fail", SPFR_FAIL }, { "spf_broad", SPFR_BROAD },
-	{ "spf_softfail", SPFR_SOFTFAIL }, { "spf_neutral", SPFR_NEUTRAL },
-	{ "spf_none", SPFR_NONE }, { "spf_temperror", SPFR_TEMPERROR },
-	{ "spf_permerror", SPFR_PERMERROR },
-};
-_Static_assert(sizeof spf_fields / sizeof spf_fields[0] == SPFR_N, "every SPF result");
 
 static void
 raise_direct(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, uint32_t now)
@@ -424,10 +349,8 @@ raise_direct(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, u
 	n = add_uint(f, n, "mx", c->mx);
 	n = add_uint(f, n, "rcpt", c->rcpt);
 	n = add_uint(f, n, "window", m->tp.window);
-	if (m->spf)
-		for (size_t i = 0; i < sizeof spf_fields / sizeof spf_fields[0]; i++)
-			n = add_uint(f, n, spf_fields[i].key,
-				     spf_window_sum(k, &m->tp, now, spf_fields[i].r));
+	if (smtp_spf_on(&m->q))
+		n = smtp_spf_fields(&k->spfw, &m->tp, now, f, n);
 	n = add_names(f, n, k);
 	alerts_raise(m->env.alerts, "smtp_direct", name, (time_t)now, f, n);
 }
@@ -483,14 +406,14 @@ static void
 direct_due(struct smtp *m, struct trk *k, const struct smtp_track_counts *c, uint32_t now,
 	   int may_hold)
 {
-	if (m->spf_mode == CONFIG_SPF_EXEMPT && m->spf && c->direct &&
-	    spf_window_sum(k, &m->tp, now, SPFR_PASS) >= c->direct) {
+	if (m->q.mode == CONFIG_SPF_EXEMPT && smtp_spf_on(&m->q) && c->direct &&
+	    smtp_spf_win_sum(&k->spfw, &m->tp, now, SPFR_PASS) >= c->direct) {
 		m->n.spf_exempted++;
 		if (k->held_pos)
 			unhold(m, k);
 		return;
 	}
-	if (m->spf && k->spf_open) {
+	if (smtp_spf_on(&m->q) && k->spf_open) {
 		if (may_hold) {
 			hold(m, k, now);
 			return;
@@ -565,118 +488,36 @@ settle(struct trk *k)
 		k->spf_open--;
 }
 
-static uint32_t
-pend_get(struct smtp *m)
-{
-	uint32_t i;
-
-	if (m->pend_free != NO_SLOT) {
-		i = m->pend_free;
-		m->pend_free = m->pend[i].next_free;
-	} else if (m->pend_hwm < m->npend) {
-		i = m->pend_hwm++;
-	} else {
-		return NO_SLOT;
-	}
-	return i;
-}
-
+/* What became of a question (smtp_spf.h): the verdict v, or none. */
 static void
-pend_put(struct smtp *m, uint32_t i)
-{
-	m->pend[i].used = 0;
-	m->pend[i].next_free = m->pend_free;
-	m->pend_free = i;
-}
-
-/* Verdicts still to come will not: their sessions are settled. */
-static void
-pend_abandon(struct smtp *m)
-{
-	for (uint32_t i = 0; i < m->pend_hwm; i++)
-		if (m->pend[i].used) {
-			settle(trk_gen(m, m->pend[i].sub, m->pend[i].gen));
-			pend_put(m, i);
-		}
-}
-
-/* The verdict for pending entry i. */
-static void
-apply(struct smtp *m, uint32_t i, const struct spf_verdict *v)
-{
-	struct spfp *p = &m->pend[i];
-	struct trk *k = trk_gen(m, p->sub, p->gen);
-	const char *name = p->sub >= 0 ? submap_name(m->env.subs, p->sub) : NULL;
-
-	m->n.spf_res[v->result]++;
-	/* The domain comes checked from spf.c ([a-z0-9._-] only), and it is
-	 * all of the envelope that is ever logged. */
-	if (log_verbosity() >= 1)
-		log_info("spf=%s domain=%s identity=%s subscriber=%s%s", spf_result_name(v->result),
-			 v->domain ? v->domain : "-", p->helo ? "helo" : "mailfrom",
-			 name ? name : "-", v->cached ? " cached=1" : "");
-	if (p->sub >= 0 && v->result == SPFR_PASS)
-		subrows_get(&m->rows, p->sub)[U_SPFPASS]++;
-	if (k) {
-		if ((unsigned)v->result < SPFR_N)
-			spf_window_add(k, &m->tp, p->start, v->result);
-		settle(k);
-	}
-	pend_put(m, i);
-	if (k && k->held_pos)
-		release(m, k, m->now, 0);
-}
-
-static void
-on_spf(void *ctx, uint64_t cookie, const struct spf_verdict *v)
+on_verdict(void *ctx, int32_t sub, uint32_t gen, uint32_t start, const struct spf_verdict *v)
 {
 	struct smtp *m = ctx;
+	struct trk *k = trk_gen(m, sub, gen);
 
-	if (cookie < m->pend_hwm && m->pend[cookie].used)
-		apply(m, (uint32_t)cookie, v);
+	if (v && sub >= 0 && v->result == SPFR_PASS)
+		subrows_get(&m->rows, sub)[U_SPFPASS]++;
+	if (v && k && (unsigned)v->result < SPFR_N)
+		smtp_spf_win_add(&k->spfw, &m->tp, start, v->result);
+	settle(k);
+	if (v && k && k->held_pos)
+		release(m, k, m->now, 0);
 }
 
 /* Asks about session s's identity d (helo: it is the EHLO name). */
 static void
-spf_ask(struct smtp *m, struct sess *s, const char *d, int helo, uint32_t now)
+spf_ask(struct smtp *m, struct sess *s, const char *d, int helo)
 {
 	struct trk *k = trk_gen(m, s->sub, s->gen);
-	struct spf_verdict v;
-	uint32_t i;
+	struct smtp_spf_q a = {
+		.sub = s->sub, .gen = k ? k->gen : 0, .start = s->start,
+		.family = s->fam == 4 ? AF_INET : AF_INET6, .ip = s->ip,
+		.domain = d, .helo_name = s->p.helo, .helo = (uint8_t)helo,
+		.cut = (s->p.cut & (helo ? SMTP_CUT_HELO : SMTP_CUT_FROM)) != 0,
+	};
 
 	s->spf = SS_ASKED;
-	if (!d[0] || s->sub < 0) {
-		m->n.spf_noident++;
-		settle(k);
-		return;
-	}
-	if (s->p.cut & (helo ? SMTP_CUT_HELO : SMTP_CUT_FROM)) {
-		/* The parser keeps SMTP_NAME_MAX characters of a name, and a
-		 * cut name is another domain. */
-		m->n.spf_cut++;
-		settle(k);
-		return;
-	}
-	if ((i = pend_get(m)) == NO_SLOT) {
-		m->n.spf_dropped++;
-		settle(k);
-		return;
-	}
-	m->pend[i] = (struct spfp){ .sub = s->sub, .gen = k ? k->gen : 0, .start = s->start,
-				    .next_free = NO_SLOT, .used = 1, .helo = (uint8_t)helo };
-	m->n.spf_asked++;
-	switch (spf_submit(m->spf, s->fam == 4 ? AF_INET : AF_INET6, s->ip, d, s->p.helo, i, &v)) {
-	case SPF_SUBMIT_NOW:
-		apply(m, i, &v);
-		break;
-	case SPF_SUBMIT_QUEUED:
-		break;
-	default:
-		pend_put(m, i);
-		m->n.spf_dropped++;
-		settle(k);
-		break;
-	}
+	smtp_spf_ask(&m->q, &a);
 }
 
 /* Asks about s once its identity is known: the MAIL FROM domain, or the
@@ -687,7 +528,7 @@ spf_identity(struct smtp *m, struct sess *s, uint32_t now, int ending)
 {
 	if (s->spf != SS_NEED)
 		return;
-	if (!m->spf) {
+	if (!smtp_spf_on(&m->q)) {
 		/* SPF was turned off (SIGHUP) while the session ran. */
 		s->spf = SS_ASKED;
 		settle(trk_gen(m, s->sub, s->gen));
@@ -695,11 +536,11 @@ spf_identity(struct smtp *m, struct sess *s, uint32_t now, int ending)
 	}
 	if (s->p.flags & SMTP_F_MAIL) {
 		if (s->p.from_domain[0])
-			spf_ask(m, s, s->p.from_domain, 0, now);
+			spf_ask(m, s, s->p.from_domain, 0);
 		else
-			spf_ask(m, s, s->p.helo, 1, now);
+			spf_ask(m, s, s->p.helo, 1);
 	} else if ((s->p.flags & SMTP_F_TLS) || ending) {
-		spf_ask(m, s, s->p.helo, 1, now);
+		spf_ask(m, s, s->p.helo, 1);
 	}
 }
 
@@ -707,55 +548,9 @@ spf_identity(struct smtp *m, struct sess *s, uint32_t now, int ending)
 static void
 spf_check(struct smtp *m, uint32_t now, int wait)
 {
-	if (m->spf) {
-		if (wait)
-			spf_wait(m->spf, SPF_REPLAY_WAIT_MS);
-		else
-			spf_poll(m->spf);
-	}
+	smtp_spf_check(&m->q, wait);
 	if (m->nheld)
 		release_due(m, now, 0);
-}
-
-static struct spf *
-spf_start(struct smtp *m, const struct sw_config *cfg)
-{
-	struct spf_opts o = { .resolver = cfg->smtp.resolver.addr, .port = cfg->smtp.resolver.port,
-			      .user = cfg->sensor.user };
-
-	if (cfg->smtp.spf == CONFIG_SPF_OFF)
-		return NULL;
-	return spf_open(&o, on_spf, m);
-}
-
-static void
-spf_report(const struct smtp *m)
-{
-	struct spf_stats st;
-	const uint64_t *r = m->n.spf_res;
-
-	if (!m->spf || !m->n.spf_asked)
-		return;
-	spf_get_stats(m->spf, &st);
-	log_info("spf: asked=%llu pass=%llu fail=%llu softfail=%llu neutral=%llu none=%llu "
-		 "temperror=%llu permerror=%llu broad=%llu no_identity=%llu cut=%llu dropped=%llu "
-		 "exempted=%llu late=%llu cached=%llu merged=%llu evaluations=%llu queue_peak=%u "
-		 "dns_queries=%llu dns_throttled=%llu dns_timeouts=%llu helper_starts=%llu "
-		 "helper_deaths=%llu helper_hung=%llu poisoned=%llu bad_msgs=%llu",
-		 (unsigned long long)m->n.spf_asked, (unsigned long long)r[SPFR_PASS],
-		 (unsigned long long)r[SPFR_FAIL], (unsigned long long)r[SPFR_SOFTFAIL],
-		 (unsigned long long)r[SPFR_NEUTRAL], (unsigned long long)r[SPFR_NONE],
-		 (unsigned long long)r[SPFR_TEMPERROR], (unsigned long long)r[SPFR_PERMERROR],
-		 (unsigned long long)r[SPFR_BROAD],
-		 (unsigned long long)m->n.spf_noident, (unsigned long long)m->n.spf_cut,
-		 (unsigned long long)m->n.spf_dropped,
-		 (unsigned long long)m->n.spf_exempted, (unsigned long long)m->n.spf_late,
-		 (unsigned long long)st.cached, (unsigned long long)st.merged,
-		 (unsigned long long)st.evaluations, st.queue_peak,
-		 (unsigned long long)st.dns_queries, (unsigned long long)st.dns_throttled,
-		 (unsigned long long)st.dns_timeouts, (unsigned long long)st.helper_starts,
-		 (unsigned long long)st.helper_deaths, (unsigned long long)st.helper_hung,
-		 (unsigned long long)st.poisoned, (unsigned long long)st.bad_msgs);
 }
 
 /* ---- sessions ----------------------------------------------------------- */
@@ -903,10 +698,10 @@ sess_start(struct smtp *m, const struct flow_event *ev, uint32_t now)
 		s->fam = f->key.family;
 		memcpy(s->ip, cli, 16);
 		s->next_free = NO_SLOT;
-		s->spf = m->spf ? SS_NEED : SS_OFF;
+		s->spf = smtp_spf_on(&m->q) ? SS_NEED : SS_OFF;
 		s->start = now;
 		s->gen = k ? k->gen : 0;
-		if (k && m->spf)
+		if (k && smtp_spf_on(&m->q))
 			k->spf_open++;
 		m->ix[f->id] = IX_SLOT0 + i;
 	}
@@ -924,7 +719,7 @@ smtp_packet(void *self, const struct flow_event *ev)
 
 	if (now > m->now)
 		m->now = now;
-	if ((m->spf || m->nheld) && ++m->poll_n >= SPF_POLL_PACKETS) {
+	if ((smtp_spf_on(&m->q) || m->nheld) && ++m->poll_n >= SPF_POLL_PACKETS) {
 		m->poll_n = 0;
 		spf_check(m, m->now, 0);
 	}
@@ -1012,9 +807,8 @@ smtp_step(void *self, time_t step_end)
 static void
 smtp_free(struct smtp *m)
 {
-	spf_close(m->spf);
+	smtp_spf_free(&m->q);
 	subrows_free(&m->rows);
-	free(m->pend);
 	free(m->held);
 	free(m->ix);
 	free(m->pool);
@@ -1050,19 +844,16 @@ smtp_start(const struct collector_env *env)
 	m->trk = calloc((size_t)m->ntrk + 1, sizeof *m->trk);
 	m->trk_of = calloc((size_t)m->nsubs + 1, sizeof *m->trk_of);
 	m->exempt = exempt_for(m->cfg, env->subs);
-	m->npend = SPF_QUEUE_WAITERS;
-	m->pend_free = NO_SLOT;
-	m->pend = calloc(m->npend, sizeof *m->pend);
 	m->held = calloc((size_t)m->ntrk + 1, sizeof *m->held);
-	if (!m->ix || !m->pool || !m->trk || !m->trk_of || !m->exempt || !m->pend || !m->held ||
+	if (!m->ix || !m->pool || !m->trk || !m->trk_of || !m->exempt || !m->held ||
+	    smtp_spf_init(&m->q, env->subs, on_verdict, m) < 0 ||
 	    subrows_init(&m->rows, env->subs, U_WIDTH) < 0) {
 		log_err("smtp: no memory for %u flows and %u subscribers", m->nix, m->nsubs);
 		smtp_free(m);
 		return NULL;
 	}
 	/* Without a helper (it could not start) SPF is simply not checked. */
-	m->spf_mode = m->cfg->smtp.spf;
-	m->spf = spf_start(m, m->cfg);
+	smtp_spf_open(&m->q, m->cfg);
 	return m;
 }
 
@@ -1094,12 +885,7 @@ smtp_reload(void *self, const struct collector_env *env)
 		if (s->used && s->sub >= 0)
 			s->sub = submap_find(env->subs, submap_name(m->env.subs, s->sub));
 	}
-	for (uint32_t i = 0; i < m->pend_hwm; i++) {
-		struct spfp *p = &m->pend[i];
-
-		if (p->used && p->sub >= 0)
-			p->sub = submap_find(env->subs, submap_name(m->env.subs, p->sub));
-	}
+	smtp_spf_remap(&m->q, env->subs);
 	params_from(&tp, cfg, env->step);
 	for (uint32_t i = 0; i < m->trk_hwm; i++) {
 		struct trk *k = &m->trk[i];
@@ -1122,8 +908,7 @@ smtp_reload(void *self, const struct collector_env *env)
 		trk_of[id] = i + 1;
 		if (tp.window != m->tp.window) {
 			smtp_track_reset_window(&k->t);
-			memset(k->sp_id, 0, sizeof k->sp_id);
-			memset(k->sp_n, 0, sizeof k->sp_n);
+			smtp_spf_win_reset(&k->spfw);
 		}
 	}
 	free(m->trk_of);
@@ -1136,14 +921,11 @@ smtp_reload(void *self, const struct collector_env *env)
 
 	/* A new spf setting or resolver: a new service (and helper). */
 	const struct config_endpoint *ra = &cfg->smtp.resolver, *rb = &m->cfg->smtp.resolver;
-	if (cfg->smtp.spf != m->spf_mode || ra->port != rb->port ||
+	if (cfg->smtp.spf != m->q.mode || ra->port != rb->port ||
 	    ra->addr.family != rb->addr.family || memcmp(ra->addr.a, rb->addr.a, 16) != 0) {
-		spf_close(m->spf);
-		m->spf = NULL;
-		pend_abandon(m);
-		m->spf_mode = cfg->smtp.spf;
-		m->spf = spf_start(m, cfg);
-		if (!m->spf)
+		smtp_spf_close(&m->q);
+		smtp_spf_open(&m->q, cfg);
+		if (!smtp_spf_on(&m->q))
 			release_due(m, m->now, 1);
 	}
 	m->cfg = cfg;
@@ -1160,7 +942,7 @@ smtp_stop(void *self)
 		if (m->pool[i].used)
 			slot_put(m, i);
 	release_due(m, m->now, 1);
-	spf_report(m);
+	smtp_spf_report(&m->q, m->n.spf_exempted, m->n.spf_late);
 	if (m->n.sessions)
 		log_info("smtp: sessions=%llu direct=%llu relay=%llu blind=%llu trackers_recycled=%llu "
 			 "dups=%llu held=%llu gaps=%llu overlong=%llu garbage=%llu unmatched=%llu "

@@ -4,12 +4,12 @@
  *
  * Three layers, bottom up:
  *
- * 1. Reassembly (deliver). Each direction keeps the next sequence number
- *    it expects. Bytes before it are retransmissions and are dropped (a
- *    chunk that overlaps is cut to its new tail). A chunk after it (a
- *    hole: reordering on the mirror, or loss) waits in the session's one
- *    hold slot if the slot is free and the chunk is short; it is parsed
- *    as soon as the hole fills. When it cannot wait, the hole is declared
+ * 1. Reassembly (deliver). Each direction's follower (tcpfollow.h)
+ *    keeps the next sequence number it expects. Bytes before it are
+ *    retransmissions and are dropped (an overlapping chunk is cut to its
+ *    new tail: the first copy wins). A chunk after it (a hole: mirror
+ *    reordering, or loss) waits in the session's one hold slot if the
+ *    slot is free and the chunk short, and is parsed once the hole fills. When it cannot wait, the hole is declared
  *    lost. A second hole in the same direction while a chunk is held
  *    gives up on the first hole, so nothing waits forever, and
  *    smtp_parse_finish gives up on whatever is held at flow end. We hold
@@ -37,12 +37,9 @@
  *    as body at once, not only after the 354: a client must wait for 354
  *    (RFC 5321 3.3), so any bytes it sends are the body even when the
  *    mirror shows them before the reply; a refusal of DATA turns the mode
- *    back. The body ends only at CRLF "." CRLF (RFC 5321 4.1.1.4); a line
- *    starting ".." is dot-stuffed text (4.5.2). The terminator is matched
- *    by a small state machine, so it may be split anywhere across chunks.
- *    A bare-LF terminator, accepted by some servers (the "SMTP smuggling"
- *    family), is not taken as the end, but the RCPT TO lines after it
- *    count (body_scan says why); the server's reply to the message
+ *    back. smtp_body.c finds its end: CRLF "." CRLF only, split anywhere
+ *    across chunks; a bare-LF dot line ("SMTP smuggling") is no end, but
+ *    the RCPT TO lines after it count. The server's reply to the message
  *    proves the body over, so it ends the body too (counted as forced),
  *    and the commands after it are read again.
  *
@@ -59,6 +56,9 @@
 #include "smtp_parse.h"
 
 #include <string.h>
+
+#include "bytes.h"
+#include "smtp_body.h"
 
 _Static_assert(sizeof(struct smtp_sess) <= SMTP_SESS_MAX_SIZE,
 	       "an SMTP session must stay small: it is pooled per flow");
@@ -83,12 +83,6 @@ enum { AS_OPEN = 1, AS_EARLY = 2 };
 enum { PD_EHLO, PD_MAIL, PD_RCPT, PD_DATA, PD_BODY, PD_BDAT, PD_BDAT_LAST, PD_AUTH,
        PD_STARTTLS, PD_OTHER, PD_COUNT };
 
-/* Where the body scanner stands: start of line (after CRLF), "." at
- * start of line, ".\r" at start of line, inside a line, "\r" inside a
- * line, the same three after a bare LF (LF, LDOT, LDOTCR); END is the
- * terminator's LF, LAX a dot line that a bare LF opens or closes (both
- * are what the scanner returns, never a state it stays in). */
-enum { B_SOL, B_DOT, B_DOTCR, B_MID, B_CR, B_LF, B_LDOT, B_LDOTCR, B_END, B_LAX };
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -277,7 +271,7 @@ r_body(struct smtp_sess *s, unsigned code)
 		/* The server saw the end of the message we missed. */
 		sat16(&s->st.forced);
 		s->cmode = CM_CMD;
-		s->smug = 0;
+		smtp_body_reset(s);
 		client_line_reset(s);
 	}
 }
@@ -472,8 +466,7 @@ c_data(struct smtp_sess *s, struct arg a, int cut)
 {
 	pend_push(s, PD_DATA);
 	s->cmode = CM_BODY;
-	s->bstate = B_SOL;	/* DATA's own CRLF opens CRLF.CRLF */
-	s->smug = 0;
+	smtp_body_reset(s);	/* DATA's own CRLF opens CRLF.CRLF */
 }
 
 /* BDAT size [LAST]: size octets follow the line at once, no 354. */
@@ -600,11 +593,15 @@ cmd_find(const char *p, size_t n)
 static int
 looks_like_command(const uint8_t *p, size_t n)
 {
-	size_t i = 0;
+	struct bytes b = bytes_of(p, (uint32_t)n);
+	uint32_t i = 0;
+	uint8_t c;
 
-	while (i < n && i <= VERB_MAX && is_alpha(p[i]))
+	/* A read past the end gives 0, which is no letter. */
+	while (i <= VERB_MAX && is_alpha(bytes_u8(&b, i)))
 		i++;
-	if (i == n || (p[i] != ' ' && p[i] != '\r' && p[i] != '\n'))
+	c = bytes_u8(&b, i);
+	if (b.err || (c != ' ' && c != '\r' && c != '\n'))
 		return 0;
 	return cmd_find((const char *)p, i) != NULL;
 }
@@ -612,8 +609,20 @@ looks_like_command(const uint8_t *p, size_t n)
 static int
 looks_like_reply(const uint8_t *p, size_t n)
 {
-	return n >= 4 && p[0] >= '2' && p[0] <= '5' && is_digit(p[1]) && is_digit(p[2]) &&
-	       (p[3] == ' ' || p[3] == '-' || p[3] == '\r' || p[3] == '\n');
+	struct bytes b = bytes_of(p, (uint32_t)n);
+	uint8_t c3 = bytes_u8(&b, 3), c0 = bytes_u8(&b, 0);
+
+	return !b.err && c0 >= '2' && c0 <= '5' && is_digit(bytes_u8(&b, 1)) &&
+	       is_digit(bytes_u8(&b, 2)) && (c3 == ' ' || c3 == '-' || c3 == '\r' || c3 == '\n');
+}
+
+/* The first of the n bytes at p; 0 when there are none. */
+static uint8_t
+first_byte(const uint8_t *p, size_t n)
+{
+	struct bytes b = bytes_of(p, (uint32_t)n);
+
+	return bytes_u8(&b, 0);
 }
 
 /* One whole client line in line[0..len), CR stripped; cut: the line was
@@ -661,116 +670,6 @@ client_line(struct smtp_sess *s, size_t len, int cut)
 
 /* ---- byte streams --------------------------------------------------- */
 
-enum { BC_DOT, BC_CR, BC_LF, BC_OTHER };
-
-static const uint8_t body_next[B_END][4] = {
-	/*                '.'      '\r'       '\n'   other */
-	[B_SOL]    = { B_DOT,   B_CR,     B_LF,  B_MID },
-	[B_DOT]    = { B_MID,   B_DOTCR,  B_LAX, B_MID },	/* CRLF "." LF */
-	[B_DOTCR]  = { B_MID,   B_CR,     B_END, B_MID },	/* CRLF "." CRLF */
-	[B_MID]    = { B_MID,   B_CR,     B_LF,  B_MID },
-	[B_CR]     = { B_MID,   B_CR,     B_SOL, B_MID },
-	[B_LF]     = { B_LDOT,  B_CR,     B_LF,  B_MID },
-	[B_LDOT]   = { B_MID,   B_LDOTCR, B_LAX, B_MID },	/* LF "." LF */
-	[B_LDOTCR] = { B_MID,   B_CR,     B_LAX, B_MID },	/* LF "." CRLF */
-};
-
-static int
-body_class(uint8_t c)
-{
-	return c == '.' ? BC_DOT : c == '\r' ? BC_CR : c == '\n' ? BC_LF : BC_OTHER;
-}
-
-/* After a lax dot line (smug): matches the start of each body line
- * against "RCPT TO:", one byte at a time; smug_m is how much of it the
- * line has matched so far, SMUG_NO once it cannot. */
-#define SMUG_NO 0xff
-
-static void
-smug_byte(struct smtp_sess *s, uint8_t st, uint8_t c)
-{
-	static const char rcpt[] = "RCPT TO:";
-
-	if (st == B_SOL || st == B_LF)
-		s->smug_m = 0;
-	if (s->smug_m == SMUG_NO)
-		return;
-	if (upper(c) != rcpt[s->smug_m]) {
-		s->smug_m = SMUG_NO;
-		return;
-	}
-	if (++s->smug_m == sizeof rcpt - 1) {
-		sat32(&s->rcpt);
-		set(s, SMTP_F_RCPT);
-		s->smug_m = SMUG_NO;
-	}
-}
-
-/*
- * Scans body bytes for CRLF.CRLF. Returns the bytes consumed: all of
- * them, or up to and including the terminator's LF (the mode then goes
- * back to commands).
- *
- * The DATA-ending rule. Only CRLF "." CRLF ends the body (RFC 5321
- * 4.1.1.4 and 2.3.8: a bare LF is not a line end in SMTP). A dot line
- * that a bare LF opens or closes (LF.LF, CRLF.LF, LF.CRLF) is what
- * "SMTP smuggling" hides a second transaction behind: a server that
- * takes it as the end runs the MAIL/RCPT/DATA written after it; a
- * strict one keeps them as text. The sensor cannot tell which server it
- * faces before its replies, so it counts the same either way: the body
- * goes on (a strict server's replies stay in step; a lax server's 250
- * ends it anyway, see r_body), but from the first lax dot line on, each
- * body line that starts "RCPT TO:" counts as a recipient (st.lax_dot
- * says how often). Real mail never holds a lax dot line (a client
- * dot-stuffs a line that starts with ".", RFC 5321 4.5.2), so this costs
- * nothing on honest mail and a smuggled transaction never hides its
- * recipients.
- */
-static size_t
-body_scan(struct smtp_sess *s, const uint8_t *p, size_t n)
-{
-	size_t i = 0;
-	uint8_t st = s->bstate;
-
-	while (i < n) {
-		if (st == B_MID && !s->smug) {
-			/* Most body bytes: jump to the line's LF. */
-			const uint8_t *q = memchr(p + i, '\n', n - i);
-
-			if (!q) {
-				st = p[n - 1] == '\r' ? B_CR : B_MID;
-				i = n;
-				break;
-			}
-			st = q > p + i && q[-1] == '\r' ? B_SOL : B_LF;
-			i = (size_t)(q - p) + 1;
-			continue;
-		}
-		uint8_t c = p[i++];
-		uint8_t was = st;
-
-		if (s->smug)
-			smug_byte(s, st, c);
-		st = body_next[st][body_class(c)];
-		if (st == B_LAX) {
-			/* The next line starts after this LF: a CRLF's or a bare one. */
-			st = was == B_LDOTCR ? B_SOL : B_LF;
-			sat16(&s->st.lax_dot);
-			s->smug = 1;
-			s->smug_m = SMUG_NO;
-		}
-		if (st == B_END) {
-			s->cmode = CM_CMD;
-			client_line_reset(s);
-			st = B_SOL;
-			s->smug = 0;
-			break;
-		}
-	}
-	s->bstate = st;
-	return i;
-}
-
 static void
 client_bytes(struct smtp_sess *s, const uint8_t *p, size_t n)
 {
@@ -788,8 +687,13 @@ client_bytes(struct smtp_sess *s, const uint8_t *p, size_t n)
 			continue;
 		}
 		if (s->cmode == CM_BODY) {
-			size_t k = body_scan(s, p, n);
+			int ended = 0;
+			size_t k = smtp_body_scan(s, p, n, &ended);
 
+			if (ended) {
+				s->cmode = CM_CMD;
+				client_line_reset(s);
+			}
 			p += k;
 			n -= k;
 			continue;
@@ -811,7 +715,7 @@ client_bytes(struct smtp_sess *s, const uint8_t *p, size_t n)
 		/* A TLS handshake record (content type 22) where a command was
 		 * due: after STARTTLS (the 220 may come later on the mirror),
 		 * or as the client's very first bytes (implicit TLS, port 465). */
-		if (h->len == 0 && s->cmode == CM_CMD && p[0] == 0x16 &&
+		if (h->len == 0 && s->cmode == CM_CMD && first_byte(p, n) == 0x16 &&
 		    ((s->flags & SMTP_F_STARTTLS) || (s->ncmds == 0 && !s->greeted))) {
 			tls_started(s);
 			return;
@@ -872,7 +776,7 @@ server_bytes(struct smtp_sess *s, const uint8_t *p, size_t n)
 		}
 		/* The server's TLS handshake: implicit TLS, or a STARTTLS
 		 * whose 220 we lost. */
-		if (s->spfx_n == 0 && p[0] == 0x16 &&
+		if (s->spfx_n == 0 && first_byte(p, n) == 0x16 &&
 		    (!s->greeted || (s->flags & SMTP_F_STARTTLS))) {
 			tls_started(s);
 			return;
@@ -928,8 +832,7 @@ lose(struct smtp_sess *s, enum smtp_dir dir, uint32_t gap)
 		s->cmode = CM_CMD;
 	}
 	if (s->cmode == CM_BODY) {
-		/* Not knowing what the hole held, we are inside a line. */
-		s->bstate = B_MID;
+		smtp_body_lost(s);
 		return;
 	}
 	client_line_reset(s);
@@ -942,16 +845,14 @@ static void
 take(struct smtp_sess *s, enum smtp_dir dir, uint32_t seq, const uint8_t *p, size_t n)
 {
 	struct smtp_half *h = &s->half[dir];
-	uint32_t back = h->next - seq;
+	uint32_t back;
 
-	if (back >= n) {
+	if (tcpfollow_place(&h->f, seq, (uint32_t)n, TCPF_NO_JUMP, &back) != TCPF_NEW) {
 		sat16(&s->st.dups);
 		return;
 	}
-	p += back;
-	n -= back;
-	h->next += (uint32_t)n;
-	consume(s, dir, p, n);
+	tcpfollow_took(&h->f, seq, (uint32_t)n);
+	consume(s, dir, p + back, n - back);
 }
 
 /* Parses the held chunk; when force, its hole is given up first. */
@@ -961,10 +862,13 @@ unhold(struct smtp_sess *s, int force)
 	enum smtp_dir dir = (enum smtp_dir)s->hold_dir;
 	struct smtp_half *h = &s->half[dir];
 
+	uint32_t gap;
+
 	s->hold_used = 0;
-	if (force && (int32_t)(s->hold_seq - h->next) > 0) {
-		lose(s, dir, s->hold_seq - h->next);
-		h->next = s->hold_seq;
+	if (force && tcpfollow_place(&h->f, s->hold_seq, s->hold_len, TCPF_NO_JUMP, &gap) ==
+			     TCPF_GAP) {
+		lose(s, dir, gap);
+		tcpfollow_start(&h->f, s->hold_seq);
 	}
 	/* hold[] stays intact while parsed: nothing below stores a chunk. */
 	take(s, dir, s->hold_seq, s->hold, s->hold_len);
@@ -975,24 +879,25 @@ static void
 deliver(struct smtp_sess *s, enum smtp_dir dir, uint32_t seq, const uint8_t *p, size_t n)
 {
 	struct smtp_half *h = &s->half[dir];
+	enum tcpfollow_place w;
+	uint32_t gap;
 
 	if (!h->synced) {
-		h->next = seq;
+		tcpfollow_start(&h->f, seq);
 		h->synced = 1;
 	}
 	for (;;) {
-		int32_t d = (int32_t)(seq - h->next);
-
-		if (d <= 0 && (uint32_t)-(int64_t)d <= SEQ_JUMP)
+		w = tcpfollow_place(&h->f, seq, (uint32_t)n, SEQ_JUMP, &gap);
+		if (w == TCPF_NEW || w == TCPF_OLD)
 			break;				/* in order, or old */
-		if (d < 0 || (uint32_t)d > SEQ_JUMP) {
+		if (w == TCPF_JUMP) {
 			/* Not a hole but a jump: start over at seq. */
 			if (s->hold_used && s->hold_dir == dir) {
 				s->hold_used = 0;
 				memset(s->hold, 0, s->hold_len);
 			}
 			lose(s, dir, 0);
-			h->next = seq;
+			tcpfollow_start(&h->f, seq);
 			break;
 		}
 		if (!s->hold_used && n <= SMTP_HOLD_MAX) {
@@ -1013,13 +918,13 @@ deliver(struct smtp_sess *s, enum smtp_dir dir, uint32_t seq, const uint8_t *p, 
 				return;
 			continue;
 		}
-		lose(s, dir, (uint32_t)d);
-		h->next = seq;
+		lose(s, dir, gap);
+		tcpfollow_start(&h->f, seq);
 		break;
 	}
 	take(s, dir, seq, p, n);
 	if (s->hold_used && s->hold_dir == dir && !(s->flags & SMTP_F_DONE) &&
-	    (int32_t)(s->hold_seq - h->next) <= 0)
+	    tcpfollow_place(&h->f, s->hold_seq, s->hold_len, TCPF_NO_JUMP, &gap) != TCPF_GAP)
 		unhold(s, 0);
 }
 
@@ -1037,7 +942,7 @@ smtp_parse_syn(struct smtp_sess *s, enum smtp_dir dir, uint32_t isn)
 	struct smtp_half *h = &s->half[dir & 1];
 
 	if (!h->synced) {
-		h->next = isn + 1;
+		tcpfollow_start(&h->f, isn + 1);
 		h->synced = 1;
 	}
 }

@@ -12,8 +12,9 @@
  * commands and their replies, messages sent, QUIT. It stops reading once
  * nothing more can be learnt (TLS started, QUIT sent, or not SMTP).
  *
- * Transport. Chunks come with their TCP sequence numbers. Retransmitted
- * bytes are dropped; a chunk that arrives early (a hole before it) is
+ * Transport. Chunks come with their TCP sequence numbers, placed in
+ * each direction's stream by the TCP follower (tcpfollow.h).
+ * Retransmitted bytes are dropped (the first copy wins); a chunk that arrives early (a hole before it) is
  * held in one small slot per session until the hole fills. A hole that
  * cannot wait (the slot is busy or the chunk is too long) is declared
  * lost: the partial line is dropped and parsing resumes at the next line
@@ -24,6 +25,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "tcpfollow.h"
 
 /* RFC 5321 4.5.3.1.4: a command line is at most 512 octets with CRLF. */
 #define SMTP_LINE_MAX 512
@@ -87,7 +90,7 @@ struct smtp_parse_stats {
 
 /* One direction's reassembly and line state. Private to smtp_parse.c. */
 struct smtp_half {
-	uint32_t next;		/* next expected sequence number */
+	struct tcpfollow f;	/* where the direction's stream stands */
 	uint16_t len;		/* line bytes buffered */
 	uint8_t synced;		/* next is known */
 	uint8_t skip;		/* dropping bytes up to the next LF */

@@ -52,9 +52,7 @@ void
 smtp_track_reset_window(struct smtp_track *t)
 {
 	memset(t->bkt_id, 0, sizeof t->bkt_id);
-	memset(t->b_unauth, 0, sizeof t->b_unauth);
-	memset(t->b_rcpt, 0, sizeof t->b_rcpt);
-	memset(t->b_direct, 0, sizeof t->b_direct);
+	memset(t->b, 0, sizeof t->b);
 	memset(t->mx_hash, 0, sizeof t->mx_hash);
 	memset(t->mx_last, 0, sizeof t->mx_last);
 	t->said[0] = t->said[1] = 0;
@@ -72,40 +70,53 @@ bucket_width(const struct smtp_track_params *p)
 	return w ? w : 1;
 }
 
-/* The slot for the bucket of time now, emptied if it held an older
- * bucket; NULL when it holds a newer one (now is too old to count). */
-static int
-bucket_slot(struct smtp_track *t, const struct smtp_track_params *p, uint32_t now)
+int
+smtp_track_win_slot(uint32_t id[SMTP_TRACK_BUCKETS], uint32_t (*rows)[SMTP_TRACK_BUCKETS],
+		    unsigned nrows, const struct smtp_track_params *p, uint32_t t)
 {
-	uint32_t id = now / bucket_width(p);
-	int i = (int)(id % SMTP_TRACK_BUCKETS);
+	uint32_t b = t / bucket_width(p);
+	int i = (int)(b % SMTP_TRACK_BUCKETS);
 
-	if (t->bkt_id[i] == id)
+	if (id[i] == b)
 		return i;
-	if (t->bkt_id[i] > id)
+	if (id[i] > b)
 		return -1;
-	t->bkt_id[i] = id;
-	t->b_unauth[i] = t->b_rcpt[i] = t->b_direct[i] = 0;
+	id[i] = b;
+	for (unsigned r = 0; r < nrows; r++)
+		rows[r][i] = 0;
 	return i;
 }
 
-static void
-add(uint32_t *c, uint32_t n)
+void
+smtp_track_win_add(uint32_t *c, uint32_t n)
 {
 	*c = *c > UINT32_MAX - n ? UINT32_MAX : *c + n;
 }
 
-static uint32_t
-window_sum(const struct smtp_track *t, const struct smtp_track_params *p, uint32_t now,
-	   const uint32_t *b)
+uint32_t
+smtp_track_win_sum(const uint32_t id[SMTP_TRACK_BUCKETS], const uint32_t row[SMTP_TRACK_BUCKETS],
+		   const struct smtp_track_params *p, uint32_t now)
 {
 	uint32_t bw = bucket_width(p), nb = (p->window + bw - 1) / bw;
-	uint32_t id = now / bw, sum = 0;
+	uint32_t b = now / bw, sum = 0;
 
 	for (int i = 0; i < SMTP_TRACK_BUCKETS; i++)
-		if (t->bkt_id[i] + nb > id)
-			add(&sum, b[i]);
+		if (id[i] + nb > b)
+			smtp_track_win_add(&sum, row[i]);
 	return sum;
+}
+
+/* The slot of t's window for the bucket of time now, or -1. */
+static int
+bucket_slot(struct smtp_track *t, const struct smtp_track_params *p, uint32_t now)
+{
+	return smtp_track_win_slot(t->bkt_id, t->b, SMTP_TRACK_ROWS, p, now);
+}
+
+static uint32_t
+window_sum(const struct smtp_track *t, const struct smtp_track_params *p, uint32_t now, int row)
+{
+	return smtp_track_win_sum(t->bkt_id, t->b[row], p, now);
 }
 
 static void
@@ -229,7 +240,7 @@ smtp_track_direct(struct smtp_track *t, const struct smtp_track_params *p, uint3
 	if (!t->born_t)
 		t->born_t = now ? now : 1;
 	if ((i = bucket_slot(t, p, now)) >= 0)
-		add(&t->b_direct[i], 1);
+		smtp_track_win_add(&t->b[SMTP_TRACK_B_DIRECT][i], 1);
 	mx_add(t, p, now, mx);
 }
 
@@ -239,7 +250,7 @@ smtp_track_unauth(struct smtp_track *t, const struct smtp_track_params *p, uint3
 	int i = bucket_slot(t, p, now);
 
 	if (i >= 0)
-		add(&t->b_unauth[i], 1);
+		smtp_track_win_add(&t->b[SMTP_TRACK_B_UNAUTH][i], 1);
 }
 
 void
@@ -249,7 +260,7 @@ smtp_track_rcpt(struct smtp_track *t, const struct smtp_track_params *p, uint32_
 	int i = bucket_slot(t, p, now);
 
 	if (i >= 0)
-		add(&t->b_rcpt[i], n);
+		smtp_track_win_add(&t->b[SMTP_TRACK_B_RCPT][i], n);
 }
 
 /* Whether a condition that holds (or not) at step k is to be reported. */
@@ -275,9 +286,9 @@ smtp_track_judge(struct smtp_track *t, const struct smtp_track_params *p, uint32
 
 	learn(t, p, now);
 	memset(c, 0, sizeof *c);
-	c->sessions = window_sum(t, p, now, t->b_unauth);
-	c->rcpt = window_sum(t, p, now, t->b_rcpt);
-	c->direct = window_sum(t, p, now, t->b_direct);
+	c->sessions = window_sum(t, p, now, SMTP_TRACK_B_UNAUTH);
+	c->rcpt = window_sum(t, p, now, SMTP_TRACK_B_RCPT);
+	c->direct = window_sum(t, p, now, SMTP_TRACK_B_DIRECT);
 	c->mx = mx_count(t, p, now);
 	c->rate = (double)c->direct * p->step / p->window;
 	c->usual = reference(t, now);

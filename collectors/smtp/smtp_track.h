@@ -9,6 +9,10 @@
  * The window is SMTP_TRACK_BUCKETS buckets of ceil(window / buckets)
  * seconds, so it slides in steps of 1/16 of its length (it covers
  * between window - bucket and window seconds, plus the current bucket).
+ * It is the smtp collector's one window: smtp_track_win_* below, also
+ * used for the SPF verdicts (smtp_spf.h), so that both count the same
+ * sessions. Its counters and sums saturate at UINT32_MAX: a count that
+ * wrapped would read as a quiet subscriber.
  *
  * Distinct far ends are exact up to SMTP_TRACK_MX per window: a small set
  * of 32-bit address hashes with their last-seen time, entries older than
@@ -60,12 +64,13 @@ struct smtp_track_counts {
 /* Edges smtp_track_judge reports. */
 enum { SMTP_TRACK_DIRECT = 1, SMTP_TRACK_SURGE = 2 };
 
+/* The rows of smtp_track's window (struct smtp_track b). */
+enum { SMTP_TRACK_B_UNAUTH, SMTP_TRACK_B_RCPT, SMTP_TRACK_B_DIRECT, SMTP_TRACK_ROWS };
+
 struct smtp_track {
 	/* window */
 	uint32_t bkt_id[SMTP_TRACK_BUCKETS];	/* time / bucket width */
-	uint32_t b_unauth[SMTP_TRACK_BUCKETS];
-	uint32_t b_rcpt[SMTP_TRACK_BUCKETS];
-	uint32_t b_direct[SMTP_TRACK_BUCKETS];
+	uint32_t b[SMTP_TRACK_ROWS][SMTP_TRACK_BUCKETS];
 	uint32_t mx_hash[SMTP_TRACK_MX];
 	uint32_t mx_last[SMTP_TRACK_MX];	/* 0: empty */
 	/* baseline: peaks of past window sums (smtp_track.c) */
@@ -84,6 +89,22 @@ struct smtp_track {
 };
 
 void smtp_track_init(struct smtp_track *t);
+
+/* The window: bucket ids in id[], nrows rows of counters in rows[][].
+ * Returns the slot of the bucket of time t (seconds), emptied (its id
+ * set, its counters in every row zeroed) when it held an older bucket;
+ * -1 when it holds a newer one (t is too old to count). */
+int smtp_track_win_slot(uint32_t id[SMTP_TRACK_BUCKETS], uint32_t (*rows)[SMTP_TRACK_BUCKETS],
+			unsigned nrows, const struct smtp_track_params *p, uint32_t t);
+
+/* *c += n, saturating at UINT32_MAX. */
+void smtp_track_win_add(uint32_t *c, uint32_t n);
+
+/* The sum of one row over the buckets in the window that ends at now,
+ * saturating at UINT32_MAX. */
+uint32_t smtp_track_win_sum(const uint32_t id[SMTP_TRACK_BUCKETS],
+			    const uint32_t row[SMTP_TRACK_BUCKETS],
+			    const struct smtp_track_params *p, uint32_t now);
 
 /* Forgets the window (not the baseline): the window length changed. */
 void smtp_track_reset_window(struct smtp_track *t);

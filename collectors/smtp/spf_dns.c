@@ -377,13 +377,6 @@ layer_destroy(SPF_dns_server_t *d)
 	free(d);
 }
 
-void
-spf_dns_free(SPF_dns_server_t *layer)
-{
-	if (layer)
-		layer_destroy(layer);
-}
-
 /* Points res at resolver:port alone. An IPv6 server goes where glibc's
  * res_ninit puts one read from resolv.conf: _u._ext.nsaddrs, with the
  * IPv4 slot's family 0. */

@@ -76,11 +76,10 @@ int spf_dns_name_ok(const char *name);
 
 /* A libspf2 DNS layer for one worker thread, asking resolver (family 0:
  * the system's, from /etc/resolv.conf) at port. Returns NULL after
- * logging why. The layer is freed by SPF_server_free (or spf_dns_free
- * when no server took it). */
+ * logging why. The layer is freed by SPF_server_free, which calls its
+ * destroy function. */
 struct SPF_dns_server_struct *spf_dns_new(const struct sw_addr *resolver, uint16_t port,
 					  struct spf_dns_shared *shared);
-void spf_dns_free(struct SPF_dns_server_struct *layer);
 
 /* Before each evaluation: its budget ends at deadline_ms (CLOCK_MONOTONIC),
  * and the smallest TTL seen starts over. */

@@ -8,13 +8,16 @@
  * control word before an Ethernet pseudowire), PPPoE sessions (RFC 2516),
  * IPv4 (RFC 791) and IPv6 with extension headers (RFC 8200, AH RFC 4302).
  *
- * Nothing casts packet bytes to a struct: every field is read with be16()
- * or be32() after an explicit length check, so alignment never matters.
+ * Nothing casts packet bytes to a struct: every field is read through
+ * bytes.h, whose reads check the length themselves, so alignment never
+ * matters and no read can miss its check.
  */
 #include "decode.h"
 
 #include <pcap/dlt.h>
 #include <string.h>
+
+#include "bytes.h"
 
 /* How many tags, labels or extension headers we follow before calling a
  * packet malformed: deeper nesting is an attack or a loop, not traffic. */
@@ -32,30 +35,11 @@ enum {
  * or ends with a decode_result. */
 #define ENC_NEXT DEC_NRESULTS
 
+/* Where the chain stands: the bytes left and the ethertype they carry. */
 struct cur {
-	const uint8_t *p;
-	uint32_t len;
+	struct bytes b;
 	unsigned et;
 };
-
-static inline uint16_t
-be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static inline uint32_t
-be32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline void
-skip(struct cur *c, uint32_t n)
-{
-	c->p += n;
-	c->len -= n;
-}
 
 /* ---- transport ---------------------------------------------------------- */
 
@@ -64,39 +48,37 @@ skip(struct cur *c, uint32_t n)
  * bogus transport header marks the packet, it does not reject it: its IP
  * bytes still count. */
 static enum decode_result
-decode_l4(const uint8_t *p, uint32_t len, struct pkt *out)
+decode_l4(struct bytes b, struct pkt *out)
 {
-	uint32_t hl;
+	uint32_t hl = 8;
+	struct bytes pl;
 
 	if (out->proto != 6 && out->proto != 17)
 		return DEC_IP;
-	if (len < 4) {
-		out->flags |= PKT_F_L4_TRUNC;
-		return DEC_IP;
+	out->dport = bytes_be16(&b, 2);
+	out->sport = bytes_be16(&b, 0);
+	if (b.err)
+		goto trunc;
+	if (out->proto == 6) {
+		uint8_t flags = bytes_u8(&b, 13), off = bytes_u8(&b, 12);
+		uint32_t seq = bytes_be32(&b, 4);
+
+		if (b.err)
+			goto trunc;
+		out->tcp_seq = seq;
+		out->tcp_flags = flags;
+		hl = (uint32_t)(off >> 4) * 4;
+		if (hl < 20)
+			goto trunc;
 	}
-	out->sport = be16(p);
-	out->dport = be16(p + 2);
-	if (out->proto == 17) {
-		hl = 8;
-	} else {
-		if (len < 14) {
-			out->flags |= PKT_F_L4_TRUNC;
-			return DEC_IP;
-		}
-		out->tcp_seq = be32(p + 4);
-		out->tcp_flags = p[13];
-		hl = (uint32_t)(p[12] >> 4) * 4;
-		if (hl < 20) {
-			out->flags |= PKT_F_L4_TRUNC;
-			return DEC_IP;
-		}
-	}
-	if (len < hl) {
-		out->flags |= PKT_F_L4_TRUNC;
-		return DEC_IP;
-	}
-	out->payload = p + hl;
-	out->payload_len = len - hl;
+	pl = bytes_from(&b, hl);
+	if (b.err)
+		goto trunc;
+	out->payload = pl.p;
+	out->payload_len = pl.len;
+	return DEC_IP;
+trunc:
+	out->flags |= PKT_F_L4_TRUNC;
 	return DEC_IP;
 }
 
@@ -123,43 +105,46 @@ billed(uint32_t claimed, uint32_t len, struct pkt *out)
 }
 
 static enum decode_result
-decode_ip4(const uint8_t *p, uint32_t len, struct pkt *out)
+decode_ip4(struct bytes b, struct pkt *out)
 {
-	uint32_t ihl, tot, frag;
+	/* The furthest field first: once it is there, so are the others. */
+	const uint8_t *addr = bytes_at(&b, 12, 8);
+	uint8_t vihl = bytes_u8(&b, 0), proto = bytes_u8(&b, 9);
+	uint32_t tot = bytes_be16(&b, 2), id = bytes_be16(&b, 4), frag = bytes_be16(&b, 6);
+	uint32_t ihl = (uint32_t)(vihl & 0x0f) * 4, len = b.len;
+	struct bytes dgram;
 
-	if (len < 20)
+	if (b.err)
 		return DEC_TRUNCATED;
-	ihl = (uint32_t)(p[0] & 0x0f) * 4;
-	tot = be16(p + 2);
 	/* A sender's own capture with TCP segmentation offload shows total
 	 * length 0 on the large segments it hands to the NIC: the datagram
 	 * is then what was captured (as tshark reads it too). */
 	if (tot == 0 && len > ihl && len <= 0xffff)
 		tot = len;
-	if ((p[0] >> 4) != 4 || ihl < 20 || tot < ihl)
+	if ((vihl >> 4) != 4 || ihl < 20 || tot < ihl)
 		return DEC_MALFORMED;
-	if (len < ihl)
+	if (!bytes_has(&b, 0, ihl))
 		return DEC_TRUNCATED;
 
 	out->family = 4;
-	out->proto = p[9];
-	memcpy(out->src, p + 12, 4);
-	memcpy(out->dst, p + 16, 4);
-	out->l3 = p;
+	out->proto = proto;
+	memcpy(out->src, addr, 4);
+	memcpy(out->dst, addr + 4, 4);
+	out->l3 = b.p;
 	out->ip_len = billed(tot, len, out);
 	/* Ethernet pads short frames: the datagram ends at the total length. */
 	out->l3_len = len < tot ? len : tot;
 
-	frag = be16(p + 6);
 	if (frag & 0x3fff) {			/* MF set or an offset: a fragment */
 		out->flags |= PKT_F_FRAG;
-		out->frag_id = be16(p + 4);
+		out->frag_id = id;
 		if (frag & 0x1fff) {
 			out->flags |= PKT_F_FRAG_LATER;
 			return DEC_IP;
 		}
 	}
-	return decode_l4(p + ihl, out->l3_len - ihl, out);
+	dgram = bytes_of(b.p, out->l3_len);
+	return decode_l4(bytes_from(&dgram, ihl), out);
 }
 
 /* IPv6 extension headers we step over, by next-header value: how their
@@ -180,33 +165,42 @@ ip6_ext(uint8_t nh)
 }
 
 static enum decode_result
-decode_ip6(const uint8_t *p, uint32_t len, struct pkt *out)
+decode_ip6(struct bytes b, struct pkt *out)
 {
-	uint32_t plen, off = 40, n;
+	uint8_t v = bytes_u8(&b, 0);
+	uint32_t plen, off = 40, n, len = b.len;
 	uint8_t nh;
+	const uint8_t *addr;
+	struct bytes dgram, l4;
 	int depth, kind;
 
-	if (len >= 1 && (p[0] >> 4) != 6)
+	if (!b.err && (v >> 4) != 6)
 		return DEC_MALFORMED;
-	if (len < 40)
+	addr = bytes_at(&b, 8, 32);
+	plen = bytes_be16(&b, 4);
+	nh = bytes_u8(&b, 6);
+	if (b.err)
 		return DEC_TRUNCATED;
-	plen = be16(p + 4);
-	nh = p[6];
 	out->family = 6;
-	memcpy(out->src, p + 8, 16);
-	memcpy(out->dst, p + 24, 16);
-	out->l3 = p;
+	memcpy(out->src, addr, 16);
+	memcpy(out->dst, addr + 16, 16);
+	out->l3 = b.p;
 	out->ip_len = billed(plen + 40, len, out);
 	out->l3_len = len < plen + 40 ? len : plen + 40;
+	dgram = bytes_of(b.p, out->l3_len);
 
 	for (depth = 0; depth < MAX_DEPTH; depth++) {
 		if (nh == 44) {			/* fragment header, 8 bytes */
-			if (out->l3_len < off + 8)
+			uint32_t id = bytes_be32(&dgram, off + 4);
+			uint16_t fo = bytes_be16(&dgram, off + 2);
+			uint8_t next = bytes_u8(&dgram, off);
+
+			if (dgram.err)
 				break;
 			out->flags |= PKT_F_FRAG;
-			out->frag_id = be32(p + off + 4);
-			nh = p[off];
-			if (be16(p + off + 2) & 0xfff8) {
+			out->frag_id = id;
+			nh = next;
+			if (fo & 0xfff8) {
 				out->proto = nh;
 				out->flags |= PKT_F_FRAG_LATER;
 				return DEC_IP;
@@ -217,12 +211,15 @@ decode_ip6(const uint8_t *p, uint32_t len, struct pkt *out)
 		kind = ip6_ext(nh);
 		if (kind == EXT_NONE)
 			goto transport;
-		if (out->l3_len < off + 2)
-			break;
-		n = kind == EXT_AH ? ((uint32_t)p[off + 1] + 2) * 4
-				   : ((uint32_t)p[off + 1] + 1) * 8;
-		nh = p[off];
-		off += n;
+		{
+			uint8_t hlen = bytes_u8(&dgram, off + 1), next = bytes_u8(&dgram, off);
+
+			if (dgram.err)
+				break;
+			n = kind == EXT_AH ? ((uint32_t)hlen + 2) * 4 : ((uint32_t)hlen + 1) * 8;
+			nh = next;
+			off += n;
+		}
 	}
 	/* The chain is longer than we follow, or cut by the snap length. */
 	out->proto = nh;
@@ -231,11 +228,12 @@ decode_ip6(const uint8_t *p, uint32_t len, struct pkt *out)
 
 transport:
 	out->proto = nh;
-	if (off > out->l3_len) {
+	l4 = bytes_from(&dgram, off);
+	if (dgram.err) {
 		out->flags |= PKT_F_L4_TRUNC;
 		return DEC_IP;
 	}
-	return decode_l4(p + off, out->l3_len - off, out);
+	return decode_l4(l4, out);
 }
 
 /* ---- encapsulations between link and IP ---------------------------------- */
@@ -243,24 +241,26 @@ transport:
 static int
 enc_ip4(struct cur *c, struct pkt *out)
 {
-	return decode_ip4(c->p, c->len, out);
+	return decode_ip4(c->b, out);
 }
 
 static int
 enc_ip6(struct cur *c, struct pkt *out)
 {
-	return decode_ip6(c->p, c->len, out);
+	return decode_ip6(c->b, out);
 }
 
 /* Raw IP or the payload of an MPLS stack: the version nibble decides. */
 static int
 enc_guess_ip(struct cur *c, struct pkt *out)
 {
-	if (c->len < 1)
+	uint8_t v = bytes_u8(&c->b, 0);
+
+	if (c->b.err)
 		return DEC_TRUNCATED;
-	switch (c->p[0] >> 4) {
-	case 4: return decode_ip4(c->p, c->len, out);
-	case 6: return decode_ip6(c->p, c->len, out);
+	switch (v >> 4) {
+	case 4: return decode_ip4(c->b, out);
+	case 6: return decode_ip6(c->b, out);
 	default: return DEC_NONIP;
 	}
 }
@@ -268,56 +268,57 @@ enc_guess_ip(struct cur *c, struct pkt *out)
 static int
 enc_ether(struct cur *c, struct pkt *out)
 {
-	if (c->len < 14)
+	uint32_t llc;
+
+	c->et = bytes_be16(&c->b, 12);
+	if (bytes_skip(&c->b, 14) < 0)
 		return DEC_TRUNCATED;
-	c->et = be16(c->p + 12);
-	skip(c, 14);
 	if (c->et >= 0x0600)
 		return ENC_NEXT;
 	/* An 802.3 length field: only LLC/SNAP (AA AA 03) carries an ethertype. */
-	if (c->len < 8)
+	llc = bytes_be32(&c->b, 0) >> 8;
+	c->et = bytes_be16(&c->b, 6);
+	if (bytes_skip(&c->b, 8) < 0)
 		return DEC_TRUNCATED;
-	if (c->p[0] != 0xaa || c->p[1] != 0xaa || c->p[2] != 0x03)
-		return DEC_NONIP;
-	c->et = be16(c->p + 6);
-	skip(c, 8);
-	return ENC_NEXT;
+	return llc == 0xaaaa03 ? ENC_NEXT : DEC_NONIP;
 }
 
 static int
 enc_vlan(struct cur *c, struct pkt *out)
 {
-	if (c->len < 4)
+	uint16_t tci = bytes_be16(&c->b, 0);
+
+	c->et = bytes_be16(&c->b, 2);
+	if (bytes_skip(&c->b, 4) < 0)
 		return DEC_TRUNCATED;
 	/* Keep the two innermost ids: QinQ's service tag and customer tag. */
-	out->vlan = ((out->vlan << 12) | (be16(c->p) & 0x0fff)) & 0xffffff;
-	c->et = be16(c->p + 2);
-	skip(c, 4);
+	out->vlan = ((out->vlan << 12) | (tci & 0x0fff)) & 0xffffff;
 	return ENC_NEXT;
 }
 
 static int
 enc_mpls(struct cur *c, struct pkt *out)
 {
+	uint8_t first;
 	int n;
 
 	for (n = 0; n < MAX_DEPTH; n++) {
-		if (c->len < 4)
+		int bottom = bytes_u8(&c->b, 2) & 0x01;
+
+		if (bytes_skip(&c->b, 4) < 0)
 			return DEC_TRUNCATED;
-		int bottom = c->p[2] & 0x01;
-		skip(c, 4);
 		if (bottom)
 			break;
 	}
 	if (n == MAX_DEPTH)
 		return DEC_MALFORMED;
-	if (c->len < 1)
+	first = bytes_u8(&c->b, 0);
+	if (c->b.err)
 		return DEC_TRUNCATED;
 	/* First nibble 0: a pseudowire control word, then an Ethernet frame. */
-	if ((c->p[0] >> 4) == 0) {
-		if (c->len < 4)
+	if ((first >> 4) == 0) {
+		if (bytes_skip(&c->b, 4) < 0)
 			return DEC_TRUNCATED;
-		skip(c, 4);
 		c->et = ET_ETHER;
 	} else {
 		c->et = ET_GUESS_IP;
@@ -341,16 +342,19 @@ ppp_to_et(unsigned proto)
 static int
 ppp_proto(struct cur *c)
 {
-	if (c->len < 1)
+	uint8_t first = bytes_u8(&c->b, 0);
+
+	if (c->b.err)
 		return DEC_TRUNCATED;
-	if (c->p[0] & 0x01) {
-		c->et = ppp_to_et(c->p[0]);
-		skip(c, 1);
+	if (first & 0x01) {
+		c->et = ppp_to_et(first);
+		bytes_skip(&c->b, 1);
 	} else {
-		if (c->len < 2)
+		unsigned proto = bytes_be16(&c->b, 0);
+
+		if (bytes_skip(&c->b, 2) < 0)
 			return DEC_TRUNCATED;
-		c->et = ppp_to_et(be16(c->p));
-		skip(c, 2);
+		c->et = ppp_to_et(proto);
 	}
 	return c->et == ET_NONE ? DEC_NONIP : ENC_NEXT;
 }
@@ -358,11 +362,12 @@ ppp_proto(struct cur *c)
 static int
 enc_pppoe(struct cur *c, struct pkt *out)
 {
-	if (c->len < 6)
+	uint16_t vt = bytes_be16(&c->b, 0);
+
+	if (bytes_skip(&c->b, 6) < 0)
 		return DEC_TRUNCATED;
-	if (c->p[0] != 0x11 || c->p[1] != 0x00)	/* version 1, type 1, session data */
+	if (vt != 0x1100)	/* version 1, type 1, session data */
 		return DEC_MALFORMED;
-	skip(c, 6);
 	return ppp_proto(c);
 }
 
@@ -371,9 +376,8 @@ enc_pppoe(struct cur *c, struct pkt *out)
 static int
 enc_fabricpath(struct cur *c, struct pkt *out)
 {
-	if (c->len < 2)
+	if (bytes_skip(&c->b, 2) < 0)
 		return DEC_TRUNCATED;
-	skip(c, 2);
 	c->et = ET_ETHER;
 	return ENC_NEXT;
 }
@@ -415,35 +419,45 @@ decode_chain(struct cur *c, struct pkt *out)
 /* ---- link types ------------------------------------------------------------ */
 
 static enum decode_result
-start(const uint8_t *p, uint32_t len, unsigned et, struct pkt *out)
+start(struct bytes b, unsigned et, struct pkt *out)
 {
-	struct cur c = { p, len, et };
+	struct cur c = { b, et };
 
 	return decode_chain(&c, out);
+}
+
+/* A link header of hlen bytes whose ethertype was read into et (with
+ * the read's check in b): the chain after it. */
+static enum decode_result
+after_link(struct bytes b, uint32_t hlen, unsigned et, struct pkt *out)
+{
+	if (bytes_skip(&b, hlen) < 0)
+		return DEC_TRUNCATED;
+	return et == ET_NONE ? DEC_NONIP : start(b, et, out);
 }
 
 static enum decode_result
 link_ether(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	return start(p, len, ET_ETHER, out);
+	return start(bytes_of(p, len), ET_ETHER, out);
 }
 
 static enum decode_result
 link_raw(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	return start(p, len, ET_GUESS_IP, out);
+	return start(bytes_of(p, len), ET_GUESS_IP, out);
 }
 
 static enum decode_result
 link_ipv4(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	return start(p, len, ET_IPV4, out);
+	return start(bytes_of(p, len), ET_IPV4, out);
 }
 
 static enum decode_result
 link_ipv6(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	return start(p, len, ET_IPV6, out);
+	return start(bytes_of(p, len), ET_IPV6, out);
 }
 
 /* Address families as BSD, macOS and Linux write them in DLT_NULL/LOOP. */
@@ -461,50 +475,45 @@ af_to_et(uint32_t af)
 static enum decode_result
 link_null(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	unsigned et;
+	struct bytes b = bytes_of(p, len);
+	unsigned et = af_to_et(bytes_le32(&b, 0));
 
-	if (len < 4)
-		return DEC_TRUNCATED;
-	et = af_to_et((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24);
 	if (et == ET_NONE)
-		et = af_to_et(be32(p));
-	return et == ET_NONE ? DEC_NONIP : start(p + 4, len - 4, et, out);
+		et = af_to_et(bytes_be32(&b, 0));
+	return after_link(b, 4, et, out);
 }
 
 static enum decode_result
 link_loop(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	unsigned et;
+	struct bytes b = bytes_of(p, len);
 
-	if (len < 4)
-		return DEC_TRUNCATED;
-	et = af_to_et(be32(p));
-	return et == ET_NONE ? DEC_NONIP : start(p + 4, len - 4, et, out);
+	return after_link(b, 4, af_to_et(bytes_be32(&b, 0)), out);
 }
 
 static enum decode_result
 link_sll(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	if (len < 16)
-		return DEC_TRUNCATED;
-	return start(p + 16, len - 16, be16(p + 14), out);
+	struct bytes b = bytes_of(p, len);
+
+	return after_link(b, 16, bytes_be16(&b, 14), out);
 }
 
 static enum decode_result
 link_sll2(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	if (len < 20)
-		return DEC_TRUNCATED;
-	return start(p + 20, len - 20, be16(p), out);
+	struct bytes b = bytes_of(p, len);
+
+	return after_link(b, 20, bytes_be16(&b, 0), out);
 }
 
 /* Cisco HDLC: address, control, then an ethertype. */
 static enum decode_result
 link_chdlc(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	if (len < 4)
-		return DEC_TRUNCATED;
-	return start(p + 4, len - 4, be16(p + 2), out);
+	struct bytes b = bytes_of(p, len);
+
+	return after_link(b, 4, bytes_be16(&b, 2), out);
 }
 
 /* PPP with or without the HDLC-like address and control bytes (RFC 1662).
@@ -513,13 +522,17 @@ link_chdlc(const uint8_t *p, uint32_t len, struct pkt *out)
 static enum decode_result
 link_ppp(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	struct cur c = { p, len, ET_NONE };
+	struct cur c = { bytes_of(p, len), ET_NONE };
 	int r;
 
-	if (len >= 2 && (p[0] == 0x0f || p[0] == 0x8f) && p[1] == 0x00)
-		return link_chdlc(p, len, out);
-	if (len >= 2 && p[0] == 0xff && p[1] == 0x03)
-		skip(&c, 2);
+	if (bytes_has(&c.b, 0, 2)) {
+		uint16_t ac = bytes_be16(&c.b, 0);
+
+		if (ac == 0x0f00 || ac == 0x8f00)
+			return link_chdlc(p, len, out);
+		if (ac == 0xff03)
+			bytes_skip(&c.b, 2);
+	}
 	r = ppp_proto(&c);
 	return r == ENC_NEXT ? decode_chain(&c, out) : (enum decode_result)r;
 }
@@ -528,7 +541,7 @@ link_ppp(const uint8_t *p, uint32_t len, struct pkt *out)
 static enum decode_result
 link_pppoe(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	return start(p, len, ET_PPPOE, out);
+	return start(bytes_of(p, len), ET_PPPOE, out);
 }
 
 static enum decode_result link_ppi(const uint8_t *p, uint32_t len, struct pkt *out);
@@ -561,19 +574,19 @@ static const struct {
 static enum decode_result
 link_ppi(const uint8_t *p, uint32_t len, struct pkt *out)
 {
-	uint32_t hlen, dlt;
+	struct bytes b = bytes_of(p, len);
+	uint8_t ver = bytes_u8(&b, 0);
+	uint32_t hlen = bytes_le16(&b, 2), dlt = bytes_le32(&b, 4);
 	decode_fn fn;
 
-	if (len < 8)
+	if (b.err)
 		return DEC_TRUNCATED;
-	hlen = (uint32_t)p[2] | (uint32_t)p[3] << 8;
-	dlt = (uint32_t)p[4] | (uint32_t)p[5] << 8 | (uint32_t)p[6] << 16 | (uint32_t)p[7] << 24;
-	if (p[0] != 0 || hlen < 8)
+	if (ver != 0 || hlen < 8)
 		return DEC_MALFORMED;
-	if (len < hlen)
+	if (bytes_skip(&b, hlen) < 0)
 		return DEC_TRUNCATED;
 	fn = dlt == DLT_PPI ? NULL : decode_for_dlt((int)dlt);
-	return fn ? fn(p + hlen, len - hlen, out) : DEC_NONIP;
+	return fn ? fn(b.p, b.len, out) : DEC_NONIP;
 }
 
 enum decode_result

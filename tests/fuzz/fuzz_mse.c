@@ -26,7 +26,7 @@
 static enum mse_verdict
 run(const uint8_t *data, size_t size, struct mse *m)
 {
-	uint32_t seq[2] = { 1000, 0xfffffc00u }, prev[2] = { 1000, 0xfffffc00u };
+	uint32_t seq[2] = { 1000, 0xfffffc00u }, prev[2] = { 1000, 0xfffffc00u }, s1;
 	enum mse_verdict v = MSE_UNDECIDED, was;
 	int first = 1;
 
@@ -69,8 +69,10 @@ run(const uint8_t *data, size_t size, struct mse *m)
 		data += len;
 		size -= len;
 	}
+	/* Message 2's size: the server's stream, which stops at its end. */
+	s1 = m->f[1].next - m->base[1];
 	if (v == MSE_YES &&
-	    (m->c1 < MSE_DH_LEN || m->c1 > MSE_MSG_MAX || m->s1 < MSE_DH_LEN || m->s1 > MSE_MSG_MAX))
+	    (m->c1 < MSE_DH_LEN || m->c1 > MSE_MSG_MAX || s1 < MSE_DH_LEN || s1 > MSE_MSG_MAX))
 		abort();
 	return v;
 }
