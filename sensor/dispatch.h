@@ -29,8 +29,9 @@ struct dispatch *dispatch_new(const struct submap *subs, unsigned n);
 void dispatch_free(struct dispatch *);
 
 /* The worker of packet p (0..n-1); *sub is the subscriber it went by
- * (-1: transit). */
-unsigned dispatch_worker(const struct dispatch *, const struct pkt *p, int32_t *sub);
+ * (-1: transit). From one thread at a time (it remembers recent
+ * addresses in the table). */
+unsigned dispatch_worker(struct dispatch *, const struct pkt *p, int32_t *sub);
 
 /* The worker subscriber id goes to (id of the map the table was built
  * for). */
