@@ -21,7 +21,6 @@ struct memo {
 	uint8_t addr[16];
 	int32_t id;
 	uint8_t family;		/* 0: empty */
-	uint8_t pad[3];
 };
 
 struct dispatch {
