@@ -206,7 +206,7 @@ broadcast(struct workers *ws, enum rec_kind kind, uint64_t ts_us, const struct s
 		r->cfg = cfg;
 		r->subs = subs;
 		ring_commit(ws->w[i].ring, REC_EVENT);
-		ring_publish(ws->w[i].ring);
+		ring_flush(ws->w[i].ring);
 	}
 }
 
@@ -331,7 +331,7 @@ step_barrier(struct workers *ws, uint64_t ts_us)
 		r->kind = R_TICK_PKT;
 		r->ts_us = ts_us;
 		ring_commit(ws->w[i].ring, REC_EVENT);
-		ring_publish(ws->w[i].ring);
+		ring_flush(ws->w[i].ring);
 	}
 	if (ws->w[0].started)
 		ring_wait_empty(ws->w[0].ring);
@@ -413,7 +413,7 @@ reader_end(struct workers *ws)
 		r = reserve(ws, i, REC_EVENT, 0);
 		r->kind = R_END;
 		ring_commit(ws->w[i].ring, REC_EVENT);
-		ring_publish(ws->w[i].ring);
+		ring_flush(ws->w[i].ring);
 	}
 	publish_reader(ws);
 }
@@ -444,7 +444,7 @@ live_tick(void *ctx, uint64_t now_us, const struct capture_stats *st)
 		publish_reader(ws);
 	}
 	for (unsigned i = 0; i < ws->n; i++)
-		ring_publish(ws->w[i].ring);
+		ring_flush(ws->w[i].ring);
 	if (atomic_load(&ws->stop))
 		ws->rstop = 1;
 }

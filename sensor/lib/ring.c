@@ -30,6 +30,12 @@
 /* Looks before a side sleeps: a few microseconds, less than a futex
  * round trip, and little wasted where cores are few. */
 #define SPINS 128
+/* A sleeping side is woken only once there is this share of the ring to
+ * do (a flush wakes it whatever there is): a worker that keeps up with
+ * the reader would otherwise sleep and be woken every batch, a futex
+ * call and two context switches each, which cost the reader more than
+ * the packets did. */
+#define WAKE_SHARE 8
 
 struct ring {
 	alignas(64) _Atomic uint64_t tail;	/* published, by the producer */
@@ -152,15 +158,30 @@ ring_commit(struct ring *r, uint32_t len)
 		ring_publish(r);
 }
 
+static void
+publish(struct ring *r, int flush)
+{
+	r->pbatch = 0;
+	if (atomic_load_explicit(&r->tail, memory_order_relaxed) != r->ptail)
+		atomic_store(&r->tail, r->ptail);
+	else if (!flush)
+		return;
+	if (atomic_load(&r->sleep_c) &&
+	    (flush || r->ptail - atomic_load_explicit(&r->head, memory_order_relaxed) >=
+			      r->size / WAKE_SHARE))
+		fx_wake(&r->wake_c);
+}
+
 void
 ring_publish(struct ring *r)
 {
-	r->pbatch = 0;
-	if (atomic_load_explicit(&r->tail, memory_order_relaxed) == r->ptail)
-		return;
-	atomic_store(&r->tail, r->ptail);
-	if (atomic_load(&r->sleep_c))
-		fx_wake(&r->wake_c);
+	publish(r, 0);
+}
+
+void
+ring_flush(struct ring *r)
+{
+	publish(r, 1);
 }
 
 void
@@ -168,7 +189,7 @@ ring_wait_room(struct ring *r, uint32_t len, int timeout_ms)
 {
 	uint32_t need = need_of(len), w;
 
-	ring_publish(r);
+	ring_flush(r);
 	for (int i = 0; i < SPINS; i++) {
 		if (has_room(r, need))
 			return;
@@ -184,7 +205,7 @@ ring_wait_room(struct ring *r, uint32_t len, int timeout_ms)
 void
 ring_wait_empty(struct ring *r)
 {
-	ring_publish(r);
+	ring_flush(r);
 	for (;;) {
 		uint32_t w;
 
@@ -234,7 +255,10 @@ ring_release(struct ring *r)
 	if (atomic_load_explicit(&r->head, memory_order_relaxed) == r->chead)
 		return;
 	atomic_store(&r->head, r->chead);
-	if (atomic_load(&r->sleep_p))
+	/* A producer waiting for room, or for the ring to empty, gets it
+	 * in large pieces. */
+	if (atomic_load(&r->sleep_p) &&
+	    (r->chead == r->ctail || r->size - (r->ctail - r->chead) >= r->size / 4))
 		fx_wake(&r->wake_p);
 }
 

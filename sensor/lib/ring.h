@@ -36,9 +36,13 @@ void *ring_reserve(struct ring *, uint32_t len);
  * by itself after a batch of records). */
 void ring_commit(struct ring *, uint32_t len);
 
-/* Producer: makes every committed record visible and wakes a sleeping
- * consumer. */
+/* Producer: makes every committed record visible, and wakes a sleeping
+ * consumer once an eighth of the ring is waiting for it. */
 void ring_publish(struct ring *);
+
+/* Producer: ring_publish, and wakes a sleeping consumer whatever there
+ * is (the end of a live batch, an event that must not wait). */
+void ring_flush(struct ring *);
 
 /* Producer: waits until a record of len bytes fits (or timeout_ms has
  * passed); publishes first, so that the consumer has work. */
