@@ -183,6 +183,10 @@ reserve(struct workers *ws, unsigned i, uint32_t len, int drop)
 	while ((r = ring_reserve(ws->w[i].ring, len)) == NULL) {
 		if (drop)
 			return NULL;
+		/* While the reader waits for one worker, the others must
+		 * not sleep on the little their rings hold. */
+		for (unsigned j = 0; j < ws->n; j++)
+			ring_flush(ws->w[j].ring);
 		ring_wait_room(ws->w[i].ring, len, 100);
 	}
 	return r;
