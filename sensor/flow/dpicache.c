@@ -1,8 +1,8 @@
 /*
  * dpicache.c — nDPI's endpoint caches, made early and shared (see
  * dpicache.h). The module's fields are nDPI's internals, visible only
- * with NDPI_LIB_COMPILATION: kept to this file, which checks that the
- * caches are still unmade where it expects them, and refuses otherwise.
+ * with NDPI_LIB_COMPILATION: kept to this file. (nDPI 4.2 makes them on
+ * first use only; a module whose caches exist already keeps them.)
  */
 #define NDPI_LIB_COMPILATION
 #include "dpicache.h"
@@ -31,15 +31,9 @@ static const uint32_t entries[NCACHES] = { 1024, 32768, 512, 1024, 1024, 1024, 1
 int
 dpicache_make(struct ndpi_detection_module_struct *n)
 {
+	/* A module made before (the fuzz targets keep one) keeps its own. */
 	for (int i = 0; i < NCACHES; i++) {
-		if (*slot(n, i) != NULL) {
-			log_err("nDPI: its module is not laid out as compiled against "
-				"(an endpoint cache made before its first use)");
-			return -1;
-		}
-	}
-	for (int i = 0; i < NCACHES; i++) {
-		if ((*slot(n, i) = ndpi_lru_cache_init(entries[i])) == NULL) {
+		if (*slot(n, i) == NULL && (*slot(n, i) = ndpi_lru_cache_init(entries[i])) == NULL) {
 			log_err("nDPI: no memory for its endpoint caches");
 			return -1;
 		}

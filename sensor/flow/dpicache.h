@@ -12,9 +12,8 @@
 
 struct ndpi_detection_module_struct;
 
-/* Makes n's caches (after ndpi_finalize_initialization). Returns 0, or -1
- * (logged) when out of memory or when nDPI had made them already (a
- * library whose module layout is not the one compiled against). */
+/* Makes n's caches not made yet (after ndpi_finalize_initialization).
+ * Returns 0, or -1 (logged) when out of memory. */
 int dpicache_make(struct ndpi_detection_module_struct *n);
 
 /* n uses owner's caches from now on (its own are freed). nDPI 4.2 reads
