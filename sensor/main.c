@@ -199,6 +199,10 @@ on_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint32_t
 		reload_flag = 0;
 		reload(r);
 	}
+	if (r->wk) {	/* several threads: this one reads and dispatches */
+		workers_frame(r->wk, fn, data, caplen, wirelen, ts_us);
+		return;
+	}
 	pipeline_frame(r->pl, fn, data, caplen, wirelen, ts_us);
 	/* A few relaxed stores per frame, only when the endpoint is on:
 	 * a scrape after the last packet sees every packet. */
@@ -523,8 +527,7 @@ main(int argc, char **argv)
 	co.buffer_mb = (int)r.cfg->capture.buffer_mb;
 	co.progress = o.verbosity >= 0 && isatty(STDERR_FILENO) && !o.daemon;
 	co.tick = on_tick;
-	/* Files are read by one thread, whatever the configuration says. */
-	if (!o.read && r.cfg->capture.threads > 1)
+	if (r.cfg->capture.threads > 1)
 		threads = r.cfg->capture.threads;
 	/* Locked before anything is opened: a second sensor on the same
 	 * pidfile stops here, naming the first. */
@@ -540,7 +543,8 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (threads > 1 && (r.wk = workers_open(r.cfg->capture.interface, threads, &co)) == NULL) {
+	if (threads > 1 && (r.wk = o.read ? workers_open_files(threads)
+				   : workers_open(r.cfg->capture.interface, threads, &co)) == NULL) {
 		rc = 1;
 		goto out;
 	}
@@ -614,7 +618,13 @@ main(int argc, char **argv)
 			goto out;
 		}
 		daemon_ready(0);
-		rc = run_threads(&r);
+		if (o.read) {
+			rc = capture_files(o.read, &co, on_frame, &r, &cs);
+			if (workers_stop(r.wk) < 0)
+				rc = -1;
+		} else {
+			rc = run_threads(&r);
+		}
 		goto finish_threads;
 	}
 	if ((r.pl = pipeline_new(&pc)) == NULL) {
@@ -669,10 +679,16 @@ finish_threads:
 			struct capture_stats c;
 
 			workers_get(r.wk, i, &ps, &fs, &c);
+			char heavy[64];
+			double share;
+
+			workers_heavy(r.wk, i, heavy, sizeof heavy, &share);
 			fprintf(stderr, "summary thread=%u packets=%llu ip_bytes=%llu flows=%llu "
-				"peak_flows=%u drops=%llu\n", i, (unsigned long long)ps.packets,
+				"peak_flows=%u drops=%llu top_subscriber=%s top_share=%.2f\n", i,
+				(unsigned long long)ps.packets,
 				(unsigned long long)ps.ip_bytes, (unsigned long long)ps.flows,
-				fs.peak, (unsigned long long)(c.kernel_drops + c.if_drops));
+				fs.peak, (unsigned long long)(c.kernel_drops + c.if_drops),
+				heavy[0] ? heavy : "-", share);
 		}
 	}
 	rc = rc < 0 ? 1 : 0;

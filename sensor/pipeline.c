@@ -308,6 +308,54 @@ pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t 
 }
 
 void
+pipeline_decoded(struct pipeline *pl, const struct pkt *p)
+{
+	struct qslot *s = &pl->q[(pl->qh + pl->qn) % QLEN];
+
+	pl->st.packets++;
+	/* The frame stays where p points (the caller's ring) until
+	 * pipeline_drain: only the summary is queued. */
+	s->p = *p;
+	s->bucket = (p->flags & PKT_F_FRAG_LATER) ? NO_BUCKET : flow_prefetch_bucket(pl->flows, p);
+	if (pl->qn > 0) {
+		const struct qslot *m = &pl->q[(pl->qh + pl->qn - 1) % QLEN];
+
+		if (m->bucket != NO_BUCKET)
+			flow_prefetch_entry(pl->flows, m->bucket);
+	}
+	if (++pl->qn == QLEN) {
+		process(pl, &pl->q[pl->qh].p);
+		pl->qh = (pl->qh + 1) % QLEN;
+		pl->qn--;
+	}
+}
+
+int
+pipeline_share_dpi(struct pipeline *pl, struct pipeline *owner)
+{
+	return classify_share(pl->cls, owner->cls);
+}
+
+void
+pipeline_drain(struct pipeline *pl)
+{
+	drain(pl);
+}
+
+void
+pipeline_advance(struct pipeline *pl, uint64_t ts_us)
+{
+	drain(pl);
+	/* What process() does when a packet moves the clock, without the
+	 * packet: the same steps close, the same flows expire. */
+	if (ts_us > pl->now_us) {
+		stepclock_advance(&pl->clock, (time_t)(ts_us / 1000000), end_step, pl);
+		pl->now_us = ts_us;
+		flow_expire(pl->flows, ts_us, EXPIRE_BUDGET);
+	}
+}
+
+void
 pipeline_tick(struct pipeline *pl, uint64_t now_us)
 {
 	drain(pl);

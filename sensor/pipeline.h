@@ -57,6 +57,24 @@ struct pipeline *pipeline_new(const struct pipeline_cfg *);
 void pipeline_frame(struct pipeline *, decode_fn fn, const uint8_t *data,
 		    uint32_t caplen, uint32_t wirelen, uint64_t ts_us);
 
+/* Several threads (workers.c): a packet another thread has decoded, whose
+ * frame stays where p points until pipeline_drain returns. Packets are
+ * processed in the order given, up to two behind (prefetching). */
+void pipeline_decoded(struct pipeline *, const struct pkt *p);
+
+/* Several threads: pl's nDPI uses owner's caches of far endpoints
+ * (classify_share). Free pl before owner. Returns 0 or -1 (logged). */
+int pipeline_share_dpi(struct pipeline *pl, struct pipeline *owner);
+
+/* Processes every packet still queued (before the frames they point into
+ * are given back). */
+void pipeline_drain(struct pipeline *);
+
+/* Several threads reading files: packet time reached ts_us on another
+ * thread; this one closes the steps and expires the flows that a packet
+ * of that time would have. */
+void pipeline_advance(struct pipeline *, uint64_t ts_us);
+
 /* Live capture, between batches: moves the step clock and idle expiry to
  * wall time now_us even when no packet comes. */
 void pipeline_tick(struct pipeline *, uint64_t now_us);

@@ -1,11 +1,14 @@
 /*
- * workers.c — N live capture threads (see workers.h).
+ * workers.c — one reader, N workers (see workers.h).
  *
- * Each thread owns its capture handle and its pipeline; nothing of one
- * thread's packet path is touched by another. The main thread talks to
- * them only through struct workers: an atomic stop flag and a reload
- * generation they look at in their tick (at least every 100 ms), and, under
- * mu, the configuration to switch to and the counters each publishes.
+ * The reader owns the dispatch table and the producing side of every
+ * ring; each worker owns its pipeline and the consuming side of its ring.
+ * Everything a worker must do in order with its packets (a step boundary
+ * of packet time, the wall clock, a reload, the end) travels in its ring
+ * as a record among them, so that no lock is taken on the packet path and
+ * a reload lands at one packet boundary of every stream. The main thread
+ * talks to the threads through struct workers: under mu, the reload to
+ * make and the counters each publishes.
  */
 #include "workers.h"
 
@@ -13,101 +16,471 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "dispatch.h"
 #include "flowlog.h"
 #include "log.h"
+#include "ring.h"
 #include "rrdw.h"
 #include "submap.h"
 #include "thr.h"
 
+/* Bytes of ring per worker: a few thousand full-size frames, tens of
+ * thousands of small ones (about 10 ms of a 10 Gbit/s link). */
+#define RING_BYTES (8u << 20)
+/* Records a worker handles before it gives their room back (and drains
+ * its prefetch queue, whose packets point into them). */
+#define RELEASE_EVERY 256
 /* Counters are published for the main thread at most this often. */
 #define PUBLISH_US 1000000
+/* Packets of a worker over which its heaviest subscriber is judged. */
+#define HEAVY_WINDOW 65536
+/* Live: wall-clock ticks reach each worker at most this often. */
+#define TICK_US 20000
+
+enum rec_kind { R_PKT, R_TICK_PKT, R_TICK_WALL, R_RELOAD, R_END };
+
+/* One ring record: a decoded packet and its frame (which p points into),
+ * or an event. */
+struct rec {
+	uint32_t kind;
+	uint32_t pad;
+	uint64_t ts_us;			/* R_TICK_*: the time reached */
+	uint64_t gen;			/* R_RELOAD */
+	const struct sw_config *cfg;	/* R_RELOAD */
+	const struct submap *subs;	/* R_RELOAD */
+	struct pkt p;			/* R_PKT; the frame follows */
+};
+#define REC_EVENT ((uint32_t)offsetof(struct rec, p))
+#define REC_PKT ((uint32_t)sizeof(struct rec))
 
 struct worker {
 	struct workers *all;
 	unsigned idx;
-	struct capture *cap;
+	struct ring *ring;
 	struct pipeline *pl;
-	struct capture_opts co;		/* own copy: stop is this thread's */
-	volatile sig_atomic_t stop;	/* written by this thread only */
-	struct capture_stats cs;	/* this thread's */
-	_Atomic uint64_t drops;		/* of this handle, for shard 0 */
-	uint64_t reload_seen, last_pub_us;
 	pthread_t thr;
-	int started, rc;
+	int started;
+	_Atomic uint64_t ring_drops;	/* live: packets its full ring refused */
+	_Atomic uint64_t frames;	/* packets handed to it */
+	uint64_t last_pub_us;
+
+	/* the reader's: the heavy-hitter vote over HEAVY_WINDOW packets */
+	uint32_t hv_total, hv_votes, hv_hits;
+	int32_t hv_cand, hv_prev;
+	int hv_warned;
 
 	/* under all->mu */
 	uint64_t reload_done;
 	int reload_rc;
 	struct pipeline_stats pub_ps;
 	struct flow_stats pub_fs;
-	struct capture_stats pub_cs;
+	char heavy_name[64];
+	double heavy_share;
 };
 
 struct workers {
 	unsigned n;
 	struct worker *w;
 	struct flowlog *flog;
+	int live;
+	unsigned step;			/* seconds, for packet-time boundaries */
+
+	/* live capture */
+	struct capture *cap;
+	struct capture_opts co;
+	volatile sig_atomic_t rstop;	/* the reader's stop (its thread only) */
+	pthread_t rthr;
+	int rstarted, rrc;
+	_Atomic uint64_t kdrops;	/* the kernel's and the interface's */
+	uint64_t last_tick_us;
+
+	/* the reader's */
+	struct dispatch *map;
+	const struct submap *subs;	/* the map's */
+	uint64_t gnow_us;		/* latest packet time */
+	uint64_t reader_gen;
+	int ended;			/* R_END sent */
+	struct pipeline_stats rd;	/* frames that are not IP packets */
+	struct capture_stats cs;	/* the live capture's */
+
 	atomic_int stop, failed;
 	_Atomic uint64_t reload_gen;
 	pthread_mutex_t mu;
-	pthread_cond_t acked;		/* a reload switched; a loop ended */
-	unsigned nstarted, nover;	/* threads running; loops over */
+	pthread_cond_t acked;		/* a reload switched; a worker ended */
+	unsigned nrunning;
+	/* under mu */
 	const struct sw_config *rcfg;
 	const struct submap *rsubs;
+	struct dispatch *rmap, *oldmap;
+	struct pipeline_stats pub_rd;
+	struct capture_stats pub_cs;
 };
 
-struct workers *
-workers_open(const char *iface, unsigned n, const struct capture_opts *co)
+static struct workers *
+workers_alloc(unsigned n)
 {
 	struct workers *ws = calloc(1, sizeof *ws);
-	struct capture_opts o = *co;
 
 	if (!ws || (ws->w = calloc(n, sizeof *ws->w)) == NULL) {
 		free(ws);
-		log_err("%s: out of memory for %u capture threads", iface, n);
+		log_err("out of memory for %u worker threads", n);
 		return NULL;
 	}
 	ws->n = n;
 	pthread_mutex_init(&ws->mu, NULL);
 	pthread_cond_init(&ws->acked, NULL);
-	/* One group per process; a second sensor on the same interface gets
-	 * its own group (another pid) and its own copy of the traffic. */
-	o.fanout_group = (int)(getpid() & 0xffff) ? (int)(getpid() & 0xffff) : 1;
 	for (unsigned i = 0; i < n; i++) {
 		ws->w[i].all = ws;
 		ws->w[i].idx = i;
-		if ((ws->w[i].cap = capture_open_live(iface, &o)) == NULL) {
+		ws->w[i].hv_cand = ws->w[i].hv_prev = -1;
+		if ((ws->w[i].ring = ring_new(RING_BYTES)) == NULL) {
+			log_err("out of memory for worker %u's ring (%u MiB)", i, RING_BYTES >> 20);
 			workers_free(ws);
 			return NULL;
 		}
 	}
-	log_info("%s: %u capture threads in fanout group %d (flow hash)", iface, n,
-		 o.fanout_group);
 	return ws;
 }
+
+struct workers *
+workers_open(const char *iface, unsigned n, const struct capture_opts *co)
+{
+	struct workers *ws = workers_alloc(n);
+
+	if (!ws)
+		return NULL;
+	ws->live = 1;
+	if ((ws->cap = capture_open_live(iface, co)) == NULL) {
+		workers_free(ws);
+		return NULL;
+	}
+	log_info("%s: one capture thread, %u workers (by subscriber)", iface, n);
+	return ws;
+}
+
+struct workers *
+workers_open_files(unsigned n)
+{
+	return workers_alloc(n);
+}
+
+/* ---- the reader ------------------------------------------------------ */
+
+/* Room for len bytes in worker i's ring: waits for it unless drop (live
+ * packets); NULL when dropped. */
+static struct rec *
+reserve(struct workers *ws, unsigned i, uint32_t len, int drop)
+{
+	struct rec *r;
+
+	while ((r = ring_reserve(ws->w[i].ring, len)) == NULL) {
+		if (drop)
+			return NULL;
+		/* While the reader waits for one worker, the others must
+		 * not sleep on the little their rings hold. */
+		for (unsigned j = 0; j < ws->n; j++)
+			ring_flush(ws->w[j].ring);
+		ring_wait_room(ws->w[i].ring, len, 100);
+	}
+	return r;
+}
+
+/* An event for every worker, in order with its packets (never dropped). */
+static void
+broadcast(struct workers *ws, enum rec_kind kind, uint64_t ts_us, const struct sw_config *cfg,
+	  const struct submap *subs, uint64_t gen)
+{
+	for (unsigned i = 0; i < ws->n; i++) {
+		struct rec *r;
+
+		if (!ws->w[i].started)
+			continue;	/* a start that failed half-way */
+		r = reserve(ws, i, REC_EVENT, 0);
+
+		r->kind = kind;
+		r->ts_us = ts_us;
+		r->gen = gen;
+		r->cfg = cfg;
+		r->subs = subs;
+		ring_commit(ws->w[i].ring, REC_EVENT);
+		ring_flush(ws->w[i].ring);
+	}
+}
+
+/* The reload the main thread asked for, between two packets: the new
+ * table from now on, and a marker in every stream that says where. */
+static void
+reader_switch(struct workers *ws)
+{
+	const struct sw_config *cfg;
+	const struct submap *subs;
+	struct dispatch *map;
+	uint64_t gen = atomic_load(&ws->reload_gen);
+
+	pthread_mutex_lock(&ws->mu);
+	cfg = ws->rcfg;
+	subs = ws->rsubs;
+	map = ws->rmap;
+	ws->rmap = NULL;
+	pthread_mutex_unlock(&ws->mu);
+	ws->reader_gen = gen;
+	if (map) {
+		pthread_mutex_lock(&ws->mu);
+		ws->oldmap = ws->map;	/* freed once every worker has switched */
+		pthread_mutex_unlock(&ws->mu);
+		ws->map = map;
+		ws->subs = subs;
+		/* Ids are the old map's: the vote starts again. */
+		for (unsigned i = 0; i < ws->n; i++)
+			ws->w[i].hv_cand = ws->w[i].hv_prev = -1;
+	}
+	broadcast(ws, R_RELOAD, 0, cfg, subs, gen);
+}
+
+/* Boyer-Moore majority vote over each window of HEAVY_WINDOW packets of
+ * a worker: a subscriber with more than half of them is the candidate at
+ * the window's end; the next window counts that candidate's packets
+ * exactly (its share), while it votes again. Two words a packet. */
+static void
+heavy_count(struct workers *ws, struct worker *wk, int32_t sub)
+{
+	if (sub == wk->hv_cand) {
+		wk->hv_votes++;
+	} else if (wk->hv_votes == 0) {
+		wk->hv_cand = sub;
+		wk->hv_votes = 1;
+	} else {
+		wk->hv_votes--;
+	}
+	wk->hv_hits += sub >= 0 && sub == wk->hv_prev;
+	if (++wk->hv_total < HEAVY_WINDOW)
+		return;
+	const char *name = submap_name(ws->subs, wk->hv_prev);
+	double share = name ? (double)wk->hv_hits / (double)wk->hv_total : 0.0;
+
+	pthread_mutex_lock(&ws->mu);
+	snprintf(wk->heavy_name, sizeof wk->heavy_name, "%s", name ? name : "");
+	wk->heavy_share = share;
+	pthread_mutex_unlock(&ws->mu);
+	/* More than half of one worker is more than the others can take
+	 * from it: that worker, not the sensor, is the subscriber's limit. */
+	if (name && share > 0.5 && ws->n > 1 && !wk->hv_warned) {
+		wk->hv_warned = 1;
+		log_warn("subscriber %s is %.0f%% of worker %u's packets: all of a subscriber's "
+			 "traffic goes to one worker, so one core is its limit", name, 100.0 * share,
+			 wk->idx);
+	}
+	wk->hv_prev = wk->hv_cand;
+	wk->hv_total = wk->hv_votes = wk->hv_hits = 0;
+	wk->hv_cand = -1;
+}
+
+static void
+dispatch_pkt(struct workers *ws, const struct pkt *p, const uint8_t *data, uint32_t caplen)
+{
+	int32_t sub;
+	unsigned i = dispatch_worker(ws->map, p, &sub);
+	struct worker *wk = &ws->w[i];
+	struct rec *r = reserve(ws, i, REC_PKT + caplen, ws->live);
+	uint8_t *frame;
+
+	if (!r) {
+		atomic_fetch_add_explicit(&wk->ring_drops, 1, memory_order_relaxed);
+		return;
+	}
+	frame = (uint8_t *)(r + 1);
+	memcpy(frame, data, caplen);
+	r->kind = R_PKT;
+	r->p = *p;
+	/* The summary points into the frame: now into the ring's copy. */
+	if (p->l3)
+		r->p.l3 = frame + (p->l3 - data);
+	if (p->payload)
+		r->p.payload = frame + (p->payload - data);
+	ring_commit(wk->ring, REC_PKT + caplen);
+	atomic_store_explicit(&wk->frames, atomic_load_explicit(&wk->frames, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+	heavy_count(ws, wk, sub);
+}
+
+/* Files: packet time leaves a step. Every worker expires what one thread
+ * would have by the step's last packet, then closes the step at the
+ * first packet of the next, as one thread does; and no worker begins
+ * the next step before all have closed this one: the RRD writer adds up
+ * the producers' amounts of a step only until all have committed it (a
+ * faster one's next step would ride with it), and shard 0, which counts
+ * the sensor's alerts, closes last, once every alert of the step is
+ * raised. Twice a step, not a packet: the cost is nothing. */
+static void
+step_barrier(struct workers *ws, uint64_t ts_us)
+{
+	broadcast(ws, R_TICK_PKT, ws->gnow_us, NULL, NULL, 0);
+	for (unsigned i = ws->n; i-- > 0;) {
+		struct rec *r;
+
+		if (!ws->w[i].started)
+			continue;
+		if (i == 0)	/* the others are done with the step */
+			for (unsigned j = 1; j < ws->n; j++)
+				if (ws->w[j].started)
+					ring_wait_empty(ws->w[j].ring);
+		r = reserve(ws, i, REC_EVENT, 0);
+		r->kind = R_TICK_PKT;
+		r->ts_us = ts_us;
+		ring_commit(ws->w[i].ring, REC_EVENT);
+		ring_flush(ws->w[i].ring);
+	}
+	if (ws->w[0].started)
+		ring_wait_empty(ws->w[0].ring);
+}
+
+/* One frame, in the reader's thread. */
+static void
+reader_frame(struct workers *ws, decode_fn fn, const uint8_t *data, uint32_t caplen,
+	     uint32_t wirelen, uint64_t ts_us)
+{
+	struct pkt p;
+	enum decode_result dr;
+
+	if (atomic_load_explicit(&ws->reload_gen, memory_order_relaxed) != ws->reader_gen)
+		reader_switch(ws);
+	ws->rd.packets++;
+	dr = decode_frame(fn, data, caplen, wirelen, &p);
+	if (dr != DEC_IP) {
+		uint64_t *c[DEC_NRESULTS] = { [DEC_NONIP] = &ws->rd.non_ip,
+					      [DEC_TRUNCATED] = &ws->rd.truncated,
+					      [DEC_MALFORMED] = &ws->rd.malformed };
+		(*c[(unsigned)dr < DEC_NRESULTS ? dr : DEC_MALFORMED])++;
+		return;
+	}
+	p.ts_us = ts_us;
+	if (!ws->live && ts_us > ws->gnow_us) {
+		if (ws->gnow_us && ts_us / 1000000 / ws->step != ws->gnow_us / 1000000 / ws->step)
+			step_barrier(ws, ts_us);
+		ws->gnow_us = ts_us;
+	}
+	dispatch_pkt(ws, &p, data, caplen);
+}
+
+void
+workers_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
+	      uint64_t ts_us)
+{
+	reader_frame(ctx, fn, data, caplen, wirelen, ts_us);
+}
+
+static void
+publish_reader(struct workers *ws)
+{
+	pthread_mutex_lock(&ws->mu);
+	ws->pub_rd = ws->rd;
+	ws->pub_cs = ws->cs;
+	pthread_mutex_unlock(&ws->mu);
+}
+
+/* The end of the input: every worker at the same time, then done. */
+static void
+reader_end(struct workers *ws)
+{
+	if (ws->ended)
+		return;
+	ws->ended = 1;
+	if (ws->live) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		broadcast(ws, R_TICK_WALL, (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000,
+			  NULL, NULL, 0);
+	} else if (ws->gnow_us) {
+		broadcast(ws, R_TICK_PKT, ws->gnow_us, NULL, NULL, 0);
+	}
+	/* Shard 0 ends last, once every other worker's last step and its
+	 * alerts are in (see step_barrier). */
+	for (unsigned i = ws->n; i-- > 0;) {
+		struct rec *r;
+
+		if (!ws->w[i].started)
+			continue;
+		if (i == 0) {
+			pthread_mutex_lock(&ws->mu);
+			while (ws->nrunning > 1)
+				pthread_cond_wait(&ws->acked, &ws->mu);
+			pthread_mutex_unlock(&ws->mu);
+		}
+		r = reserve(ws, i, REC_EVENT, 0);
+		r->kind = R_END;
+		ring_commit(ws->w[i].ring, REC_EVENT);
+		ring_flush(ws->w[i].ring);
+	}
+	publish_reader(ws);
+}
+
+/* Live, between batches: the batch becomes visible, the wall clock and
+ * the drops go on, a reload or a stop is taken. */
+static void
+live_tick(void *ctx, uint64_t now_us, const struct capture_stats *st)
+{
+	struct workers *ws = ctx;
+
+	atomic_store_explicit(&ws->kdrops, st->kernel_drops + st->if_drops, memory_order_relaxed);
+	ws->cs = *st;
+	if (atomic_load_explicit(&ws->reload_gen, memory_order_relaxed) != ws->reader_gen)
+		reader_switch(ws);
+	if (now_us >= ws->last_tick_us + TICK_US) {
+		ws->last_tick_us = now_us;
+		for (unsigned i = 0; i < ws->n; i++) {
+			struct rec *r = ring_reserve(ws->w[i].ring, REC_EVENT);
+
+			/* A full ring has work enough: the next tick will do. */
+			if (!r)
+				continue;
+			r->kind = R_TICK_WALL;
+			r->ts_us = now_us;
+			ring_commit(ws->w[i].ring, REC_EVENT);
+		}
+		publish_reader(ws);
+	}
+	for (unsigned i = 0; i < ws->n; i++)
+		ring_flush(ws->w[i].ring);
+	if (atomic_load(&ws->stop))
+		ws->rstop = 1;
+}
+
+static void *
+reader_main(void *arg)
+{
+	struct workers *ws = arg;
+
+	ws->co = (struct capture_opts){ .stop = &ws->rstop, .tick = live_tick };
+	ws->rrc = capture_run(ws->cap, &ws->co, workers_frame, ws, &ws->cs);
+	if (ws->rrc < 0)
+		atomic_store(&ws->failed, 1);
+	atomic_store_explicit(&ws->kdrops, ws->cs.kernel_drops + ws->cs.if_drops,
+			      memory_order_relaxed);
+	reader_end(ws);
+	pthread_mutex_lock(&ws->mu);
+	pthread_cond_broadcast(&ws->acked);
+	pthread_mutex_unlock(&ws->mu);
+	return NULL;
+}
+
+/* ---- a worker ---------------------------------------------------------- */
 
 static uint64_t
 all_drops(struct workers *ws)
 {
-	uint64_t sum = 0;
+	uint64_t sum = atomic_load_explicit(&ws->kdrops, memory_order_relaxed);
 
 	for (unsigned i = 0; i < ws->n; i++)
-		sum += atomic_load_explicit(&ws->w[i].drops, memory_order_relaxed);
+		sum += atomic_load_explicit(&ws->w[i].ring_drops, memory_order_relaxed);
 	return sum;
-}
-
-/* Sensor-wide drops go to shard 0's health collector, which reports them
- * once; the others' are their own (and unused). */
-static void
-set_drops(struct worker *wk)
-{
-	pipeline_set_drops(wk->pl, wk->idx == 0 ? all_drops(wk->all)
-			   : atomic_load_explicit(&wk->drops, memory_order_relaxed));
 }
 
 static void
@@ -116,53 +489,49 @@ publish(struct worker *wk)
 	pthread_mutex_lock(&wk->all->mu);
 	pipeline_get_stats(wk->pl, &wk->pub_ps);
 	pipeline_get_flow_stats(wk->pl, &wk->pub_fs);
-	wk->pub_cs = wk->cs;
 	pthread_mutex_unlock(&wk->all->mu);
 }
 
 static void
-on_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
-	 uint64_t ts_us)
+on_reload(struct worker *wk, const struct rec *r)
 {
-	pipeline_frame(((struct worker *)ctx)->pl, fn, data, caplen, wirelen, ts_us);
+	struct workers *ws = wk->all;
+	int rc = pipeline_reload(wk->pl, r->cfg, r->subs);
+
+	pthread_mutex_lock(&ws->mu);
+	wk->reload_done = r->gen;
+	wk->reload_rc = rc;
+	pthread_cond_broadcast(&ws->acked);
+	pthread_mutex_unlock(&ws->mu);
 }
 
-/* In the worker's thread, between batches. */
-static void
-on_tick(void *ctx, uint64_t now_us, const struct capture_stats *st)
+/* Handles one record; returns 1 at the end. */
+static int
+on_record(struct worker *wk, const struct rec *r)
 {
-	struct worker *wk = ctx;
-	struct workers *ws = wk->all;
-	uint64_t gen;
-
-	atomic_store_explicit(&wk->drops, st->kernel_drops + st->if_drops, memory_order_relaxed);
-	set_drops(wk);
-	pipeline_tick(wk->pl, now_us);
-	gen = atomic_load(&ws->reload_gen);
-	if (gen != wk->reload_seen) {
-		int rc;
-
-		const struct sw_config *cfg;
-		const struct submap *subs;
-
-		wk->reload_seen = gen;
-		pthread_mutex_lock(&ws->mu);
-		cfg = ws->rcfg;
-		subs = ws->rsubs;
-		pthread_mutex_unlock(&ws->mu);
-		rc = pipeline_reload(wk->pl, cfg, subs);
-		pthread_mutex_lock(&ws->mu);
-		wk->reload_done = gen;
-		wk->reload_rc = rc;
-		pthread_cond_broadcast(&ws->acked);
-		pthread_mutex_unlock(&ws->mu);
+	switch (r->kind) {
+	case R_PKT:
+		pipeline_decoded(wk->pl, &r->p);
+		return 0;
+	case R_TICK_PKT:
+		pipeline_advance(wk->pl, r->ts_us);
+		return 0;
+	case R_TICK_WALL:
+		/* Sensor-wide drops are shard 0's to report, once. */
+		pipeline_set_drops(wk->pl, wk->idx == 0 ? all_drops(wk->all) : 0);
+		pipeline_tick(wk->pl, r->ts_us);
+		if (r->ts_us >= wk->last_pub_us + PUBLISH_US) {
+			wk->last_pub_us = r->ts_us;
+			publish(wk);
+		}
+		return 0;
+	case R_RELOAD:
+		pipeline_drain(wk->pl);
+		on_reload(wk, r);
+		return 0;
+	default:
+		return 1;
 	}
-	if (now_us >= wk->last_pub_us + PUBLISH_US) {
-		wk->last_pub_us = now_us;
-		publish(wk);
-	}
-	if (atomic_load(&ws->stop))
-		wk->stop = 1;
 }
 
 static void *
@@ -170,27 +539,45 @@ worker_main(void *arg)
 {
 	struct worker *wk = arg;
 	struct workers *ws = wk->all;
+	unsigned since = 0, idle = 0;
+	uint32_t len;
 
 	rrdw_bind_producer(wk->idx);
-	wk->rc = capture_run(wk->cap, &wk->co, on_frame, wk, &wk->cs);
-	if (wk->rc < 0) {
-		atomic_store(&ws->failed, 1);
-		atomic_store(&ws->stop, 1);
+	for (;;) {
+		const struct rec *r = ring_peek(wk->ring, &len);
+		int end;
+
+		if (!r) {
+			/* Nothing more now: what was handed over is done. */
+			pipeline_drain(wk->pl);
+			ring_release(wk->ring);
+			since = 0;
+			if (++idle % 64 == 0 && !ws->live)
+				publish(wk);
+			ring_wait_data(wk->ring, 100);
+			continue;
+		}
+		end = on_record(wk, r);
+		ring_next(wk->ring);
+		if (end)
+			break;
+		if (++since >= RELEASE_EVERY) {
+			pipeline_drain(wk->pl);
+			ring_release(wk->ring);
+			since = 0;
+		}
 	}
-	atomic_store_explicit(&wk->drops, wk->cs.kernel_drops + wk->cs.if_drops,
-			      memory_order_relaxed);
-	/* Shard 0 reports every handle's final drops: wait for them. */
-	pthread_mutex_lock(&ws->mu);
-	ws->nover++;
-	pthread_cond_broadcast(&ws->acked);
-	while (ws->nover < ws->nstarted)
-		pthread_cond_wait(&ws->acked, &ws->mu);
-	pthread_mutex_unlock(&ws->mu);
-	set_drops(wk);
+	pipeline_drain(wk->pl);
+	ring_release(wk->ring);
+	pipeline_set_drops(wk->pl, wk->idx == 0 ? all_drops(ws) : 0);
 	/* Everything seen is accounted and committed, in this thread (the
 	 * RRD writer knows its producers by thread). */
 	pipeline_finish(wk->pl);
 	publish(wk);
+	pthread_mutex_lock(&ws->mu);
+	ws->nrunning--;
+	pthread_cond_broadcast(&ws->acked);
+	pthread_mutex_unlock(&ws->mu);
 	return NULL;
 }
 
@@ -200,6 +587,10 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 	struct pipeline_cfg c = *pc;
 	int err = 0;
 
+	ws->step = pc->step ? pc->step : 60;
+	if ((ws->map = dispatch_new(pc->subs, ws->n)) == NULL)
+		return -1;
+	ws->subs = pc->subs;
 	if (pc->flow_log) {
 		if ((ws->flog = flowlog_open(pc->flow_log)) == NULL)
 			return -1;
@@ -208,31 +599,39 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 		c.flog = ws->flog;
 	}
 	if (pc->rrdw && rrdw_set_producers(pc->rrdw, ws->n) < 0) {
-		log_err("rrd: %u capture threads: too many for the writer", ws->n);
+		log_err("rrd: %u worker threads: too many for the writer", ws->n);
 		return -1;
 	}
+	/* max_flows is the sensor's: each worker holds its share. */
+	c.max_flows = (pc->max_flows / ws->n) ? (pc->max_flows / ws->n) : 1;
+	c.dpi_states = (pc->dpi_states / ws->n) ? (pc->dpi_states / ws->n) : 1;
 	for (unsigned i = 0; i < ws->n; i++) {
 		c.shard = i;
 		if ((ws->w[i].pl = pipeline_new(&c)) == NULL)
 			return -1;
+		if (i > 0)
+			pipeline_share_dpi(ws->w[i].pl, ws->w[0].pl);
 	}
-	ws->nstarted = ws->n;
 	/* Signals are the main thread's: it waits for them. */
-	for (unsigned i = 0; i < ws->n; i++) {
+	for (unsigned i = 0; i < ws->n && !err; i++) {
 		struct worker *wk = &ws->w[i];
 		char name[16];
 
-		wk->co = (struct capture_opts){ .stop = &wk->stop, .tick = on_tick };
-		snprintf(name, sizeof name, "capture%u", i % 100);
+		snprintf(name, sizeof name, "worker%u", i % 100);
 		if ((err = thr_start(&wk->thr, worker_main, wk, name)) != 0) {
-			log_err("cannot start capture thread %u: %s", i, strerror(err));
-			pthread_mutex_lock(&ws->mu);
-			ws->nstarted = i;
-			pthread_cond_broadcast(&ws->acked);
-			pthread_mutex_unlock(&ws->mu);
+			log_err("cannot start worker thread %u: %s", i, strerror(err));
 			break;
 		}
 		wk->started = 1;
+		pthread_mutex_lock(&ws->mu);
+		ws->nrunning++;
+		pthread_mutex_unlock(&ws->mu);
+	}
+	if (!err && ws->live) {
+		if ((err = thr_start(&ws->rthr, reader_main, ws, "capture")) != 0)
+			log_err("cannot start the capture thread: %s", strerror(err));
+		else
+			ws->rstarted = 1;
 	}
 	return err ? -1 : 0;
 }
@@ -240,30 +639,45 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 int
 workers_reload(struct workers *ws, const struct sw_config *cfg, const struct submap *subs)
 {
+	struct dispatch *map = dispatch_new(subs, ws->n), *old;
 	uint64_t gen;
 	unsigned ok = 0, done;
 
+	if (!map)
+		return -1;
 	pthread_mutex_lock(&ws->mu);
 	ws->rcfg = cfg;
 	ws->rsubs = subs;
+	dispatch_free(ws->rmap);	/* one a reader never took */
+	ws->rmap = map;
 	gen = atomic_load(&ws->reload_gen) + 1;
 	atomic_store(&ws->reload_gen, gen);
+	pthread_mutex_unlock(&ws->mu);
+	/* Reading files, the caller is the reader. */
+	if (!ws->live && !ws->ended)
+		reader_switch(ws);
+	pthread_mutex_lock(&ws->mu);
 	for (;;) {
 		done = ok = 0;
 		for (unsigned i = 0; i < ws->n; i++) {
-			/* A thread that has ended switches no more. */
+			/* A worker that has ended switches no more. */
 			if (ws->w[i].reload_done == gen || !ws->w[i].started) {
 				done++;
 				ok += ws->w[i].reload_done == gen && ws->w[i].reload_rc == 0;
 			}
 		}
-		if (done == ws->n || atomic_load(&ws->failed))
+		if (done == ws->n || ws->nrunning == 0 || atomic_load(&ws->failed) ||
+		    (ws->live && ws->ended))
 			break;
 		pthread_cond_wait(&ws->acked, &ws->mu);
 	}
+	old = done == ws->n ? ws->oldmap : NULL;
+	if (old)
+		ws->oldmap = NULL;
 	pthread_mutex_unlock(&ws->mu);
+	dispatch_free(old);
 	if (done < ws->n)
-		return 1;	/* a thread failed meanwhile: it may still read either */
+		return 1;	/* a thread ended meanwhile: it may still read either */
 	return ok == ws->n ? 0 : ok == 0 ? -1 : 1;
 }
 
@@ -282,22 +696,25 @@ workers_failed(struct workers *ws)
 int
 workers_stop(struct workers *ws)
 {
-	int rc = 0;
-
 	atomic_store(&ws->stop, 1);
-	/* A reload waiting for an ended thread must not wait forever. */
 	pthread_mutex_lock(&ws->mu);
 	pthread_cond_broadcast(&ws->acked);
 	pthread_mutex_unlock(&ws->mu);
+	if (ws->rstarted) {
+		pthread_join(ws->rthr, NULL);
+		ws->rstarted = 0;
+	} else {
+		/* Files (or a capture thread that never started): the
+		 * caller's thread is the reader. */
+		reader_end(ws);
+	}
 	for (unsigned i = 0; i < ws->n; i++) {
 		if (!ws->w[i].started)
 			continue;
 		pthread_join(ws->w[i].thr, NULL);
 		ws->w[i].started = 0;
-		if (ws->w[i].rc < 0)
-			rc = -1;
 	}
-	return rc;
+	return ws->rrc < 0 ? -1 : 0;
 }
 
 unsigned
@@ -313,12 +730,35 @@ workers_get(struct workers *ws, unsigned i, struct pipeline_stats *ps, struct fl
 	struct worker *wk = &ws->w[i];
 
 	pthread_mutex_lock(&ws->mu);
-	if (ps)
+	if (ps) {
 		*ps = wk->pub_ps;
+		if (i == 0) {	/* the frames no worker was handed */
+			ps->non_ip += ws->pub_rd.non_ip;
+			ps->truncated += ws->pub_rd.truncated;
+			ps->malformed += ws->pub_rd.malformed;
+			ps->packets += ws->pub_rd.non_ip + ws->pub_rd.truncated + ws->pub_rd.malformed;
+		}
+	}
 	if (fs)
 		*fs = wk->pub_fs;
-	if (cs)
-		*cs = wk->pub_cs;
+	if (cs) {
+		memset(cs, 0, sizeof *cs);
+		cs->frames = atomic_load_explicit(&wk->frames, memory_order_relaxed);
+		cs->kernel_drops = atomic_load_explicit(&wk->ring_drops, memory_order_relaxed);
+		if (i == 0) {
+			cs->kernel_drops += ws->pub_cs.kernel_drops;
+			cs->if_drops = ws->pub_cs.if_drops;
+		}
+	}
+	pthread_mutex_unlock(&ws->mu);
+}
+
+void
+workers_heavy(struct workers *ws, unsigned i, char *name, size_t len, double *share)
+{
+	pthread_mutex_lock(&ws->mu);
+	snprintf(name, len, "%s", ws->w[i].heavy_name);
+	*share = ws->w[i].heavy_share;
 	pthread_mutex_unlock(&ws->mu);
 }
 
@@ -346,13 +786,18 @@ workers_free(struct workers *ws)
 
 	if (!ws)
 		return 0;
-	for (unsigned i = 0; i < ws->n; i++) {
+	/* Worker 0 owns the nDPI caches the others borrow: freed last. */
+	for (unsigned i = ws->n; i-- > 0;) {
 		if (pipeline_free(ws->w[i].pl) < 0)
 			rc = -1;
-		capture_close(ws->w[i].cap);
+		ring_free(ws->w[i].ring);
 	}
+	capture_close(ws->cap);
 	if (ws->flog && flowlog_close(ws->flog) < 0)
 		rc = -1;
+	dispatch_free(ws->map);
+	dispatch_free(ws->rmap);
+	dispatch_free(ws->oldmap);
 	pthread_cond_destroy(&ws->acked);
 	pthread_mutex_destroy(&ws->mu);
 	free(ws->w);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dpicache.h"
 #include "log.h"
 #include "watchdog.h"
 
@@ -41,6 +42,7 @@ struct classify_stats {
 
 struct classifier {
 	struct ndpi_detection_module_struct *ndpi;
+	int borrowed;			/* its endpoint caches are another's */
 	struct ndpi_flow_struct *pool;
 	uint32_t *free_ids;		/* stack of unused pool slots */
 	uint32_t nfree, max;
@@ -68,6 +70,11 @@ classify_new(uint32_t max_states, uint32_t max_bytes)
 		NDPI_DEL_PROTOCOL_FROM_BITMASK(all, disabled_protocols[i]);
 	ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
 	ndpi_finalize_initialization(c->ndpi);
+	if (dpicache_make(c->ndpi) < 0) {
+		log_err("nDPI: no memory for its endpoint caches");
+		classify_free(c);
+		return NULL;
+	}
 
 	/* calloc: slots never used cost no resident memory. */
 	c->pool = calloc(max_states, sizeof *c->pool);
@@ -93,11 +100,23 @@ release(struct classifier *c, struct flow *f)
 	f->dpi = FLOW_NONE;
 }
 
+int
+classify_share(struct classifier *c, struct classifier *owner)
+{
+	if (dpicache_share(c->ndpi, owner->ndpi) < 0)
+		return -1;
+	c->borrowed = 1;
+	return 0;
+}
+
 void
 classify_free(struct classifier *c)
 {
 	if (!c)
 		return;
+	/* The owner frees shared caches (after every borrower is done). */
+	if (c->ndpi && c->borrowed)
+		dpicache_unshare(c->ndpi);
 	if (c->ndpi)
 		ndpi_exit_detection_module(c->ndpi);
 	free(c->pool);

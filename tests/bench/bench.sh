@@ -34,7 +34,9 @@ command -v ndpiReader >/dev/null || { echo "bench: ndpiReader missing (libndpi-b
 
 # ---- the capture ----
 [ -x "$gen" ] || { echo "bench: $gen missing: run make first"; exit 1; }
-stamp="$BENCH_GEN_OPTS $(sha256sum "$gen" | cut -d' ' -f1)"
+# The generator's sources, not its binary (which differs per build folder),
+# say whether a cached capture is still the one the options make.
+stamp="$BENCH_GEN_OPTS $(cat tests/gen/*.c tests/gen/*.h | sha256sum | cut -d' ' -f1)"
 if [ ! -s "$pcap" ] || [ "$(cat "$out/bench.opts" 2>/dev/null)" != "$stamp" ]; then
 	echo "bench: generating $pcap ($BENCH_GEN_OPTS)"
 	rm -f "$pcap" "$out/bench.opts"
@@ -74,8 +76,12 @@ run floor "$out/floor" "$pcap"
 floor_s=$med_s floor_kb=$med_kb
 packets=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' "$out/floor.out")
 frame_bytes=$(sed -n 's/.*frame_bytes=\([0-9]*\).*/\1/p' "$out/floor.out")
-run ndpi ndpiReader -q -i "$pcap"
-ndpi_s=$med_s ndpi_kb=$med_kb
+# BENCH_NDPI=0 skips the peer (two minutes here): its row reads "not run".
+ndpi_s="" ndpi_kb=0
+if [ "${BENCH_NDPI:-1}" != 0 ]; then
+	run ndpi ndpiReader -q -i "$pcap"
+	ndpi_s=$med_s ndpi_kb=$med_kb
+fi
 sw_s="" sw_kb="" peak="n/a"
 if [ -x "$sw" ]; then
 	if run spanwatch "$sw" -r "$pcap"; then
@@ -113,9 +119,11 @@ BEGIN {
 		exit 0
 	}
 	if (sw_s <= 0) sw_s = 0.01
-	r_ndpi = ndpi_s / sw_s
 	r_floor = floor_s / sw_s
-	printf "spanwatch / ndpiReader  %6.2fx   target >= 5x     %s\n", r_ndpi, verdict(r_ndpi >= 5)
+	if (ndpi_s != "") {
+		r_ndpi = ndpi_s / sw_s
+		printf "spanwatch / ndpiReader  %6.2fx   target >= 5x     %s\n", r_ndpi, verdict(r_ndpi >= 5)
+	}
 	printf "spanwatch / floor       %6.2fx   target >= 0.35x  %s\n", r_floor, verdict(r_floor >= 0.35)
 	if (peak == "n/a") {
 		printf "peak RSS %.1f MiB, peak flows n/a (generator peak %s): RSS target n/a\n",
@@ -127,6 +135,52 @@ BEGIN {
 	}
 	if (strict && missed) exit 1
 }'
+
+# ---- threads ----
+# The same capture with the generator's subscriber map (so that packets
+# go by subscriber, as in production), [capture] threads = 1 and 2: rate,
+# speed-up, memory per added worker. On a machine with 2 cores the reader
+# and 2 workers share them. BENCH_THREADS=0 skips it.
+if [ "${BENCH_THREADS:-1}" != 0 ] && [ -n "$sw_s" ]; then
+	# shellcheck disable=SC2086,SC2046 # the options are words on purpose
+	"$gen" -q -w /dev/null --truth /dev/null --truth-flows /dev/null --conf-dir "$out/conf" \
+		$(echo "$BENCH_GEN_OPTS" | sed 's/--packets [0-9]*/--packets 1/') >/dev/null
+	for n in 1 2; do
+		{ printf '[subscribers]\nfile = %s/conf/subscribers.txt\n' "$top/$out"
+		  printf '[capture]\nthreads = %d\n' "$n"; } >"$out/threads$n.conf"
+		run "threads$n" "$sw" -c "$out/threads$n.conf" -r "$pcap"
+		eval "t${n}_s=\$med_s t${n}_kb=\$med_kb"
+	done
+	# shellcheck disable=SC2154 # set by eval above
+	awk -v p="$packets" -v f="$floor_s" -v a="$t1_s" -v ak="$t1_kb" -v b="$t2_s" -v bk="$t2_kb" \
+	    -v up="$(uptime | sed 's/.*load average: //')" 'BEGIN {
+		printf "\nthreads (the subscriber map of %s; load average %s):\n", "the capture", up
+		printf "  threads=1  %6.2f s  %6.3f Mpps  %6.1f MiB   / floor %.2fx   target >= 0.5x  %s\n",
+		       a, (p / a) / 1e6, ak / 1024, f / a, (f / a >= 0.5 ? "pass" : "miss")
+		printf "  threads=2  %6.2f s  %6.3f Mpps  %6.1f MiB   / floor %.2fx\n", b, (p / b) / 1e6,
+		       bk / 1024, f / b
+		printf "  speed-up 2 threads / 1  %.2fx   target >= 1.7x  %s\n", a / b,
+		       (a / b >= 1.7 ? "pass" : "miss")
+		printf "  memory per added worker %.1f MiB (its flow table share, nDPI module, 8 MiB ring)\n",
+		       (bk - ak) / 1024
+	}'
+	grep '^summary thread' "$out/threads2.err" | sed 's/^/  /'
+	# Where the time goes, thread by thread (CPU seconds: a loaded
+	# machine's wall clock hides it), and what the reader spends on top
+	# of the floor's read: decode, subscriber look-up, copy into a ring.
+	cpu=$(/usr/bin/python3 tests/bench/thread_cpu.py "$sw" -c "$out/threads2.conf" -r "$pcap" -q)
+	fcpu=$("$TIME" -f "%U %S" "$out/floor" "$pcap" 2>&1 >/dev/null | tail -n 1)
+	echo "$cpu" | awk -v p="$packets" -v fcpu="$fcpu" '{
+		split(fcpu, f, " "); fl = f[1] + f[2]; rd = 0; wk = 0
+		for (i = 1; i <= NF; i++) {
+			split($i, kv, "=")
+			if (kv[1] == "spanwatch") rd = kv[2]
+			else if (kv[1] ~ /^worker/) { wk += kv[2]; printf "  %s %.2f s CPU\n", kv[1], kv[2] }
+		}
+		printf "  reader %.2f s CPU (floor %.2f): dispatch %.0f ns a packet over the read\n",
+		       rd, fl, ((rd - fl) * 1e9) / p
+	}'
+fi
 
 # ---- the small corpus ----
 # Many short real captures, where start-up and exit dominate: the shared

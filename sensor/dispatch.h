@@ -1,0 +1,40 @@
+/*
+ * dispatch.h — which worker thread a packet goes to ([capture] threads =
+ * N): every packet of a subscriber to the same one, so that its windows,
+ * baselines and caches live in one place. The subscriber end is the
+ * source's subscriber, else the destination's; a packet with a subscriber
+ * at each end (a local flow) goes to the worker of the one whose name
+ * hashes lower, in both directions, and that worker accounts both ends as
+ * one thread would; transit packets go by a hash of their address pair
+ * (ports are absent from later fragments), both directions alike.
+ *
+ * A subscriber's worker is a hash of its name, not of its id: ids change
+ * when the map is reloaded with lines added or moved, names do not, so a
+ * reload never moves a subscriber to another worker.
+ */
+#ifndef SPANWATCH_DISPATCH_H
+#define SPANWATCH_DISPATCH_H
+
+#include <stdint.h>
+
+#include "pkt.h"
+
+struct submap;
+struct dispatch;
+
+/* The table for subs (NULL: no subscribers) over n workers (1..255), or
+ * NULL when out of memory (logged). Built off the packet path (start,
+ * reload). */
+struct dispatch *dispatch_new(const struct submap *subs, unsigned n);
+void dispatch_free(struct dispatch *);
+
+/* The worker of packet p (0..n-1); *sub is the subscriber it went by
+ * (-1: transit). From one thread at a time (it remembers recent
+ * addresses in the table). */
+unsigned dispatch_worker(struct dispatch *, const struct pkt *p, int32_t *sub);
+
+/* The worker subscriber id goes to (id of the map the table was built
+ * for). */
+unsigned dispatch_worker_of(const struct dispatch *, int32_t id);
+
+#endif

@@ -1,0 +1,47 @@
+#!/usr/bin/python3
+"""thread_cpu.py CMD...: runs CMD and prints, at its end, the CPU seconds
+(user + system) of each of its threads by name, read from
+/proc/PID/task/*/stat while it runs (the last reading of each thread), and
+the wall seconds. For make bench: where a run's time goes, thread by
+thread, which a loaded machine's wall clock does not show."""
+import os
+import subprocess
+import sys
+import time
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
+def sample(pid, seen):
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as fp:
+                st = fp.read()
+        except OSError:
+            continue
+        name = st[st.index("(") + 1:st.rindex(")")]
+        f = st[st.rindex(")") + 2:].split()
+        seen[tid] = (name, (int(f[11]) + int(f[12])) / HZ)
+
+
+def main():
+    t0 = time.time()
+    proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen = {}
+    while proc.poll() is None:
+        sample(proc.pid, seen)
+        time.sleep(0.05)
+    wall = time.time() - t0
+    by = {}
+    for name, cpu in seen.values():
+        by[name] = by.get(name, 0.0) + cpu
+    print("wall=%.2f %s" % (wall, " ".join("%s=%.2f" % kv for kv in sorted(by.items()))))
+    return proc.returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())
