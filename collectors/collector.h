@@ -7,11 +7,13 @@
  * collector_desc.h. Adding a concern is a new folder (its collector and
  * its descriptor) and a line in registry.h, not edits through the sensor.
  *
- * All hooks run on the capture thread. None may block or allocate per
- * packet. With [capture] threads = N, each capture thread has its own
+ * All hooks run on the packet path's thread. None may block or allocate
+ * per packet. With [capture] threads = N, each worker has its own
  * pipeline and its own instance of every collector (env.shard tells them
- * apart); they share only what env points to, read-only, and the RRD
- * writer and alerts, which are made for it.
+ * apart), and every packet of a subscriber reaches one worker
+ * (sensor/dispatch.c), so a collector's per-subscriber state is whole in
+ * one instance; instances share only what env points to, read-only, and
+ * the RRD writer and alerts, which are made for it.
  */
 #ifndef SPANWATCH_COLLECTOR_H
 #define SPANWATCH_COLLECTOR_H
