@@ -8,7 +8,7 @@ B        := build/$(VARIANT)
 BIN      := $(if $(filter opt,$(VARIANT)),bin,$(B)/bin)
 
 CC       ?= cc
-PKGS     := libpcap libndpi librrd inih libmicrohttpd
+PKGS     := libpcap libndpi librrd inih libmicrohttpd libcurl
 # pkg-config is asked when the Makefile is read, so a target that installs
 # the packages first (run, test, bench, fuzz) builds in a second make that
 # reads it again: on a bare machine the first read finds nothing.
@@ -57,6 +57,9 @@ all: $(PROGS)
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The ClickHouse DDL is built into the sensor (.incbin, which -MMD misses).
+$(B)/obj/sensor/out/chddl.o: conf/clickhouse.sql
 
 # Made anew each time: ar would keep the member of a source since removed.
 $(LIB): $(LIB_OBJ)

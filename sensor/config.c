@@ -671,6 +671,7 @@ static const struct enum_name facility_names[] = {
 
 static const char *const sections[] = {
 	"capture", "subscribers", "rrd", "smtp", "p2p", "alerts", "sensor",
+	"clickhouse",
 };
 
 /*
@@ -719,6 +720,14 @@ static const struct key keys[] = {
 	{ "sensor", "max_flows", &t_uint, F(sensor.max_flows), 1000, 1e8, "1000000", NULL },
 	{ "sensor", "idle_timeout", &t_duration, F(sensor.idle_timeout), 10, DAY, "2m", NULL },
 	{ "sensor", "metrics", &t_string, F(sensor.metrics), 0, 80, NULL, NULL },
+	{ "clickhouse", "url", &t_string, F(clickhouse.url), 0, 1023, NULL, NULL },
+	{ "clickhouse", "database", &t_name, F(clickhouse.database), 1, CONFIG_IDENT_MAX,
+	  "spanwatch", NULL },
+	{ "clickhouse", "spool", &t_path, F(clickhouse.spool), 0, 0, NULL, NULL },
+	{ "clickhouse", "spool_max", &t_size, F(clickhouse.spool_max), 1e6, 1e15, "1G", NULL },
+	{ "clickhouse", "timeout", &t_duration, F(clickhouse.timeout), 1, 3600, "10s", NULL },
+	{ "clickhouse", "retention", &t_duration, F(clickhouse.retention), 0, 3650 * DAY, "0",
+	  NULL },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))

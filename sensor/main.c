@@ -22,6 +22,7 @@
 #include "pipeline.h"
 #include "preflight.h"
 #include "rrdw.h"
+#include "chw.h"
 #include "spf.h"
 #include "submap.h"
 #include "watchdog.h"
@@ -464,6 +465,7 @@ main(int argc, char **argv)
 	struct capture_stats cs = { 0 };
 	struct capture *cap = NULL;
 	struct rrdw *rrdw = NULL;
+	struct chw *chw = NULL;
 	struct alerts *alerts = NULL;
 	struct alerts_opts ao = { 0 };
 	unsigned threads = 1;
@@ -587,6 +589,11 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (r.cfg->clickhouse.url &&
+	    (chw = chw_start(r.cfg, rrdw, alerts, o.read != NULL)) == NULL) {
+		rc = 1;
+		goto out;
+	}
 	if (watchdog_start(o.watchdog_s, NULL) < 0) {
 		rc = 1;
 		goto out;
@@ -638,6 +645,8 @@ main(int argc, char **argv)
 	if (rrdw && rrdw_finish(rrdw) < 0)
 		rc = -1;
 	alerts_flush(alerts);
+	if (chw_finish(chw) < 0)
+		rc = -1;
 	if (o.verbosity >= 0 && !o.daemon) {
 		struct pipeline_stats ps;
 		struct flow_stats fs;
@@ -657,6 +666,8 @@ finish_threads:
 	if (rrdw && rrdw_finish(rrdw) < 0)
 		rc = -1;
 	alerts_flush(alerts);
+	if (chw_finish(chw) < 0)
+		rc = -1;
 	if (o.verbosity >= 0 && !o.daemon) {
 		struct pipeline_stats ps;
 		struct flow_stats fs;
@@ -684,7 +695,10 @@ out:
 	capture_close(cap);
 	if (rrdw_close(rrdw) < 0)
 		rc = 1;
+	(void)chw_finish(chw);	/* joins its thread, which may raise an alert */
 	alerts_close(alerts);
+	if (chw_close(chw) < 0)
+		rc = 1;
 	daemon_unlock(rrd_fd, rrd_lock);
 	if (pid_fd >= 0)
 		daemon_unlock(pid_fd, r.cfg->sensor.pidfile);

@@ -226,6 +226,8 @@ struct alerts {
 
 	pthread_t thr;
 	struct sink sink;
+	_Atomic(alerts_tap_fn *) tap;	/* alerts_set_tap, read by the sink */
+	void *tap_arg;
 };
 
 /* One writer at a time, so a plain load and store is enough and costs no
@@ -1041,6 +1043,52 @@ remote_record(struct alerts *a, const struct rec *r)
 	return 0;
 }
 
+/* The tap (alerts_set_tap, the ClickHouse writer): the record's fields
+ * as strings, numbers and addresses written out as in the JSON line. */
+static void
+tap_record(struct alerts *a, const struct rec *r)
+{
+	char num[ALERTS_MAX_FIELDS][INET6_ADDRSTRLEN + 24];
+	struct alerts_tap_rec t = { .ts = r->ts, .suppressed = r->suppressed, .nf = r->nf,
+				    .kind = (const char *)r->kind.p, .kind_len = r->kind.n };
+
+	if (r->has_sub) {
+		t.sub = (const char *)r->sub.p;
+		t.sub_len = r->sub.n;
+		t.sub_trunc = r->sub.trunc;
+	}
+	for (unsigned i = 0; i < r->nf && i < ALERTS_MAX_FIELDS; i++) {
+		const struct rfield *f = &r->f[i];
+		struct alerts_tap_field *o = &t.f[i];
+		struct sbuf b = { num[i], 0, sizeof num[i] - 1, 0 };
+
+		o->key = (const char *)f->key.p;
+		o->klen = f->key.n;
+		if (f->type == AF_STR) {
+			o->val = (const char *)f->s.p;
+			o->vlen = f->s.n;
+			o->trunc = f->s.trunc;
+			continue;
+		}
+		if (f->type == AF_UINT)
+			sb_u64(&b, f->u);
+		else
+			put_addr(&b, &f->addr);
+		o->val = sb_str(&b);
+		o->vlen = o->val ? strlen(o->val) : 0;
+	}
+	atomic_load(&a->tap)(a->tap_arg, &t);
+}
+
+void
+alerts_set_tap(struct alerts *a, alerts_tap_fn *fn, void *arg)
+{
+	if (a == NULL)
+		return;
+	a->tap_arg = arg;
+	atomic_store(&a->tap, fn);	/* after tap_arg, for the sink thread */
+}
+
 /* The JSON file, the stderr copy and local syslog: sinks that take a
  * record at once or lose it, so their cursor never waits. */
 static void
@@ -1082,6 +1130,8 @@ local_record(struct alerts *a, const struct rec *r)
 			bump(&a->st_failed, 1);
 		}
 	}
+	if (atomic_load(&a->tap))
+		tap_record(a, r);
 }
 
 /* After logrotate's mv: new records go to a new file at the old name.

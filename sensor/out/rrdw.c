@@ -190,6 +190,7 @@ struct rrdw_file {
 	unsigned char cap_carried;	/* ... and hold amounts of earlier steps */
 	time_t cap_qts;			/* last step queued */
 	uint64_t cap_tot[RRDW_MAX_DS];
+	uint64_t cap_tap[RRDW_MAX_DS];	/* cap_tot last handed to the tap */
 
 	/* writer thread */
 	struct rrdw_file *w_next;	/* every file the writer has opened */
@@ -294,6 +295,8 @@ struct rrdw {
 	pthread_mutex_t cap_mu;
 	time_t prod_done[RRDW_MAX_PRODUCERS];	/* each one's last commit */
 	uint64_t prod_gauge[RRDW_MAX_PRODUCERS][RRDW_S_NDS];	/* sensor.rrd */
+
+	struct rrdw_tap tap;	/* rrdw_set_tap; tap.row NULL: none */
 
 	/* statistics, written by either thread */
 	atomic_uint_fast64_t st_updates, st_extra, st_dropped, st_failed,
@@ -578,6 +581,31 @@ push_locked(struct rrdw *w, const struct item *it)
 		    memory_order_relaxed);
 }
 
+void
+rrdw_set_tap(struct rrdw *w, const struct rrdw_tap *tap)
+{
+	if (w != NULL && tap != NULL)
+		w->tap = *tap;
+}
+
+/* The file's amounts since its last tap: what the tap stores as the step's
+ * row (a gauge as its value). */
+static void
+tap_row(struct rrdw *w, struct rrdw_file *f, time_t ts)
+{
+	const struct rrdw_schema *s = &rrdw_schemas[f->kind];
+	uint64_t a[RRDW_MAX_DS];
+
+	for (size_t i = 0; i < s->nds; i++) {
+		if (s->ds[i].type == RRDW_GAUGE)
+			a[i] = f->cap_tot[i] == RRDW_KEEP ? 0 : f->cap_tot[i];
+		else
+			a[i] = f->cap_tot[i] - f->cap_tap[i];
+		f->cap_tap[i] = f->cap_tot[i];
+	}
+	w->tap.row(w->tap.arg, f->kind, f->kind == RRDW_SENSOR ? NULL : f->name, ts, a);
+}
+
 /* Queues a snapshot of every dirty file at step end ts. Files already
  * queued at ts or later (late data) stay dirty for a later step. With wait,
  * a full queue waits for the writer, unless rrdcached is down: then, and
@@ -616,6 +644,8 @@ enqueue_dirty(struct rrdw *w, time_t ts, int wait)
 		struct item it = { .f = f, .ts = ts, .carried = f->cap_carried };
 		memcpy(it.v, f->cap_tot, sizeof it.v);
 		push_locked(w, &it);
+		if (w->tap.row)
+			tap_row(w, f, ts);
 		queued = 1;
 		f->cap_dirty = 0;
 		f->cap_carried = 0;
@@ -623,6 +653,8 @@ enqueue_dirty(struct rrdw *w, time_t ts, int wait)
 	}
 	w->dhead = keep;
 	w->dtail = ktail;
+	if (queued && w->tap.done)
+		w->tap.done(w->tap.arg, ts);
 	if (queued)
 		pthread_cond_signal(&w->can_take);
 	pthread_mutex_unlock(&w->mu);
