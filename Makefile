@@ -132,7 +132,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 
 UNITS    := spanwatch.service spanwatch-graph.service spanwatch-graph.timer
-EXAMPLES := spanwatch.conf subscribers.txt torrent-allowlist.txt
+EXAMPLES := spanwatch.conf subscribers.txt torrent-allowlist.txt clickhouse.sql
 # The installed configuration is the example with what the service needs
 # made active: the folders tmpfiles.d makes and the spanwatch user.
 # Interface and subscriber map stay for the operator (EDIT THIS).

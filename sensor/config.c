@@ -724,7 +724,7 @@ static const struct key keys[] = {
 	{ "clickhouse", "database", &t_name, F(clickhouse.database), 1, CONFIG_IDENT_MAX,
 	  "spanwatch", NULL },
 	{ "clickhouse", "spool", &t_path, F(clickhouse.spool), 0, 0, NULL, NULL },
-	{ "clickhouse", "spool_max", &t_size, F(clickhouse.spool_max), 1e6, 1e15, "1G", NULL },
+	{ "clickhouse", "spool_max", &t_size, F(clickhouse.spool_max), 1e4, 1e15, "1G", NULL },
 	{ "clickhouse", "timeout", &t_duration, F(clickhouse.timeout), 1, 3600, "10s", NULL },
 	{ "clickhouse", "retention", &t_duration, F(clickhouse.retention), 0, 3650 * DAY, "0",
 	  NULL },

@@ -1048,7 +1048,7 @@ remote_record(struct alerts *a, const struct rec *r)
 static void
 tap_record(struct alerts *a, const struct rec *r)
 {
-	char num[ALERTS_MAX_FIELDS][INET6_ADDRSTRLEN + 24];
+	char num[ALERTS_MAX_FIELDS][INET6_ADDRSTRLEN + 24] = { { 0 } };
 	struct alerts_tap_rec t = { .ts = r->ts, .suppressed = r->suppressed, .nf = r->nf,
 				    .kind = (const char *)r->kind.p, .kind_len = r->kind.n };
 

@@ -51,6 +51,9 @@ static const char *const table_names[NT] = { "subscriber_steps", "sensor_steps",
 #define BACKOFF_MIN_MS 200
 #define BACKOFF_MAX_MS 10000
 #define WARN_EVERY_S 60
+#define GROUP_MAX 128		/* spooled batches sent in one INSERT */
+#define GROUP_BYTES (16u << 20)
+#define SQL_MAX (GROUP_MAX * 24 + 1024)
 
 /* A growable buffer of rows of one table. */
 struct sec {
@@ -73,6 +76,8 @@ struct spooled {
 	uint64_t bytes;
 	int tried;		/* may be in ClickHouse already: ask first */
 };
+
+struct loaded;
 
 struct chw {
 	char *url, *db, *spool, *sensor;
@@ -99,6 +104,7 @@ struct chw {
 	CURL *curl;
 	int ready;		/* database and tables made on this server */
 	int ttl_said;
+	int full;		/* a batch was dropped; until a send makes room */
 	struct spooled *shead, *stail;
 	uint64_t next_seq;
 	double retry_at, down_since, last_warn;
@@ -108,6 +114,9 @@ struct chw {
 	size_t resp_n;
 	char msg[512];
 	char *ddl;		/* chddl_sql without comments, split at ';' */
+	struct loaded *grp;	/* GROUP_MAX batches read back */
+	struct sec body;	/* an INSERT's rows */
+	char sql[SQL_MAX];
 	int finished, finish_rc;
 
 	atomic_uint_fast64_t st_batches, st_sent, st_rows_sent, st_found, st_dropped,
@@ -397,6 +406,12 @@ http(struct chw *w, int use_db, const char *query, const char *body, size_t len)
 	curl_free(q);
 	w->resp_n = 0;
 	curl_easy_setopt(w->curl, CURLOPT_URL, url);
+	/* An INSERT on a fresh connection, closed after it: libcurl sends a
+	 * request again by itself when a reused connection dies before any
+	 * reply, which for an INSERT whose rows arrived would count them
+	 * twice behind our back. The retry is ours (asking first). */
+	curl_easy_setopt(w->curl, CURLOPT_FRESH_CONNECT, query != NULL ? 1L : 0L);
+	curl_easy_setopt(w->curl, CURLOPT_FORBID_REUSE, query != NULL ? 1L : 0L);
 	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	rc = curl_easy_perform(w->curl);
@@ -559,7 +574,10 @@ spool_batch(struct chw *w, const struct batch *b)
 		rows += b->s[t].rows;
 		bytes += b->s[t].n + 80;
 	}
-	if (ld(&w->st_spool_bytes) + bytes > w->spool_max) {
+	/* Once full, full until a send makes room: what is lost is then one
+	 * span of steps, not a scatter of the batches that happened to fit. */
+	if (w->full || ld(&w->st_spool_bytes) + bytes > w->spool_max) {
+		w->full = 1;
 		drop_batch(w, b, rows, bytes, "the spool is full ([clickhouse] spool_max)");
 		return;
 	}
@@ -645,7 +663,8 @@ spool_scan(struct chw *w)
 		seqs[n++] = seq;
 	}
 	closedir(d);
-	qsort(seqs, n, sizeof *seqs, seq_cmp);
+	if (n > 0)
+		qsort(seqs, n, sizeof *seqs, seq_cmp);
 	for (size_t i = 0; i < n; i++) {
 		char path[PATH_MAX];
 		struct stat sb;
@@ -724,95 +743,156 @@ spool_load(struct chw *w, const struct spooled *e, struct loaded *l)
 	return p && p < end ? 0 : -2;
 }
 
-/* How many rows of this batch table t holds; -1 on error. */
-static int64_t
-rows_there(struct chw *w, int t, const struct loaded *l)
+/* Which batches of the group table t holds already (found[i] = 1), asked
+ * by batch id, within the group's sensor and steps so that the primary key
+ * (sensor, ts) narrows the search. Returns 0 or -1 (w->msg). */
+static int
+ask_found(struct chw *w, int t, const struct loaded *l, size_t n, unsigned char *found)
 {
-	char sql[600], name[300];
-	size_t n = esc(name, sizeof name - 1, l->sensor, strlen(l->sensor));
-	char *end;
-	long long c;
+	char name[300], *p, *end;
+	size_t len = esc(name, sizeof name - 1, l[0].sensor, strlen(l[0].sensor)), o;
+	long long lo = l[0].ts, hi;
 
-	name[n] = '\0';
-	snprintf(sql, sizeof sql, "SELECT count() FROM `%s` WHERE sensor = '%s' AND batch = %" PRIu64
-	    "%s", table_names[t], name, l->id, t == T_ALERTS ? "" : " AND ts = toDateTime(");
-	if (t != T_ALERTS)
-		snprintf(sql + strlen(sql), sizeof sql - strlen(sql), "%lld)", l->ts);
-	if (http_sql(w, sql) < 0)
-		return -1;
-	c = strtoll(w->resp, &end, 10);
-	if (end == w->resp || (*end != '\n' && *end != '\0') || c < 0) {
-		snprintf(w->msg, sizeof w->msg, "count answered '%.40s'", w->resp);
-		return -1;
+	name[len] = '\0';
+	hi = lo;
+	for (size_t i = 1; i < n; i++) {
+		lo = l[i].ts < lo ? l[i].ts : lo;
+		hi = l[i].ts > hi ? l[i].ts : hi;
 	}
-	return c;
+	o = (size_t)snprintf(w->sql, SQL_MAX, "SELECT batch, count() FROM `%s` WHERE sensor = '%s'",
+	    table_names[t], name);
+	if (t != T_ALERTS)
+		o += (size_t)snprintf(w->sql + o, SQL_MAX - o, " AND ts >= toDateTime(%lld) AND "
+		    "ts <= toDateTime(%lld)", lo, hi);
+	o += (size_t)snprintf(w->sql + o, SQL_MAX - o, " AND batch IN (");
+	for (size_t i = 0; i < n; i++)
+		o += (size_t)snprintf(w->sql + o, SQL_MAX - o, "%s%" PRIu64, i ? "," : "", l[i].id);
+	snprintf(w->sql + o, SQL_MAX - o, ") GROUP BY batch");
+	if (http_sql(w, w->sql) < 0)
+		return -1;
+	for (p = w->resp; *p; p = end + (*end == '\n')) {
+		uint64_t id = strtoull(p, &end, 10), c;
+
+		if (end == p || *end != '\t') {
+			snprintf(w->msg, sizeof w->msg, "a count answered '%.40s'", p);
+			return -1;
+		}
+		c = strtoull(end + 1, &end, 10);
+		for (size_t i = 0; i < n; i++) {
+			if (l[i].id != id)
+				continue;
+			found[i] = 1;
+			if (c != l[i].s[t].rows)
+				log_warn("clickhouse: %s holds %" PRIu64 " of the %" PRIu64 " rows of "
+				    "batch %" PRIu64 " (step %lld); not sent again", table_names[t],
+				    c, l[i].s[t].rows, id, l[i].ts);
+		}
+		end += strcspn(end, "\n");
+	}
+	return 0;
 }
 
-/* Sends the oldest spooled batch. Returns 0 when it is in ClickHouse (and
- * gone from the spool), -1 to retry later (w->msg). */
-static int
-send_head(struct chw *w)
+static void
+pop_head(struct chw *w)
 {
 	struct spooled *e = w->shead;
-	struct loaded l;
-	char path[PATH_MAX], q[128];
-	uint64_t rows = 0;
-	int r;
 
-	if (!w->ready && setup(w) < 0)
-		return -1;
-	if ((r = spool_load(w, e, &l)) == -1) {
-		free(l.buf);
-		return -1;
-	}
-	spool_path(w, path, sizeof path, e->seq, "chb");
-	if (r == -2) {
-		char bad[PATH_MAX];
-
-		spool_path(w, bad, sizeof bad, e->seq, "bad");
-		log_err("clickhouse: %s is not a spanwatch batch; set aside as %s", path, bad);
-		(void)rename(path, bad);
-		free(l.buf);
-		goto gone;
-	}
-	for (int t = 0; t < NT; t++) {
-		int64_t have = 0;
-
-		if (l.s[t].rows == 0)
-			continue;
-		if (e->tried && (have = rows_there(w, t, &l)) < 0) {
-			free(l.buf);
-			return -1;
-		}
-		if (have > 0) {
-			if ((uint64_t)have != l.s[t].rows)
-				log_warn("clickhouse: %s holds %" PRId64 " of the %" PRIu64 " rows of "
-				    "batch %" PRIu64 " (step %lld); not sent again", table_names[t],
-				    have, l.s[t].rows, l.id, l.ts);
-			bump(&w->st_found, 1);
-			continue;
-		}
-		e->tried = 1;
-		snprintf(q, sizeof q, "INSERT INTO `%s` FORMAT TabSeparated", table_names[t]);
-		if (http(w, 1, q, l.s[t].p, l.s[t].n) < 0) {
-			free(l.buf);
-			return -1;
-		}
-		rows += l.s[t].rows;
-	}
-	free(l.buf);
-	if (unlink(path) != 0 && errno != ENOENT)
-		log_err("clickhouse: %s: %s (sent; the next start asks before sending it again)",
-		    path, strerror(errno));
-	bump(&w->st_sent, 1);
-	bump(&w->st_rows_sent, rows);
-gone:
 	w->shead = e->next;
 	if (w->shead == NULL)
 		w->stail = NULL;
 	atomic_fetch_sub(&w->st_spooled, 1);
 	atomic_fetch_sub(&w->st_spool_bytes, e->bytes);
 	free(e);
+}
+
+/* Sends the oldest spooled batches, up to GROUP_MAX of one sensor and
+ * GROUP_BYTES, one INSERT per table. Where one of them was tried before,
+ * ClickHouse is first asked which it holds, and only the others go. Returns
+ * 0 when they are all in ClickHouse (and gone from the spool), -1 to retry
+ * later (w->msg). */
+static int
+send_group(struct chw *w)
+{
+	struct loaded *l = w->grp;
+	unsigned char found[GROUP_MAX];
+	struct spooled *e;
+	char q[128];
+	uint64_t bytes = 0, rows = 0;
+	size_t n = 0;
+	int r = 0, tried = 0;
+
+	if (!w->ready && setup(w) < 0)
+		return -1;
+	for (e = w->shead; e && n < GROUP_MAX && (n == 0 || bytes + e->bytes <= GROUP_BYTES);
+	    e = e->next) {
+		if ((r = spool_load(w, e, &l[n])) != 0 ||
+		    (n > 0 && strcmp(l[n].sensor, l[0].sensor) != 0)) {
+			free(l[n].buf);
+			break;
+		}
+		tried |= e->tried;
+		bytes += e->bytes;
+		n++;
+	}
+	if (n == 0) {
+		char path[PATH_MAX], bad[PATH_MAX];
+
+		if (r == -1 || w->shead == NULL)
+			return -1;
+		spool_path(w, path, sizeof path, w->shead->seq, "chb");
+		spool_path(w, bad, sizeof bad, w->shead->seq, "bad");
+		log_err("clickhouse: %s is not a spanwatch batch; set aside as %s", path, bad);
+		(void)rename(path, bad);
+		pop_head(w);
+		return 0;
+	}
+	for (int t = 0; t < NT && r == 0; t++) {
+		memset(found, 0, n);
+		w->body.n = 0;
+		if (tried && ask_found(w, t, l, n, found) < 0) {
+			r = -1;
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (l[i].s[t].rows == 0)
+				continue;
+			if (found[i]) {
+				bump(&w->st_found, 1);
+				continue;
+			}
+			if (sec_put(&w->body, l[i].s[t].p, l[i].s[t].n, UINT64_MAX / 4) < 0) {
+				snprintf(w->msg, sizeof w->msg, "out of memory");
+				r = -1;
+				break;
+			}
+			rows += l[i].s[t].rows;
+		}
+		if (r < 0 || w->body.n == 0)
+			continue;
+		/* From here an answer lost in transit may hide a success. */
+		e = w->shead;
+		for (size_t i = 0; i < n; i++, e = e->next)
+			e->tried = 1;
+		tried = 1;
+		snprintf(q, sizeof q, "INSERT INTO `%s` FORMAT TabSeparated", table_names[t]);
+		r = http(w, 1, q, w->body.p, w->body.n);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(l[i].buf);
+	if (r < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		char path[PATH_MAX];
+
+		spool_path(w, path, sizeof path, w->shead->seq, "chb");
+		if (unlink(path) != 0 && errno != ENOENT)
+			log_err("clickhouse: %s: %s (sent; the next start asks before sending it "
+			    "again)", path, strerror(errno));
+		pop_head(w);
+	}
+	bump(&w->st_sent, n);
+	bump(&w->st_rows_sent, rows);
+	w->full = 0;
 	return 0;
 }
 
@@ -904,7 +984,7 @@ writer_main(void *arg)
 			int r;
 
 			pthread_mutex_unlock(&w->mu);
-			r = send_head(w);
+			r = send_group(w);
 			if (r == 0)
 				came_back(w);
 			else
@@ -922,6 +1002,18 @@ writer_main(void *arg)
 		else
 			pthread_cond_wait(&w->wake, &w->mu);
 	}
+	/* Whatever is still queued goes to disk before the thread ends. */
+	while (w->qhead) {
+		struct batch *b = w->qhead;
+
+		w->qhead = b->next;
+		w->qlen--;
+		pthread_mutex_unlock(&w->mu);
+		spool_batch(w, b);
+		batch_free(b);
+		pthread_mutex_lock(&w->mu);
+	}
+	w->qtail = NULL;
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
 }
@@ -975,6 +1067,8 @@ free_all(struct chw *w)
 	free(w->spool);
 	free(w->sensor);
 	free(w->ddl);
+	free(w->grp);
+	free(w->body.p);
 	free(w);
 }
 
@@ -1019,7 +1113,8 @@ chw_open(const struct chw_cfg *cfg)
 	w->alerts = cfg->alerts;
 	w->cur_id = new_id();
 	w->backoff_ms = BACKOFF_MIN_MS;
-	if (!w->url || !w->db || !w->spool || !w->sensor || ddl_prepare(w) < 0 ||
+	w->grp = calloc(GROUP_MAX, sizeof *w->grp);
+	if (!w->url || !w->db || !w->spool || !w->sensor || !w->grp || ddl_prepare(w) < 0 ||
 	    (w->curl = curl_easy_init()) == NULL) {
 		log_err("clickhouse: out of memory");
 		free_all(w);
