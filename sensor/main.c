@@ -72,6 +72,7 @@ struct run {
 	struct alerts *alerts;
 	uint64_t last_health_us;
 	struct metrics *metrics;	/* [sensor] metrics, or NULL */
+	struct chw *chw;		/* [clickhouse], or NULL */
 };
 
 
@@ -212,7 +213,7 @@ static int
 start_metrics(struct run *r, struct rrdw *rrdw)
 {
 	struct metrics_src ms = { .sensor = r->cfg->sensor.name, .wk = r->wk,
-				  .alerts = r->alerts, .rrdw = rrdw };
+				  .alerts = r->alerts, .rrdw = rrdw, .chw = r->chw };
 
 	if (r->cfg->sensor.metrics == NULL)
 		return 0;
@@ -594,6 +595,7 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
+	r.chw = chw;
 	if (watchdog_start(o.watchdog_s, NULL) < 0) {
 		rc = 1;
 		goto out;

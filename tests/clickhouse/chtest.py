@@ -465,9 +465,37 @@ def t_spool(work):
     d, pcap = gen(work, "spool", 31, 60, 7200, 20)
     dead = "http://127.0.0.1:%d/" % free_port()
     conf = write_conf(d, "pop1", dead, spool_max="60k", timeout="1s", holddown="0")
-    p = spanwatch(conf, pcap, os.path.join(d, "rrd"))
-    err = p.stderr
-    check(p.returncode == 1, "a run that lost rows must not exit 0 (exit %d)" % p.returncode)
+    mport = free_port()
+    with open(conf, "a") as fp:
+        fp.write("\n[sensor]\nmetrics = 127.0.0.1:%d\n" % mport)
+    # Read from a pipe held open, so that the health endpoint can be asked
+    # while the sensor runs; then the end of the input ends the run.
+    proc = subprocess.Popen([os.path.join(SW_BIN, "spanwatch"), "--no-syslog", "-v", "-c", conf, "-r", "-",
+                             "-o", os.path.join(d, "rrd")], stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdin.write(open(pcap, "rb").read())
+    proc.stdin.flush()
+    health = {}
+    for _ in range(100):
+        time.sleep(0.2)
+        try:
+            text = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % mport, timeout=5).read().decode()
+        except OSError:
+            continue
+        health = dict(l.split(" ", 1) for l in text.splitlines() if l.startswith("spanwatch_clickhouse_"))
+        if int(health.get("spanwatch_clickhouse_dropped_total", "0")) >= 60:
+            break
+    proc.stdin.close()
+    err = proc.stderr.read().decode(errors="replace")
+    rc = proc.wait(120)
+    say("health while running: " + ", ".join("%s=%s" % (k[len("spanwatch_clickhouse_"):], v.strip())
+                                              for k, v in sorted(health.items())))
+    check(health.get("spanwatch_clickhouse_up", "").strip() == "0", "health says ClickHouse is up: %s" % health)
+    check(int(health.get("spanwatch_clickhouse_dropped_total", "0")) >= 60 and
+          int(health.get("spanwatch_clickhouse_rows_dropped_total", "0")) > 0,
+          "health does not count the dropped batches: %s" % health)
+    check(int(health.get("spanwatch_clickhouse_spool_bytes", "0")) <= 60000 and
+          int(health.get("spanwatch_clickhouse_spool_batches", "0")) > 10, "health's spool figures: %s" % health)
+    check(rc == 1, "a run that lost rows must not exit 0 (exit %d)" % rc)
     line = [l for l in err.splitlines() if " dropped (" in l and "batches (" in l]
     check(bool(line), "no ClickHouse summary: %s" % err[-500:])
     dropped = int(line[0].split(" found there already, ")[1].split(" ")[0]) if line else -1
