@@ -98,6 +98,7 @@ struct chw {
 	int stop;
 	double stop_by;		/* mono_s: give up sending after this */
 	uint64_t oom_rows;	/* rows not kept for want of memory */
+	unsigned qfull_said;
 
 	/* writer thread */
 	pthread_t thr;
@@ -256,6 +257,13 @@ close_batch(struct chw *w, time_t ts)
 	if (w->qlen >= QUEUE_MAX || (b = calloc(1, sizeof *b)) == NULL) {
 		bump(&w->st_dropped, 1);
 		bump(&w->st_rows_dropped, rows);
+		/* Live, the writer has not even reached the disk for QUEUE_MAX
+		 * steps: said once (the counter and the end-of-run line say
+		 * the rest), as the spool says a full spool. */
+		if (!w->qfull_said++)
+			log_err("clickhouse: %d steps wait for the spool writer; the batch of step %lld "
+			    "(%" PRIu64 " rows) and any more like it are dropped (counted)", QUEUE_MAX,
+			    (long long)ts, rows);
 		for (int t = 0; t < NT; t++) {
 			w->cur[t].n = 0;
 			w->cur[t].rows = 0;

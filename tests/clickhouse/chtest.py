@@ -146,7 +146,7 @@ def gen(work, name, seed, subs, duration, rate, extra=()):
     return d, pcap
 
 
-def write_conf(d, sensor, url, spool_max="1G", timeout="10s", holddown=None, name="spanwatch.conf"):
+def write_conf(d, sensor, url, spool_max="1G", timeout="10s", holddown=None, name="spanwatch.conf", retention=None):
     base = open(os.path.join(d, "conf", "spanwatch.conf")).read()
     path = os.path.join(d, "conf", name)
     with open(path, "w") as fp:
@@ -157,6 +157,8 @@ def write_conf(d, sensor, url, spool_max="1G", timeout="10s", holddown=None, nam
         fp.write("\n[sensor]\nname = %s\n" % sensor)
         fp.write("\n[clickhouse]\nurl = %s\ndatabase = spanwatch\nspool = %s\nspool_max = %s\ntimeout = %s\n"
                  % (url, os.path.join(d, "spool"), spool_max, timeout))
+        if retention:
+            fp.write("retention = %s\n" % retention)
     return path
 
 
@@ -255,10 +257,19 @@ def t_totals(work):
     ch.start()
     try:
         d, pcap = gen(work, "day", 11, 40, 86400, 1, ["--bots", "1", "--routine", "2", "--bt-share", "0.2"])
-        conf = write_conf(d, "pop1", ch.url)
+        conf = write_conf(d, "pop1", ch.url, retention="30d")
         rrd = os.path.join(d, "rrd")
         p = spanwatch(conf, pcap, rrd)
         check(p.returncode == 0, "spanwatch exit %d: %s" % (p.returncode, p.stderr[-800:]))
+        ver = ch.query("SELECT version()", db="default").strip()
+        major, minor = (int(x) for x in ver.split(".")[:2])
+        said = p.stderr.count("has no table TTL")
+        if (major, minor) < (19, 6):
+            check(said == 1, "ClickHouse %s: retention without TTL said %d times, want once" % (ver, said))
+        else:
+            ttl = ch.query("SHOW CREATE TABLE subscriber_steps")
+            check("TTL" in ttl and said == 0, "ClickHouse %s: no TTL on subscriber_steps: %s" % (ver, ttl))
+        say("retention = 30d on ClickHouse %s: %s" % (ver, "said once that it has no TTL" if said else "TTL set"))
         say("replay of a generated day with ClickHouse on: %.1fs" % p.elapsed)
         compare_truth(ch, "pop1", d, "day")
         # Every data source against the RRD files, which rrdtool reads back.
