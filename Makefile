@@ -59,7 +59,7 @@ $(B)/obj/%.o: %.c
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # The ClickHouse DDL is built into the sensor (.incbin, which -MMD misses).
-$(B)/obj/sensor/out/chddl.o: conf/clickhouse.sql
+$(B)/obj/sensor/out/chddl.o build/fuzz/obj/sensor/out/chddl.o: conf/clickhouse.sql
 
 # Made anew each time: ar would keep the member of a source since removed.
 $(LIB): $(LIB_OBJ)

@@ -18,6 +18,8 @@ and the JSON alerts file.
                         the steps beyond the limit missing
     chtest.py two       two sensors, one ClickHouse
     chtest.py broken    a server that answers 500, hangs, or closes mid-reply
+    chtest.py live      a live capture stopping while the server hangs:
+                        bounded by [clickhouse] timeout
 """
 import json
 import os
@@ -660,6 +662,38 @@ def t_broken(work):
         ch.stop()
 
 
+def t_live(work):
+    """A live capture (on lo) stopping while ClickHouse hangs: the stop waits
+    at most [clickhouse] timeout, and the batches stay in the spool."""
+    if os.geteuid() != 0:
+        print("SKIP: a live capture needs root")
+        sys.exit(77)
+    d, _ = gen(work, "live", 61, 5, 60, 5)
+    srv = BrokenServer("hang")
+    conf = write_conf(d, "pop1", "http://127.0.0.1:%d/" % srv.port, timeout="3s")
+    with open(conf, "a") as fp:
+        fp.write("\n[rrd]\nstep = 20\n[capture]\ninterface = lo\nfilter = udp port 9\n")
+    proc = subprocess.Popen([os.path.join(SW_BIN, "spanwatch"), "--no-syslog", "-v", "-c", conf, "-o",
+                             os.path.join(d, "rrd")], stderr=subprocess.PIPE)
+    # Two steps of 20 s end (the sensor's rows), then the stop.
+    t_end = (int(time.time()) // 20 + 2) * 20 + 2
+    while time.time() < t_end:
+        time.sleep(0.5)
+    t0 = time.time()
+    proc.send_signal(signal.SIGTERM)
+    err = proc.stderr.read().decode(errors="replace")
+    rc = proc.wait(60)
+    took = time.time() - t0
+    n = len([f for f in os.listdir(os.path.join(d, "spool")) if f.endswith(".chb")])
+    check(rc == 0, "live stop exit %d: %s" % (rc, err[-500:]))
+    check(took < 3 + 4, "the stop took %.1fs with timeout = 3s" % took)
+    check(n >= 2, "spool holds %d batches, want the two steps' at least" % n)
+    check("stay in the spool" in err, "the log does not say what stays: %s" % err[-500:])
+    say("live capture, ClickHouse hanging: stopped %.1fs after SIGTERM (timeout 3s), %d batches stay in the "
+        "spool" % (took, n))
+    srv.close()
+
+
 def main():
     name = sys.argv[1]
     if ch_server() is None:
@@ -669,7 +703,8 @@ def main():
     work = tempfile.mkdtemp(prefix="sw-ch-")
     t0 = time.time()
     try:
-        {"totals": t_totals, "outage": t_outage, "spool": t_spool, "two": t_two, "broken": t_broken}[name](work)
+        {"totals": t_totals, "outage": t_outage, "spool": t_spool, "two": t_two, "broken": t_broken,
+         "live": t_live}[name](work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     say("clickhouse %s: %s (%.0fs)" % (name, "pass" if not failures else "FAIL (%d)" % len(failures),
