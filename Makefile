@@ -8,7 +8,7 @@ B        := build/$(VARIANT)
 BIN      := $(if $(filter opt,$(VARIANT)),bin,$(B)/bin)
 
 CC       ?= cc
-PKGS     := libpcap libndpi librrd inih libmicrohttpd
+PKGS     := libpcap libndpi librrd inih libmicrohttpd libcurl
 # pkg-config is asked when the Makefile is read, so a target that installs
 # the packages first (run, test, bench, fuzz) builds in a second make that
 # reads it again: on a bare machine the first read finds nothing.
@@ -65,6 +65,9 @@ all: $(PROGS)
 $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(PKG_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+# The ClickHouse DDL is built into the sensor (.incbin, which -MMD misses).
+$(B)/obj/sensor/out/chddl.o build/fuzz/obj/sensor/out/chddl.o: conf/clickhouse.sql
 
 # Made anew each time: ar would keep the member of a source since removed.
 $(LIB): $(LIB_OBJ)
@@ -137,7 +140,7 @@ SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 LOGROTATEDIR ?= $(SYSCONFDIR)/logrotate.d
 
 UNITS    := spanwatch.service spanwatch-graph.service spanwatch-graph.timer
-EXAMPLES := spanwatch.conf subscribers.txt torrent-allowlist.txt
+EXAMPLES := spanwatch.conf subscribers.txt torrent-allowlist.txt clickhouse.sql
 # The installed configuration is the example with what the service needs
 # made active: the folders tmpfiles.d makes and the spanwatch user.
 # Interface and subscriber map stay for the operator (EDIT THIS).

@@ -100,6 +100,14 @@ static const struct config_key keys_last[] = {
 	{ "sensor", "max_flows", CONFIG_T_UINT, F(sensor.max_flows), 1000, 1e8, "1000000", NULL },
 	{ "sensor", "idle_timeout", CONFIG_T_DURATION, F(sensor.idle_timeout), 10, DAY, "2m", NULL },
 	{ "sensor", "metrics", CONFIG_T_STRING, F(sensor.metrics), 0, 80, NULL, NULL },
+	{ "clickhouse", "url", CONFIG_T_STRING, F(clickhouse.url), 0, 1023, NULL, NULL },
+	{ "clickhouse", "database", CONFIG_T_NAME, F(clickhouse.database), 1, CONFIG_IDENT_MAX,
+	  "spanwatch", NULL },
+	{ "clickhouse", "spool", CONFIG_T_PATH, F(clickhouse.spool), 0, 0, NULL, NULL },
+	{ "clickhouse", "spool_max", CONFIG_T_SIZE, F(clickhouse.spool_max), 1e4, 1e15, "1G", NULL },
+	{ "clickhouse", "timeout", CONFIG_T_DURATION, F(clickhouse.timeout), 1, 3600, "10s", NULL },
+	{ "clickhouse", "retention", CONFIG_T_DURATION, F(clickhouse.retention), 0, 3650 * DAY, "0",
+	  NULL },
 };
 
 /* The table: every key, and where its value lives in struct sw_config. */

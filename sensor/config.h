@@ -138,6 +138,14 @@ struct sw_config {
 		char *metrics;		/* ADDR:PORT of the health endpoint;
 					 * NULL: none (metrics.h) */
 	} sensor;
+	struct {
+		char *url;		/* http://HOST:PORT/; NULL: off (chw.h) */
+		char database[CONFIG_IDENT_MAX + 1];
+		char *spool;		/* folder of batches not yet sent */
+		uint64_t spool_max;	/* bytes */
+		unsigned timeout;	/* seconds without progress */
+		unsigned retention;	/* seconds; 0: the operator's */
+	} clickhouse;
 	/* Where each key got its value, for messages about a value that is
 	 * well-formed but fails later (a BPF filter that does not compile, a
 	 * folder the user cannot write): see config_where. */

@@ -14,6 +14,7 @@
 
 #include "alert.h"
 #include "capture.h"
+#include "chw.h"
 #include "collector.h"
 #include "config.h"
 #include "daemon.h"
@@ -70,6 +71,7 @@ struct run {
 	struct alerts *alerts;
 	uint64_t last_health_us;
 	struct metrics *metrics;	/* [sensor] metrics, or NULL */
+	struct chw *chw;		/* [clickhouse], or NULL */
 };
 
 
@@ -214,7 +216,7 @@ static int
 start_metrics(struct run *r, struct rrdw *rrdw)
 {
 	struct metrics_src ms = { .sensor = r->cfg->sensor.name, .wk = r->wk,
-				  .alerts = r->alerts, .rrdw = rrdw };
+				  .alerts = r->alerts, .rrdw = rrdw, .chw = r->chw };
 
 	if (r->cfg->sensor.metrics == NULL)
 		return 0;
@@ -467,6 +469,7 @@ main(int argc, char **argv)
 	struct capture_stats cs = { 0 };
 	struct capture *cap = NULL;
 	struct rrdw *rrdw = NULL;
+	struct chw *chw = NULL;
 	struct alerts *alerts = NULL;
 	struct alerts_opts ao = { 0 };
 	unsigned threads = 1;
@@ -593,6 +596,12 @@ main(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (r.cfg->clickhouse.url &&
+	    (chw = chw_start(r.cfg, rrdw, alerts, o.read != NULL)) == NULL) {
+		rc = 1;
+		goto out;
+	}
+	r.chw = chw;
 	if (watchdog_start(o.watchdog_s, NULL) < 0) {
 		rc = 1;
 		goto out;
@@ -650,6 +659,8 @@ main(int argc, char **argv)
 	if (rrdw && rrdw_finish(rrdw) < 0)
 		rc = -1;
 	alerts_flush(alerts);
+	if (chw_finish(chw) < 0)
+		rc = -1;
 	if (o.verbosity >= 0 && !o.daemon) {
 		struct pipeline_stats ps;
 		struct flow_stats fs;
@@ -669,6 +680,8 @@ finish_threads:
 	if (rrdw && rrdw_finish(rrdw) < 0)
 		rc = -1;
 	alerts_flush(alerts);
+	if (chw_finish(chw) < 0)
+		rc = -1;
 	if (o.verbosity >= 0 && !o.daemon) {
 		struct pipeline_stats ps;
 		struct flow_stats fs;
@@ -702,7 +715,10 @@ out:
 	capture_close(cap);
 	if (rrdw_close(rrdw) < 0)
 		rc = 1;
+	(void)chw_finish(chw);	/* joins its thread, which may raise an alert */
 	alerts_close(alerts);
+	if (chw_close(chw) < 0)
+		rc = 1;
 	daemon_unlock(rrd_fd, rrd_lock);
 	if (pid_fd >= 0)
 		daemon_unlock(pid_fd, r.cfg->sensor.pidfile);

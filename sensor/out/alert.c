@@ -336,3 +336,12 @@ alerts_close(struct alerts *a)
 	free_alerts(a);
 }
 
+
+void
+alerts_set_tap(struct alerts *a, alerts_tap_fn *fn, void *arg)
+{
+	if (a == NULL)
+		return;
+	a->tap_arg = arg;
+	atomic_store(&a->tap, fn);	/* after tap_arg, for the sink thread */
+}

@@ -133,6 +133,31 @@ void alerts_flush(struct alerts *a);
  * done by the sink thread before its next record. NULL is fine. */
 void alerts_reopen(struct alerts *a);
 
+/* A record as a tap sees it (alerts_set_tap): strings with lengths, not
+ * NUL-terminated, raw (unescaped) bytes; trunc says the JSON value ends in
+ * "..." after them. sub is NULL for sensor-wide alerts. */
+struct alerts_tap_field {
+	const char *key, *val;
+	size_t klen, vlen;
+	int trunc;
+};
+struct alerts_tap_rec {
+	int64_t ts;
+	const char *kind, *sub;
+	size_t kind_len, sub_len;
+	int sub_trunc;
+	uint64_t suppressed;
+	unsigned nf;
+	struct alerts_tap_field f[ALERTS_MAX_FIELDS];
+};
+typedef void alerts_tap_fn(void *arg, const struct alerts_tap_rec *r);
+
+/* Every record that reaches the local sinks (JSON file, stderr, local
+ * syslog), alerts_dropped lines too, is also handed to fn, on the sink
+ * thread, after the JSON line is written. Set before the first alert;
+ * fn must not block. NULL a is fine. */
+void alerts_set_tap(struct alerts *a, alerts_tap_fn *fn, void *arg);
+
 /* Flushes, stops the sink thread, closes the sinks; NULL is fine. */
 void alerts_close(struct alerts *a);
 

@@ -525,3 +525,40 @@ alert_fmt_5424(const struct alerts *a, char *out, size_t cap, const struct rec *
 	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
 }
 
+
+/* The tap (alerts_set_tap, the ClickHouse writer): the record's fields
+ * as strings, numbers and addresses written out as in the JSON line. */
+void
+alert_fmt_tap(struct alerts *a, const struct rec *r)
+{
+	char num[ALERTS_MAX_FIELDS][INET6_ADDRSTRLEN + 24] = { { 0 } };
+	struct alerts_tap_rec t = { .ts = r->ts, .suppressed = r->suppressed, .nf = r->nf,
+				    .kind = (const char *)r->kind.p, .kind_len = r->kind.n };
+
+	if (r->has_sub) {
+		t.sub = (const char *)r->sub.p;
+		t.sub_len = r->sub.n;
+		t.sub_trunc = r->sub.trunc;
+	}
+	for (unsigned i = 0; i < r->nf && i < ALERTS_MAX_FIELDS; i++) {
+		const struct rfield *f = &r->f[i];
+		struct alerts_tap_field *o = &t.f[i];
+		struct sbuf b = { num[i], 0, sizeof num[i] - 1, 0 };
+
+		o->key = (const char *)f->key.p;
+		o->klen = f->key.n;
+		if (f->type == AF_STR) {
+			o->val = (const char *)f->s.p;
+			o->vlen = f->s.n;
+			o->trunc = f->s.trunc;
+			continue;
+		}
+		if (f->type == AF_UINT)
+			sb_u64(&b, f->u);
+		else
+			put_addr(&b, &f->addr);
+		o->val = alert_fmt_end(&b);
+		o->vlen = o->val ? strlen(o->val) : 0;
+	}
+	atomic_load(&a->tap)(a->tap_arg, &t);
+}

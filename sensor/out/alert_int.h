@@ -184,6 +184,8 @@ struct alerts {
 
 	pthread_t thr;
 	struct sink sink;
+	_Atomic(alerts_tap_fn *) tap;	/* alerts_set_tap, read by the sink */
+	void *tap_arg;
 };
 
 /* One writer at a time, so a plain load and store is enough and costs no
@@ -237,6 +239,7 @@ int alert_hold_rate(struct alerts *a, int64_t ts);
 void alert_fmt_fill(struct alerts *a, struct slot *s, const char *kind,
     const char *sub, int64_t ts, const struct alert_field *fields, size_t n);
 void alert_fmt_parse(const struct slot *s, struct rec *r);
+void alert_fmt_tap(struct alerts *a, const struct rec *r);
 const char *alert_fmt_end(struct sbuf *b);
 void alert_fmt_js_str(struct sbuf *b, const struct strv *v);
 const char *alert_fmt_logfmt(char *buf, const struct rec *r);

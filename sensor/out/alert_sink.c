@@ -253,6 +253,8 @@ local_record(struct alerts *a, const struct rec *r)
 			bump(&a->st_failed, 1);
 		}
 	}
+	if (atomic_load(&a->tap))
+		alert_fmt_tap(a, r);
 }
 
 /* After logrotate's mv: new records go to a new file at the old name.

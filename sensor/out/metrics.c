@@ -10,6 +10,7 @@
 #include "alert.h"
 #include "log.h"
 #include "rrdw.h"
+#include "chw.h"
 #include "units.h"
 #include "workers.h"
 
@@ -152,6 +153,44 @@ GETTER(g_evicted, f->fs.evicted)
 GETTER(g_active, f->fs.active)
 GETTER(g_peak, f->fs.peak)
 
+/* The ClickHouse writer: its spool (depth, bytes), whether the server
+ * answers, and what was sent and lost. */
+static void
+put_clickhouse(struct out *w, struct chw *chw)
+{
+	struct chw_stats cs;
+
+	chw_get_stats(chw, &cs);
+	put(w, "# HELP spanwatch_clickhouse_up 1 if the last request to ClickHouse succeeded.\n"
+	    "# TYPE spanwatch_clickhouse_up gauge\n"
+	    "spanwatch_clickhouse_up %d\n"
+	    "# HELP spanwatch_clickhouse_spool_batches Step batches waiting in the spool.\n"
+	    "# TYPE spanwatch_clickhouse_spool_batches gauge\n"
+	    "spanwatch_clickhouse_spool_batches %llu\n"
+	    "# HELP spanwatch_clickhouse_spool_bytes Bytes in the spool.\n"
+	    "# TYPE spanwatch_clickhouse_spool_bytes gauge\n"
+	    "spanwatch_clickhouse_spool_bytes %llu\n"
+	    "# HELP spanwatch_clickhouse_sent_total Batches ClickHouse holds.\n"
+	    "# TYPE spanwatch_clickhouse_sent_total counter\n"
+	    "spanwatch_clickhouse_sent_total %llu\n"
+	    "# HELP spanwatch_clickhouse_rows_sent_total Rows inserted.\n"
+	    "# TYPE spanwatch_clickhouse_rows_sent_total counter\n"
+	    "spanwatch_clickhouse_rows_sent_total %llu\n"
+	    "# HELP spanwatch_clickhouse_dropped_total Batches lost: the spool was full.\n"
+	    "# TYPE spanwatch_clickhouse_dropped_total counter\n"
+	    "spanwatch_clickhouse_dropped_total %llu\n"
+	    "# HELP spanwatch_clickhouse_rows_dropped_total Rows of those batches.\n"
+	    "# TYPE spanwatch_clickhouse_rows_dropped_total counter\n"
+	    "spanwatch_clickhouse_rows_dropped_total %llu\n"
+	    "# HELP spanwatch_clickhouse_outages_total Times ClickHouse became unreachable.\n"
+	    "# TYPE spanwatch_clickhouse_outages_total counter\n"
+	    "spanwatch_clickhouse_outages_total %llu\n",
+	    !cs.down, (unsigned long long)cs.spooled, (unsigned long long)cs.spool_bytes,
+	    (unsigned long long)cs.sent, (unsigned long long)cs.rows_sent,
+	    (unsigned long long)cs.dropped, (unsigned long long)cs.rows_dropped,
+	    (unsigned long long)cs.outages);
+}
+
 int
 metrics_render(struct metrics *m, char *buf, unsigned len)
 {
@@ -276,6 +315,8 @@ metrics_render(struct metrics *m, char *buf, unsigned len)
 		    (unsigned long long)rs.failed,
 		    (unsigned long long)rs.outages);
 	}
+	if (m->src.chw != NULL)
+		put_clickhouse(&w, m->src.chw);
 	put(&w, "# HELP spanwatch_metrics_refused_total Requests for anything "
 	    "but GET /metrics (libmicrohttpd answers malformed ones itself).\n# TYPE spanwatch_metrics_refused_total counter\n"
 	    "spanwatch_metrics_refused_total %llu\n"

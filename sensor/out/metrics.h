@@ -24,6 +24,7 @@ struct metrics;
 struct workers;
 struct alerts;
 struct rrdw;
+struct chw;
 
 /* Where the figures come from; any may be NULL. Pointers must outlive
  * the server (metrics_stop before freeing them). */
@@ -33,6 +34,7 @@ struct metrics_src {
 					 * one, published by metrics_publish */
 	const struct alerts *alerts;
 	struct rrdw *rrdw;
+	struct chw *chw;		/* [clickhouse], or NULL */
 };
 
 /* Checks ADDR:PORT ("127.0.0.1:9187", "[::1]:9187"; the port is

@@ -310,6 +310,31 @@ push_locked(struct rrdw *w, const struct item *it)
 		    memory_order_relaxed);
 }
 
+void
+rrdw_set_tap(struct rrdw *w, const struct rrdw_tap *tap)
+{
+	if (w != NULL && tap != NULL)
+		w->tap = *tap;
+}
+
+/* The file's amounts since its last tap: what the tap stores as the step's
+ * row (a gauge as its value). */
+static void
+tap_row(struct rrdw *w, struct rrdw_file *f, time_t ts)
+{
+	const struct rrdw_schema *s = rrdw_schema(f->kind);
+	uint64_t a[RRDW_MAX_DS];
+
+	for (size_t i = 0; i < s->nds; i++) {
+		if (s->ds[i].type == RRDW_GAUGE)
+			a[i] = f->cap_tot[i] == RRDW_KEEP ? 0 : f->cap_tot[i];
+		else
+			a[i] = f->cap_tot[i] - f->cap_tap[i];
+		f->cap_tap[i] = f->cap_tot[i];
+	}
+	w->tap.row(w->tap.arg, f->kind, f->kind == RRDW_SENSOR ? NULL : f->name, ts, a);
+}
+
 /* Queues a snapshot of every dirty file at step end ts. Files already
  * queued at ts or later (late data) stay dirty for a later step. With wait,
  * a full queue waits for the writer, unless rrdcached is down: then, and
@@ -348,6 +373,8 @@ enqueue_dirty(struct rrdw *w, time_t ts, int wait)
 		struct item it = { .f = f, .ts = ts, .carried = f->cap_carried };
 		memcpy(it.v, f->cap_tot, sizeof it.v);
 		push_locked(w, &it);
+		if (w->tap.row)
+			tap_row(w, f, ts);
 		queued = 1;
 		f->cap_dirty = 0;
 		f->cap_carried = 0;
@@ -355,6 +382,8 @@ enqueue_dirty(struct rrdw *w, time_t ts, int wait)
 	}
 	w->dhead = keep;
 	w->dtail = ktail;
+	if (queued && w->tap.done)
+		w->tap.done(w->tap.arg, ts);
 	if (queued)
 		pthread_cond_signal(&w->can_take);
 	pthread_mutex_unlock(&w->mu);

@@ -105,6 +105,22 @@ int rrdw_set_producers(struct rrdw *w, unsigned n);
  * never calls it is producer 0. */
 void rrdw_bind_producer(unsigned idx);
 
+/* A second consumer of the steps (the ClickHouse writer, chw.h). row gets
+ * each file's amounts as they are queued for its RRD file: deltas since the
+ * last call for that file (the step's amount, or with amounts of earlier
+ * steps that could not be queued), gauges as values (RRDW_KEEP never
+ * reaches it: 0); name is NULL for the sensor. done follows the rows of one
+ * queueing with their step end. Both run on a producer thread, under the
+ * writer's queue lock: they must only copy. Set before the first update. */
+struct rrdw_tap {
+	void (*row)(void *arg, enum rrdw_kind kind, const char *name, time_t ts,
+	    const uint64_t *amounts);
+	void (*done)(void *arg, time_t ts);
+	void *arg;
+};
+
+void rrdw_set_tap(struct rrdw *w, const struct rrdw_tap *tap);
+
 struct rrdw_stats {
 	uint64_t updates;	/* step updates written */
 	uint64_t extra;		/* writes the writer added: gap fills, restart

@@ -34,6 +34,7 @@ struct rrdw_file {
 	unsigned char cap_carried;	/* ... and hold amounts of earlier steps */
 	time_t cap_qts;			/* last step queued */
 	uint64_t cap_tot[RRDW_MAX_DS];
+	uint64_t cap_tap[RRDW_MAX_DS];	/* cap_tot last handed to the tap */
 
 	/* writer thread */
 	struct rrdw_file *w_next;	/* every file the writer has opened */
@@ -138,6 +139,8 @@ struct rrdw {
 	pthread_mutex_t cap_mu;
 	time_t prod_done[RRDW_MAX_PRODUCERS];	/* each one's last commit */
 	uint64_t prod_gauge[RRDW_MAX_PRODUCERS][RRDW_MAX_DS];	/* sensor.rrd */
+
+	struct rrdw_tap tap;	/* rrdw_set_tap; tap.row NULL: none */
 
 	/* statistics, written by either thread */
 	atomic_uint_fast64_t st_updates, st_extra, st_dropped, st_failed,

@@ -215,3 +215,12 @@ if [ "${BENCH_GRAPH:-1}" != 0 ]; then
 	echo
 	sh tests/bench/graph_bench.sh || echo "dashboard: a redraw at 20,000 subscribers took longer than the step"
 fi
+
+# ---- ClickHouse ----
+# The ClickHouse writer into a local clickhouse-server: rows/s, the sensor's
+# packet rate with it on and off, bytes per row and the estimate from them
+# (tests/bench/ch_bench.py; BENCH_CH=0 skips it).
+if [ "${BENCH_CH:-1}" != 0 ]; then
+	echo
+	TOP=$top /usr/bin/python3 tests/bench/ch_bench.py || echo "clickhouse bench: could not run"
+fi

@@ -94,6 +94,7 @@ INSTALLED = {   # path under ROOT with PREFIX=/usr: mode
     "usr/share/doc/spanwatch/examples/spanwatch.conf": 0o644,
     "usr/share/doc/spanwatch/examples/subscribers.txt": 0o644,
     "usr/share/doc/spanwatch/examples/torrent-allowlist.txt": 0o644,
+    "usr/share/doc/spanwatch/examples/clickhouse.sql": 0o644,
 }
 
 

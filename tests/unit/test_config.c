@@ -383,7 +383,7 @@ test_errors(void **state)
 		{ "[rrd", "section header without ']'" },
 		{ "step = 5", NULL },	/* skipped: its section was bad */
 		{ "[rrd] junk", "unexpected text after the section header" },
-		{ "[rdd]", "unknown section [rdd] (sections: capture, subscribers, rrd, smtp, p2p, alerts, sensor)" },
+		{ "[rdd]", "unknown section [rdd] (sections: capture, subscribers, rrd, smtp, p2p, alerts, sensor, clickhouse)" },
 		{ "whatever = 1", NULL },	/* skipped with its section */
 		{ "[rrd]", NULL },
 		{ "step = 5", "[rrd] step: '5' is out of range (20s..1h)" },
@@ -670,7 +670,7 @@ test_example_conf(void **state)
 	}
 	fclose(in);
 	fclose(out);
-	assert_int_equal(keys, 34);	/* every key of struct sw_config */
+	assert_int_equal(keys, 40);	/* every key of struct sw_config */
 	config_defaults(&c);
 	config_defaults(&d);
 	errcap_begin(tmpdir);
