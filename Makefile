@@ -59,7 +59,7 @@ GRAPH_LIB_OBJ := $(GRAPH_LIB_SRC:%.c=$(B)/obj/%.o)
 PROGS    := $(BIN)/spanwatch $(if $(GEN_SRC),$(BIN)/spanwatch-gen) \
             $(if $(GRAPH_SRC),$(BIN)/spanwatch-graph)
 
-.PHONY: print-cppflags print-sources all san units test run bench install clean distclean deps
+.PHONY: print-cppflags print-ldlibs print-sources all san units test run bench install clean distclean deps
 all: $(PROGS)
 
 $(B)/obj/%.o: %.c
@@ -100,6 +100,11 @@ deps:
 # outside the Makefile (tests/lint, tests/alerts).
 print-cppflags:
 	@echo -D_GNU_SOURCE $(SRC_INC) $(PKG_CFLAGS)
+
+# The libraries the sensor links, for test drivers linked outside the
+# Makefile against the project library (tests/descriptor, tests/alerts).
+print-ldlibs:
+	@echo $(LDLIBS)
 
 # Every C source of the project, for the static analysers.
 print-sources:

@@ -16,6 +16,6 @@ build_driver() {
 	cc -std=c11 -Wall -Wextra -Werror -Wformat=2 -Wshadow -D_GNU_SOURCE -g -O1 $san \
 		$(cd "$TOP" && make -s --no-print-directory print-cppflags) \
 		-o "$T/alertdrv" "$TOP/tests/alerts/alertdrv.c" "$lib" \
-		$(pkg-config --libs libpcap libndpi librrd inih) -lm -pthread ||
+		$(cd "$TOP" && make -s --no-print-directory print-ldlibs) -pthread ||
 		{ echo "FAIL: cannot build alertdrv"; exit 1; }
 }

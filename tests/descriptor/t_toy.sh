@@ -36,7 +36,7 @@ mkdir -p "$work"
 # ---- build: the toy's files and the project's objects as they are ----
 cd "$top"
 inc=$(make -s --no-print-directory print-cppflags)
-libs="$(pkg-config --libs libpcap libndpi librrd inih libmicrohttpd) -lspf2 -lresolv -lm"
+libs=$(make -s --no-print-directory print-ldlibs)
 flags="-std=c11 -Wall -Wextra -Werror -Wformat=2 -Wshadow -Wpointer-arith
  -Wstrict-prototypes -Wmissing-prototypes -Wvla -Wcast-align -Wno-unused-parameter -g -O2 -pthread"
 case $v in
