@@ -120,6 +120,11 @@ struct collector_desc {
 	size_t nkeys;
 	const struct collector_panel *panels;
 	size_t npanels;
+	/* Bytes the collector keeps for each flow of the flow table, in
+	 * an array indexed by flow id that collector_flow_state
+	 * (flowstate.c) allocates; 0: none. The sensor's memory per flow is
+	 * the flow table's and these (logged at start with -v). */
+	size_t flow_state;
 };
 
 /* Every concern's descriptor, in registry order, NULL-terminated

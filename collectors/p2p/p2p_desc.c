@@ -6,6 +6,7 @@
  */
 #include "collector_desc.h"
 #include "config.h"
+#include "p2p_int.h"
 
 #define F(field) offsetof(struct sw_config, field)
 #define DAY 86400.0
@@ -82,4 +83,5 @@ const struct collector_desc p2p_desc = {
 	.nkeys = COLLECTOR_N(keys),
 	.panels = panels,
 	.npanels = COLLECTOR_N(panels),
+	.flow_state = sizeof(struct pflow),
 };

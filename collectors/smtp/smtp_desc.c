@@ -99,4 +99,7 @@ const struct collector_desc smtp_desc = {
 	.nkeys = COLLECTOR_N(keys),
 	.panels = panels,
 	.npanels = COLLECTOR_N(panels),
+	/* smtp.c's ix[]: a flow's slot in the pool of session parsers
+	 * (the pool itself is bounded by SMTP_POOL_MAX, not per flow). */
+	.flow_state = sizeof(uint32_t),
 };
