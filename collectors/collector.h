@@ -48,6 +48,9 @@ struct collector_env {
 	 * own but sensor-wide (capture drops over every handle, alerts
 	 * raised) are reported by shard 0 alone, so that they land once. */
 	unsigned shard;
+	/* Flows this instance's flow table holds (ids 0..max_flows-1);
+	 * 0: [sensor] max_flows. */
+	uint32_t max_flows;
 };
 
 /* One packet of a flow, after the flow table and nDPI have seen it. */
@@ -88,6 +91,20 @@ struct collector {
 /* The registry: every collector, in the order they see events
  * (registry.c, from registry.h). */
 extern const struct collector *const collector_registry[];
+
+/* The per-flow array of the collector described by d, for env's flow
+ * table (flowstate.c): zeroed, d->flow_state bytes for each flow id (and
+ * one more), the number of ids in *nflows (env->max_flows, or cfg's [sensor] max_flows
+ * when the pipeline leaves it 0). calloc: it costs resident memory only
+ * for the pages flows touch. Returns NULL (logged) when out of memory;
+ * free() it. */
+void *collector_flow_state(const struct collector_env *env,
+    const struct sw_config *cfg, const struct collector_desc *d,
+    uint32_t *nflows);
+
+/* Logs (info, -v) the sensor's memory per flow: the flow table's and each
+ * collector's declared state, and what max_flows flows cost. */
+void collector_log_flow_state(uint32_t max_flows);
 
 /* The subscriber at the receiving end of packet ev (-1: none), and at
  * the sending end. A flow's ends are key.a and key.b. */

@@ -48,11 +48,43 @@ struct collector_line {
 
 #define COLLECTOR_PANEL_LINES 8
 
+/* One step of a panel written as rrdtool arguments (the built-in panels,
+ * whose CDEFs the line form above cannot say): an argument template, or
+ * the figures of a drawn value under the graph.
+ *
+ * In arg, "{rrd}" stands for the panel's file (sensor.rrd or the
+ * subscriber's, escaped for a DEF) and "{inout}" for the subscribers'
+ * bytes in/out summed (GAUGE in, out; spanwatch-graph writes it); a step
+ * with need COLLECTOR_NEED_INOUT is left out when there is no such sum.
+ * arg NULL: the figures of vname (average, maximum; then the total of
+ * tot, a rate per second, in totunit, if tot is not NULL), with SI
+ * prefixes if si ("%%" as unit prints a percent sign). */
+struct collector_arg {
+	const char *arg;
+	unsigned need;
+	const char *vname, *unit, *tot, *totunit;
+	int si;
+};
+
+#define COLLECTOR_NEED_INOUT 1u
+
+#define COLLECTOR_ARG(s) { .arg = (s) }
+#define COLLECTOR_ARG_INOUT(s) { .arg = (s), .need = COLLECTOR_NEED_INOUT }
+#define COLLECTOR_STATS(v, u, t, tu, si_) \
+	{ .vname = (v), .unit = (u), .tot = (t), .totunit = (tu), .si = (si_) }
+
+/* panel flags: after its arguments, the sensor's `alerts` data source as
+ * ticks when there is no alerts file (marks from the file are drawn on
+ * every panel). */
+#define COLLECTOR_PANEL_TICKS 1u
+
 /* A dashboard panel of the sensor overview (kind RRDW_SENSOR) or of a
- * subscriber's page (RRDW_SUBSCRIBER). The built-in panels of the four
- * concerns are still drawn by graphs/panels.c (their rrdtool
- * arguments predate this table); a panel declared here is drawn after
- * them, in registry order. */
+ * subscriber's page (RRDW_SUBSCRIBER), drawn by graphs/panels.c: either
+ * nlines lines, or nargs argument steps (args not NULL). Panels of a kind
+ * are drawn by increasing order (0: after those that give one), equal
+ * ones in registry order. A panel that reads another concern's data
+ * sources (the share of BitTorrent in all bytes) lives with the concern
+ * that asks the question. */
 struct collector_panel {
 	enum rrdw_kind kind;
 	const char *what;	/* file name part: [a-z0-9_] */
@@ -60,7 +92,20 @@ struct collector_panel {
 	const char *vlabel;	/* vertical axis: "recipients/min" */
 	size_t nlines;
 	struct collector_line line[COLLECTOR_PANEL_LINES];
+	unsigned order;
+	const char *alt;	/* the image's text on the sensor page; NULL:
+				 * the title */
+	const struct collector_arg *args;
+	size_t nargs;
+	unsigned flags;		/* COLLECTOR_PANEL_* */
 };
+
+/* A panel of the argument form, args a static array. */
+#define COLLECTOR_PANEL_ARGS(kind_, what_, title_, alt_, vlabel_, order_, \
+    a, flags_) \
+	{ .kind = (kind_), .what = (what_), .title = (title_), \
+	  .alt = (alt_), .vlabel = (vlabel_), .order = (order_), .args = (a), \
+	  .nargs = sizeof(a) / sizeof((a)[0]), .flags = (flags_) }
 
 struct collector_desc {
 	const char *name;	/* as struct collector's */
@@ -75,6 +120,11 @@ struct collector_desc {
 	size_t nkeys;
 	const struct collector_panel *panels;
 	size_t npanels;
+	/* Bytes the collector keeps for each flow of the flow table, in
+	 * an array indexed by flow id that collector_flow_state
+	 * (flowstate.c) allocates; 0: none. The sensor's memory per flow is
+	 * the flow table's and these (logged at start with -v). */
+	size_t flow_state;
 };
 
 /* Every concern's descriptor, in registry order, NULL-terminated

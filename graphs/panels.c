@@ -5,14 +5,17 @@
  * must be written "\:" (rrdgraph_data(1)), so every path goes through
  * esc_path. Legends are constants here, written without colons.
  *
- * After the built-in panels come those the collectors' descriptors
- * declare (collector_desc.h), drawn by declared().
+ * The sensor overview's and the subscriber page's panels are those the
+ * collectors' descriptors declare (collector_desc.h), drawn by
+ * declared(); this file names no concern's data source but the sensor's
+ * bytes, for the five-scale view.
  */
 #include "panels.h"
 
 #include "collector_desc.h"
 #include "series.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -188,28 +191,126 @@ new_job(struct jobs *js, const struct panel_env *e, const char *what,
 	return jobs_add(js, e->top, rel, alt);
 }
 
+/* arg with "{rrd}" and "{inout}" replaced by their paths. Returns 0, or
+ * -1 if the result does not fit out. */
+static int
+expand(const char *arg, const char *rrd, const char *io, char *out,
+    size_t len)
+{
+	size_t o = 0;
+
+	for (const char *p = arg; *p != '\0';) {
+		const char *put = NULL;
+		size_t n;
+
+		if (strncmp(p, "{rrd}", 5) == 0) {
+			put = rrd;
+			p += 5;
+		} else if (strncmp(p, "{inout}", 7) == 0) {
+			put = io != NULL ? io : "";
+			p += 7;
+		}
+		if (put == NULL) {
+			if (o + 1 >= len)
+				return -1;
+			out[o++] = *p++;
+			continue;
+		}
+		n = strlen(put);
+		if (o + n >= len)
+			return -1;
+		memcpy(out + o, put, n);
+		o += n;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+/* A panel of the line form: one line per data source (DEF, scaled, AREA
+ * or LINE1) and its figures. */
+static void
+lines(struct job *j, const struct collector_panel *pa, const char *rrd)
+{
+	char v[16], sv[16];
+
+	for (size_t l = 0; l < pa->nlines && l < COLLECTOR_PANEL_LINES; l++) {
+		const struct collector_line *li = &pa->line[l];
+
+		snprintf(v, sizeof v, "d%zu", l);
+		snprintf(sv, sizeof sv, "d%zus", l);
+		job_arg(j, "DEF:%s=%s:%s:AVERAGE", v, rrd, li->ds);
+		job_arg(j, "CDEF:%s=%s,%u,*", sv, v, li->scale ? li->scale : 1);
+		job_arg(j, "%s:%s%s:%s%s", li->area ? "AREA" : "LINE1", sv,
+		    li->color, li->legend, li->stack ? ":STACK" : "");
+		stats(j, sv, "", li->unit ? v : NULL, li->unit, 0);
+	}
+}
+
+/* A panel of the argument form; io the escaped in/out sum or NULL. */
+static void
+args(struct job *j, const struct collector_panel *pa, const char *rrd,
+    const char *io)
+{
+	char buf[3 * 4096];
+
+	for (size_t i = 0; i < pa->nargs; i++) {
+		const struct collector_arg *ar = &pa->args[i];
+
+		if ((ar->need & COLLECTOR_NEED_INOUT) && io == NULL)
+			continue;
+		if (ar->arg == NULL)
+			stats(j, ar->vname, ar->unit, ar->tot, ar->totunit,
+			    ar->si);
+		else if (expand(ar->arg, rrd, io, buf, sizeof buf) < 0)
+			j->broken = 1;
+		else
+			job_arg(j, "%s", buf);
+	}
+}
+
+#define MAX_PANELS 64	/* of one kind, all concerns together */
+
+static unsigned
+order_key(const struct collector_panel *pa)
+{
+	return pa->order != 0 ? pa->order : UINT_MAX;
+}
+
 /* The panels the collectors' descriptors declare for files of this kind,
- * in registry order, after the built-in ones: one line per data source
- * (DEF, scaled, AREA or LINE1), its figures, the alert marks. rrd is the
- * file's path, already escaped; name the subscriber (NULL: the sensor). */
+ * by order then registry order, each followed by the alert marks. rrd is
+ * the file's path and io the in/out sum's (NULL: none), both already
+ * escaped; name the subscriber (NULL: the sensor). */
 static int
 declared(struct jobs *js, const struct panel_env *e, enum rrdw_kind kind,
-    const char *name, const char *rrd)
+    const char *name, const char *rrd, const char *io)
 {
-	char rel[256], alt[256], title[512], v[16], sv[16];
+	const struct collector_panel *pick[MAX_PANELS];
+	char rel[256], alt[256], title[512];
 	time_t a = e->start, b = e->end;
+	size_t np = 0;
 	struct job *j;
 
 	for (size_t c = 0; collector_descs[c] != NULL; c++)
 	for (size_t p = 0; p < collector_descs[c]->npanels; p++) {
 		const struct collector_panel *pa = &collector_descs[c]->panels[p];
+		size_t k;
 
-		if (pa->kind != kind)
+		if (pa->kind != kind || np == MAX_PANELS)
 			continue;
+		/* insertion, after the equal ones: stable */
+		for (k = np; k > 0 && order_key(pick[k - 1]) > order_key(pa); k--)
+			pick[k] = pick[k - 1];
+		pick[k] = pa;
+		np++;
+	}
+	for (size_t p = 0; p < np; p++) {
+		const struct collector_panel *pa = pick[p];
+
 		if (name == NULL) {
 			snprintf(rel, sizeof rel, "img/s%u-%s.png", e->section,
 			    pa->what);
-			snprintf(alt, sizeof alt, "%s", pa->title);
+			snprintf(alt, sizeof alt, "%s",
+			    pa->alt != NULL ? pa->alt : pa->title);
 			snprintf(title, sizeof title, "%s  %s", e->label,
 			    pa->title);
 		} else {
@@ -222,19 +323,12 @@ declared(struct jobs *js, const struct panel_env *e, enum rrdw_kind kind,
 		if ((j = jobs_add(js, e->top, rel, alt)) == NULL)
 			return -1;
 		common(j, a, b, W_BIG, H_BIG, title, pa->vlabel);
-		for (size_t l = 0; l < pa->nlines && l < COLLECTOR_PANEL_LINES;
-		    l++) {
-			const struct collector_line *li = &pa->line[l];
-
-			snprintf(v, sizeof v, "d%zu", l);
-			snprintf(sv, sizeof sv, "d%zus", l);
-			job_arg(j, "DEF:%s=%s:%s:AVERAGE", v, rrd, li->ds);
-			job_arg(j, "CDEF:%s=%s,%u,*", sv, v,
-			    li->scale ? li->scale : 1);
-			job_arg(j, "%s:%s%s:%s%s", li->area ? "AREA" : "LINE1",
-			    sv, li->color, li->legend, li->stack ? ":STACK" : "");
-			stats(j, sv, "", li->unit ? v : NULL, li->unit, 0);
-		}
+		if (pa->args != NULL)
+			args(j, pa, rrd, io);
+		else
+			lines(j, pa, rrd);
+		if (pa->flags & COLLECTOR_PANEL_TICKS)
+			alert_ticks(j, e, rrd);
 		alert_marks(j, e, name, a, b);
 	}
 	return 0;
@@ -243,97 +337,13 @@ declared(struct jobs *js, const struct panel_env *e, enum rrdw_kind kind,
 int
 panels_sensor(struct jobs *js, const struct panel_env *e)
 {
-	char s[4096], io[4096], title[512];
-	time_t a = e->start, b = e->end;
-	struct job *j;
+	char s[4096], io[4096];
 
 	esc_path(e->sensor_rrd, s, sizeof s);
-
-	snprintf(title, sizeof title, "%s  traffic", e->label);
-	if ((j = new_job(js, e, "traffic", "traffic, bits per second")) == NULL)
-		return -1;
-	common(j, a, b, W_BIG, H_BIG, title, "bit/s");
-	job_arg(j, "DEF:b=%s:bytes:AVERAGE", s);
-	job_arg(j, "CDEF:bits=b,8,*");
-	if (e->inout_rrd != NULL) {
+	if (e->inout_rrd != NULL)
 		esc_path(e->inout_rrd, io, sizeof io);
-		job_arg(j, "DEF:i=%s:in:AVERAGE", io);
-		job_arg(j, "DEF:o=%s:out:AVERAGE", io);
-		job_arg(j, "CDEF:ib=i,8,*");
-		job_arg(j, "CDEF:ob=o,8,*");
-		job_arg(j, "AREA:ib#74c476:to subscribers (sum of their files)");
-		job_arg(j, "AREA:ob#6baed6:from subscribers\\n:STACK");
-	}
-	job_arg(j, "LINE1:bits#000000:all bytes seen by the sensor");
-	stats(j, "bits", "bit/s", "b", "B", 1);
-	alert_ticks(j, e, s);
-	alert_marks(j, e, NULL, a, b);
-
-	snprintf(title, sizeof title, "%s  packets", e->label);
-	if ((j = new_job(js, e, "packets", "packets per second")) == NULL)
-		return -1;
-	common(j, a, b, W_BIG, H_BIG, title, "packets/s");
-	job_arg(j, "DEF:p=%s:packets:AVERAGE", s);
-	job_arg(j, "AREA:p#9ecae1");
-	job_arg(j, "LINE1:p#3182bd:packets/s");
-	stats(j, "p", "", "p", "packets", 1);
-	alert_ticks(j, e, s);
-	alert_marks(j, e, NULL, a, b);
-
-	snprintf(title, sizeof title, "%s  capture drops", e->label);
-	if ((j = new_job(js, e, "drops", "packets dropped per second")) == NULL)
-		return -1;
-	common(j, a, b, W_BIG, H_BIG, title, "drops/s");
-	job_arg(j, "DEF:d=%s:drops:AVERAGE", s);
-	job_arg(j, "AREA:d#d62728:dropped packets/s");
-	stats(j, "d", "", "d", "packets", 1);
-	alert_marks(j, e, NULL, a, b);
-
-	snprintf(title, sizeof title, "%s  flows", e->label);
-	if ((j = new_job(js, e, "flows", "active flows and new flows")) == NULL)
-		return -1;
-	common(j, a, b, W_BIG, H_BIG, title, "flows");
-	job_arg(j, "DEF:fa=%s:flows_active:AVERAGE", s);
-	job_arg(j, "DEF:fn=%s:flows_new:AVERAGE", s);
-	/* New flows per minute share the axis with the active count: both
-	 * are counts of flows, and per minute keeps them comparable. */
-	job_arg(j, "CDEF:fnm=fn,60,*");
-	job_arg(j, "AREA:fa#c7e9c0:active flows");
-	stats(j, "fa", "", NULL, NULL, 1);
-	job_arg(j, "LINE1:fnm#31a354:new flows per minute");
-	stats(j, "fnm", "", "fn", "flows", 1);
-	alert_marks(j, e, NULL, a, b);
-
-	snprintf(title, sizeof title, "%s  BitTorrent and unclassified share",
-	    e->label);
-	if ((j = new_job(js, e, "share",
-	    "BitTorrent and unclassified share of bytes")) == NULL)
-		return -1;
-	common(j, a, b, W_BIG, H_BIG, title, "% of bytes");
-	job_arg(j, "--upper-limit=100");
-	job_arg(j, "DEF:b=%s:bytes:AVERAGE", s);
-	job_arg(j, "DEF:bt=%s:bt_bytes:AVERAGE", s);
-	job_arg(j, "DEF:u=%s:unknown_bytes:AVERAGE", s);
-	job_arg(j, "CDEF:bts=b,0,GT,bt,b,/,100,*,UNKN,IF");
-	job_arg(j, "CDEF:us=b,0,GT,u,b,/,100,*,UNKN,IF");
-	job_arg(j, "AREA:bts#9467bd:BitTorrent (all, allowlisted too)");
-	stats(j, "bts", "%%", NULL, NULL, 1);
-	job_arg(j, "LINE1:us#7f7f7f:unclassified by nDPI");
-	stats(j, "us", "%%", NULL, NULL, 1);
-	alert_marks(j, e, NULL, a, b);
-
-	snprintf(title, sizeof title, "%s  SMTP sessions", e->label);
-	if ((j = new_job(js, e, "smtp", "SMTP sessions per minute")) == NULL)
-		return -1;
-	common(j, a, b, W_BIG, H_BIG, title, "sessions/min");
-	job_arg(j, "DEF:sm=%s:smtp_sess:AVERAGE", s);
-	job_arg(j, "CDEF:smm=sm,60,*");
-	job_arg(j, "AREA:smm#fdae6b");
-	job_arg(j, "LINE1:smm#e6550d:SMTP sessions per minute");
-	stats(j, "smm", "", "sm", "sessions", 0);
-	alert_ticks(j, e, s);
-	alert_marks(j, e, NULL, a, b);
-	return declared(js, e, RRDW_SENSOR, NULL, s);
+	return declared(js, e, RRDW_SENSOR, NULL, s,
+	    e->inout_rrd != NULL ? io : NULL);
 }
 
 int
@@ -413,89 +423,8 @@ int
 panels_subscriber(struct jobs *js, const struct panel_env *e,
     const char *name, const char *sub_rrd)
 {
-	char u[4096], rel[256], alt[256], title[512];
-	time_t a = e->start, b = e->end;
-	struct job *j;
+	char u[4096];
 
 	esc_path(sub_rrd, u, sizeof u);
-
-#define SUBJOB(what, text)                                                 \
-	do {                                                               \
-		snprintf(rel, sizeof rel, "sub/img/s%u-%s-%s.png",         \
-		    e->section, name, what);                               \
-		snprintf(alt, sizeof alt, "%s: %s", name, text);           \
-		snprintf(title, sizeof title, "%s  %s  (%s)", name, text,  \
-		    e->label);                                             \
-		if ((j = jobs_add(js, e->top, rel, alt)) == NULL)          \
-			return -1;                                         \
-	} while (0)
-
-	SUBJOB("traffic", "traffic");
-	common(j, a, b, W_BIG, H_BIG, title, "bit/s  (out below 0)");
-	job_arg(j, "DEF:i=%s:bytes_in:AVERAGE", u);
-	job_arg(j, "DEF:o=%s:bytes_out:AVERAGE", u);
-	job_arg(j, "CDEF:ib=i,8,*");
-	job_arg(j, "CDEF:ob=o,8,*");
-	job_arg(j, "CDEF:obn=o,-8,*");
-	job_arg(j, "AREA:ib#74c476:in ");
-	stats(j, "ib", "bit/s", "i", "B", 1);
-	job_arg(j, "AREA:obn#6baed6:out");
-	stats(j, "ob", "bit/s", "o", "B", 1);
-	job_arg(j, "HRULE:0#000000");
-	alert_marks(j, e, name, a, b);
-
-	SUBJOB("bt", "BitTorrent and P2P");
-	common(j, a, b, W_BIG, H_BIG, title, "bit/s");
-	job_arg(j, "DEF:bi=%s:bt_in:AVERAGE", u);
-	job_arg(j, "DEF:bo=%s:bt_out:AVERAGE", u);
-	job_arg(j, "DEF:ai=%s:bt_allow_in:AVERAGE", u);
-	job_arg(j, "DEF:ao=%s:bt_allow_out:AVERAGE", u);
-	job_arg(j, "DEF:pi=%s:p2p_in:AVERAGE", u);
-	job_arg(j, "DEF:po=%s:p2p_out:AVERAGE", u);
-	job_arg(j, "CDEF:plain=bi,bo,+");
-	job_arg(j, "CDEF:allow=ai,ao,+");
-	job_arg(j, "CDEF:p2p=pi,po,+");
-	job_arg(j, "CDEF:plainb=plain,8,*");
-	job_arg(j, "CDEF:allowb=allow,8,*");
-	job_arg(j, "CDEF:p2pb=p2p,8,*");
-	job_arg(j, "AREA:plainb#9467bd:BitTorrent, not allowlisted");
-	stats(j, "plainb", "bit/s", "plain", "B", 1);
-	job_arg(j, "AREA:allowb#c5b0d5:BitTorrent, allowlisted    :STACK");
-	stats(j, "allowb", "bit/s", "allow", "B", 1);
-	job_arg(j, "LINE1:p2pb#ff7f0e:eDonkey and Gnutella       ");
-	stats(j, "p2pb", "bit/s", "p2p", "B", 1);
-	alert_marks(j, e, name, a, b);
-
-	SUBJOB("smtp", "SMTP sessions");
-	common(j, a, b, W_BIG, H_BIG, title, "sessions/min");
-	job_arg(j, "DEF:d=%s:smtp_direct:AVERAGE", u);
-	job_arg(j, "DEF:un=%s:smtp_unauth:AVERAGE", u);
-	job_arg(j, "DEF:tl=%s:smtp_tls:AVERAGE", u);
-	job_arg(j, "DEF:sp=%s:smtp_spfpass:AVERAGE", u);
-	job_arg(j, "CDEF:dm=d,60,*");
-	job_arg(j, "CDEF:unm=un,60,*");
-	job_arg(j, "CDEF:tlm=tl,60,*");
-	job_arg(j, "CDEF:spm=sp,60,*");
-	/* direct = auth + unauth + tls: the gap between the stack and the
-	 * line is authenticated sessions. */
-	job_arg(j, "AREA:unm#d62728:direct, unauthenticated");
-	stats(j, "unm", "", "un", "sessions", 0);
-	job_arg(j, "AREA:tlm#ff9896:direct, STARTTLS       :STACK");
-	stats(j, "tlm", "", "tl", "sessions", 0);
-	job_arg(j, "LINE1:dm#000000:direct, all            ");
-	stats(j, "dm", "", "d", "sessions", 0);
-	job_arg(j, "LINE1:spm#2ca02c:SPF pass               ");
-	stats(j, "spm", "", "sp", "sessions", 0);
-	alert_marks(j, e, name, a, b);
-
-	SUBJOB("rcpt", "SMTP recipients");
-	common(j, a, b, W_BIG, H_BIG, title, "recipients/min");
-	job_arg(j, "DEF:r=%s:smtp_rcpt:AVERAGE", u);
-	job_arg(j, "CDEF:rm=r,60,*");
-	job_arg(j, "AREA:rm#fdae6b");
-	job_arg(j, "LINE1:rm#e6550d:RCPT TO per minute");
-	stats(j, "rm", "", "r", "recipients", 0);
-	alert_marks(j, e, name, a, b);
-#undef SUBJOB
-	return declared(js, e, RRDW_SUBSCRIBER, name, u);
+	return declared(js, e, RRDW_SUBSCRIBER, name, u, NULL);
 }

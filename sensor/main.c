@@ -608,6 +608,7 @@ main(int argc, char **argv)
 	}
 	pc.dpi_max_bytes = o.dpi_max_bytes;
 	pc.max_flows = r.cfg->sensor.max_flows;
+	collector_log_flow_state(pc.max_flows);
 	pc.idle_timeout_s = r.cfg->sensor.idle_timeout;
 	pc.step = r.cfg->rrd.step;
 	pc.flow_log = o.flow_log;

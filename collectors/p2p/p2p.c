@@ -217,12 +217,9 @@ p2p_start(const struct collector_env *env)
 		free(P);
 		return NULL;
 	}
-	P->nflows = env->cfg->sensor.max_flows;
+	P->flows = collector_flow_state(env, env->cfg, &p2p_desc, &P->nflows);
 	P->nsubs = (uint32_t)submap_count(env->subs);
 	P->blen = bucket_len(env);
-	/* calloc: the per-flow array costs resident memory only for the
-	 * pages that flows have touched. */
-	P->flows = calloc((size_t)P->nflows + 1, sizeof *P->flows);
 	P->win = win_new(P->nsubs);
 	P->peers = peercache_new(P->nflows >= PEER_MAX / PEER_PER_FLOW ? PEER_MAX
 				 : P->nflows <= PEER_MIN / PEER_PER_FLOW ? PEER_MIN

@@ -835,11 +835,10 @@ smtp_start(const struct collector_env *env)
 	}
 	params_from(&m->tp, m->cfg, env->step);
 	m->nsubs = (uint32_t)submap_count(env->subs);
-	m->nix = m->cfg->sensor.max_flows;
+	m->ix = collector_flow_state(env, m->cfg, &smtp_desc, &m->nix);
 	m->npool = m->nix < SMTP_POOL_MAX ? m->nix : SMTP_POOL_MAX;
 	m->ntrk = m->nsubs < SMTP_TRACKERS_MAX ? m->nsubs : SMTP_TRACKERS_MAX;
 	m->pool_free = m->trk_free = NO_SLOT;
-	m->ix = calloc((size_t)m->nix + 1, sizeof *m->ix);
 	m->pool = calloc((size_t)m->npool + 1, sizeof *m->pool);
 	m->trk = calloc((size_t)m->ntrk + 1, sizeof *m->trk);
 	m->trk_of = calloc((size_t)m->nsubs + 1, sizeof *m->trk_of);

@@ -1,8 +1,9 @@
 /*
  * smtp_desc.c — what the SMTP collector (smtp.c) declares: its data
  * sources (sessions in sensor.rrd; direct, unauthenticated, STARTTLS,
- * recipients and SPF-pass counts per subscriber) and its [smtp] keys. Its
- * panels are still drawn by graphs/panels.c.
+ * recipients and SPF-pass counts per subscriber), its [smtp] keys and
+ * its panels (sessions on the sensor overview; sessions and recipients
+ * on a subscriber's page).
  */
 #include "collector_desc.h"
 #include "config.h"
@@ -42,6 +43,53 @@ static const struct config_key keys[] = {
 	{ "smtp", "resolver", CONFIG_T_ENDPOINT, F(smtp.resolver), 0, 0, "", NULL },
 };
 
+static const struct collector_arg sessions[] = {
+	COLLECTOR_ARG("DEF:sm={rrd}:smtp_sess:AVERAGE"),
+	COLLECTOR_ARG("CDEF:smm=sm,60,*"),
+	COLLECTOR_ARG("AREA:smm#fdae6b"),
+	COLLECTOR_ARG("LINE1:smm#e6550d:SMTP sessions per minute"),
+	COLLECTOR_STATS("smm", "", "sm", "sessions", 0),
+};
+
+/* direct = auth + unauth + tls: the gap between the stack and the line
+ * is authenticated sessions. */
+static const struct collector_arg sub_sessions[] = {
+	COLLECTOR_ARG("DEF:d={rrd}:smtp_direct:AVERAGE"),
+	COLLECTOR_ARG("DEF:un={rrd}:smtp_unauth:AVERAGE"),
+	COLLECTOR_ARG("DEF:tl={rrd}:smtp_tls:AVERAGE"),
+	COLLECTOR_ARG("DEF:sp={rrd}:smtp_spfpass:AVERAGE"),
+	COLLECTOR_ARG("CDEF:dm=d,60,*"),
+	COLLECTOR_ARG("CDEF:unm=un,60,*"),
+	COLLECTOR_ARG("CDEF:tlm=tl,60,*"),
+	COLLECTOR_ARG("CDEF:spm=sp,60,*"),
+	COLLECTOR_ARG("AREA:unm#d62728:direct, unauthenticated"),
+	COLLECTOR_STATS("unm", "", "un", "sessions", 0),
+	COLLECTOR_ARG("AREA:tlm#ff9896:direct, STARTTLS       :STACK"),
+	COLLECTOR_STATS("tlm", "", "tl", "sessions", 0),
+	COLLECTOR_ARG("LINE1:dm#000000:direct, all            "),
+	COLLECTOR_STATS("dm", "", "d", "sessions", 0),
+	COLLECTOR_ARG("LINE1:spm#2ca02c:SPF pass               "),
+	COLLECTOR_STATS("spm", "", "sp", "sessions", 0),
+};
+
+static const struct collector_arg rcpt[] = {
+	COLLECTOR_ARG("DEF:r={rrd}:smtp_rcpt:AVERAGE"),
+	COLLECTOR_ARG("CDEF:rm=r,60,*"),
+	COLLECTOR_ARG("AREA:rm#fdae6b"),
+	COLLECTOR_ARG("LINE1:rm#e6550d:RCPT TO per minute"),
+	COLLECTOR_STATS("rm", "", "r", "recipients", 0),
+};
+
+static const struct collector_panel panels[] = {
+	COLLECTOR_PANEL_ARGS(RRDW_SENSOR, "smtp", "SMTP sessions",
+	    "SMTP sessions per minute", "sessions/min", 60, sessions,
+	    COLLECTOR_PANEL_TICKS),
+	COLLECTOR_PANEL_ARGS(RRDW_SUBSCRIBER, "smtp", "SMTP sessions", NULL,
+	    "sessions/min", 30, sub_sessions, 0),
+	COLLECTOR_PANEL_ARGS(RRDW_SUBSCRIBER, "rcpt", "SMTP recipients", NULL,
+	    "recipients/min", 40, rcpt, 0),
+};
+
 const struct collector_desc smtp_desc = {
 	.name = "smtp",
 	.rank = 10,
@@ -49,4 +97,9 @@ const struct collector_desc smtp_desc = {
 	.nds = COLLECTOR_N(ds),
 	.keys = keys,
 	.nkeys = COLLECTOR_N(keys),
+	.panels = panels,
+	.npanels = COLLECTOR_N(panels),
+	/* smtp.c's ix[]: a flow's slot in the pool of session parsers
+	 * (the pool itself is bounded by SMTP_POOL_MAX, not per flow). */
+	.flow_state = sizeof(uint32_t),
 };

@@ -14,7 +14,8 @@ static const struct config_key keys[] = {
 };
 
 static const struct collector_panel panels[] = {
-	{ RRDW_SUBSCRIBER, "toy", "toy packets", "packets/min", 1, {
+	{ .kind = RRDW_SUBSCRIBER, .what = "toy", .title = "toy packets",
+	  .vlabel = "packets/min", .nlines = 1, .line = {
 		{ "toy_pkts", 0, 0, "#17becf", 60, "toy packets per minute",
 		  "packets" },
 	} },
