@@ -186,7 +186,7 @@ pipeline_new(const struct pipeline_cfg *cfg)
 		.cfg = cfg->cfg, .subs = cfg->subs, .cls = pl->cls, .rrdw = cfg->rrdw,
 		.alerts = cfg->alerts, .step = cfg->step ? cfg->step : 60,
 		.flows_active = &pl->flows_active, .drops = &pl->drops,
-		.shard = cfg->shard,
+		.shard = cfg->shard, .max_flows = cfg->max_flows,
 	};
 	stepclock_init(&pl->clock, pl->env.step);
 	for (size_t i = 0; i < MAX_COLLECTORS && collector_registry[i]; i++) {
