@@ -12,16 +12,20 @@ count).
   them marked "from ClickHouse", without a link or a page; exit 0.
   Bytes within 3% + 10 kB (the sensor counts a flow once identified),
   and for subscribers with a file the same figure the files give.
+- a broken server (bad field, missing field, overlong line, bad name,
+  HTTP 500): the error with its line number, exit 1, the files' tables.
 - ClickHouse stopped: a warning naming ClickHouse, exit 1, and the table
   drawn from the files (the truth's order without the two deleted).
 
 Uses chtest.py's server and helpers.
 """
+import http.server
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -105,6 +109,11 @@ def t_graph(work):
         say("subscribers without a file: listed, marked from ClickHouse, no link, no page")
 
         ch_rows = {n: v for n, _, v in rows}
+        other = chtest.write_conf(d, "pop9", ch.url, name="other.conf")
+        p, rows9 = graph(other, rrd, site)
+        check(p.returncode == 1 and "no rows of sensor 'pop9'" in p.stderr and len(rows9) >= 3,
+              "a sensor ClickHouse does not know: exit %d, %d rows: %s" % (p.returncode, len(rows9), p.stderr[-500:]))
+        say("a sensor name ClickHouse has no rows for: exit %d, warned, tables from the files" % p.returncode)
         ch.stop()
         p, rows = graph(conf, rrd, site)
         check(p.returncode == 1, "spanwatch-graph with ClickHouse stopped: exit %d, want 1" % p.returncode)
@@ -116,8 +125,40 @@ def t_graph(work):
         diff = [(n, v, ch_rows.get(n)) for n, _, v in rows if n in ch_rows and ch_rows[n] != v]
         check(not diff and len(rows) >= 3, "ClickHouse and the files differ: %s" % diff)
         say("ClickHouse's amounts = the files' for the %d subscribers with a file" % len(rows))
+        # A broken server (the only fake here): bad replies are errors
+        # with their line number, the files' tables, exit 1.
+        for label, body, want in (
+                ("a field not a count", b"cust-0001" + b"\t1" * 14 + b"\ncust-0002\t1\tx" + b"\t1" * 12 + b"\n",
+                 "reply line 2: field 3 (bytes_out) is not a count"),
+                ("a field missing", b"cust-0001" + b"\t1" * 13 + b"\n", "reply line 1: fewer fields"),
+                ("an overlong line", b"cust-0001" + b"\t1" * 2000 + b"\n", "reply line 1: longer than"),
+                ("a bad name", b"a b" + b"\t1" * 14 + b"\n", "reply line 1: subscriber name refused"),
+                ("HTTP 500", None, "HTTP 500")):
+            srv = fake_server(body)
+            bad = chtest.write_conf(d, "pop1", "http://127.0.0.1:%d/" % srv.server_port, name="bad.conf")
+            p, rows = graph(bad, rrd, site)
+            srv.shutdown()
+            check(p.returncode == 1 and want in p.stderr and len(rows) >= 3,
+                  "%s: exit %d, %d rows, stderr %s" % (label, p.returncode, len(rows), p.stderr[-500:]))
+            say("reply with %s: exit %d, '%s', tables from the files" % (label, p.returncode, want))
     finally:
         ch.stop()
+
+
+def fake_server(body):
+    class H(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200 if body is not None else 500)
+            self.end_headers()
+            self.wfile.write(body if body is not None else b"Code: 60. DB::Exception: no such table\n")
+
+        def log_message(self, *a):
+            pass
+
+    srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
 
 
 def main():
