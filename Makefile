@@ -32,7 +32,7 @@ CPPFLAGS += -D_GNU_SOURCE $(SRC_INC)
 CFLAGS   += -std=c11 $(WARN) $(CFLAGS_$(VARIANT)) -MMD -MP
 LDFLAGS  += $(LDFLAGS_$(VARIANT)) -pthread
 LDLIBS   += $(PKG_LIBS) -lspf2 -lresolv -lm
-GRAPH_LIBS := $(shell pkg-config --libs librrd inih 2>/dev/null) -lm
+GRAPH_LIBS := $(shell pkg-config --libs librrd inih libcurl 2>/dev/null) -lm
 
 # Everything but the mains goes into one static library that the sensor,
 # the unit tests and the fuzz targets link against.

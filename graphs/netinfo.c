@@ -184,6 +184,14 @@ netinfo_load(struct netinfo *ni, const char *path)
 		if (load_allowlist(ni, c.p2p.allowlist) < 0)
 			goto out;
 	}
+	if (c.clickhouse.url != NULL) {
+		ni->ch_url = strdup(c.clickhouse.url);
+		if (ni->ch_url == NULL)
+			goto nomem;
+		snprintf(ni->ch_db, sizeof ni->ch_db, "%s",
+		    c.clickhouse.database);
+		ni->ch_timeout = c.clickhouse.timeout;
+	}
 	rc = 0;
 	goto out;
 nomem:
@@ -209,6 +217,7 @@ netinfo_free(struct netinfo *ni)
 	for (size_t i = 0; i < ni->ntorrents; i++)
 		free(ni->torrent[i]);
 	free(ni->allowlist);
+	free(ni->ch_url);
 	memset(ni, 0, sizeof *ni);
 }
 

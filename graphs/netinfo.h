@@ -32,6 +32,9 @@ struct netinfo {
 	size_t ntorrents;	/* listed */
 	size_t torrents_total;	/* lines on the list */
 	char *allowlist;	/* its path, or NULL */
+	char *ch_url;		/* [clickhouse] url, or NULL: tables from RRDs */
+	char ch_db[128];	/* [clickhouse] database */
+	unsigned ch_timeout;	/* [clickhouse] timeout, seconds */
 };
 
 /* Reads the configuration at path and the files it names. Returns 0, or

@@ -247,6 +247,23 @@ sub_link(struct html *h, const struct pages_in *in, const char *name,
 		    "exempt MTA</span>");
 }
 
+/* A top table's subscriber: linked as sub_link does, or, for a row from
+ * ClickHouse without a file in subscribers/, the name and a mark (there
+ * is nothing to draw its page from; its totals are the row). */
+static void
+row_name(struct html *h, const struct pages_in *in, const struct section *s,
+    const char *name)
+{
+	if (!section_has_file(s, name)) {
+		html_text(h, name);
+		html_printf(h, "<span class=\"mark ch\" title=\"from "
+		    "ClickHouse: no RRD file here, so no page\">from "
+		    "ClickHouse</span>");
+		return;
+	}
+	sub_link(h, in, name, "");
+}
+
 /* Marks allowlisted BitTorrent bytes, naming the list's torrents (the
  * RRDs do not say which of them a subscriber fetched). */
 static void
@@ -399,7 +416,7 @@ table_bt(struct html *h, const struct pages_in *in, const struct section *s)
 		const double *v = r->rows[i].v;
 
 		html_printf(h, "<tr><td>%zu</td><td>", i + 1);
-		sub_link(h, in, r->rows[i].name, "");
+		row_name(h, in, s, r->rows[i].name);
 		html_printf(h, "</td><td>%s</td><td>%s</td><td>%s</td><td>%s",
 		    si(a, sizeof a, r->rows[i].key, "B"),
 		    si(b, sizeof b, v[RRDW_U_BT_IN], "B"),
@@ -442,7 +459,7 @@ table_smtp(struct html *h, const struct pages_in *in,
 		    v[RRDW_U_SMTP_TLS];
 
 		html_printf(h, "<tr><td>%zu</td><td>", i + 1);
-		sub_link(h, in, r->rows[i].name, "");
+		row_name(h, in, s, r->rows[i].name);
 		/* Amounts are rate x step summed: whole numbers up to
 		 * floating-point rounding. */
 		html_printf(h, "</td><td>%.0f</td><td>%.0f</td><td>%.0f</td>"

@@ -9,6 +9,7 @@
  */
 #include "section.h"
 
+#include "chsrc.h"
 #include "log.h"
 #include "mono.h"
 #include "series.h"
@@ -131,6 +132,53 @@ fail:
 	return -1;
 }
 
+/* Replaces the tables the files gave by ClickHouse's, which also knows
+ * subscribers without a file here. If ClickHouse fails, the files' tables
+ * stay and the run says so (scan.ch = -1: the exit status is 1). */
+static void
+ch_tables(struct section *s, const struct section_req *req)
+{
+	struct rank r[SUBSCAN_NRANKS];
+	struct chsrc_cfg c = {
+		.url = req->ch_url, .db = req->ch_db, .sensor = s->label,
+		.only = req->only, .start = s->day_start, .end = s->end,
+		.timeout = req->ch_timeout,
+	};
+	char why[512];
+	int k, ok = 0;
+
+	memset(r, 0, sizeof r);
+	for (k = 0; k < SUBSCAN_NRANKS; k++)
+		if (rank_init(&r[k], req->top) < 0)
+			break;
+	if (k == SUBSCAN_NRANKS)
+		ok = chsrc_rank(&c, r, &s->scan.ch_subs, why, sizeof why) == 0;
+	else
+		snprintf(why, sizeof why, "out of memory");
+	/* Files with traffic and no row at all: a sensor name ClickHouse
+	 * does not know, most likely; empty tables would hide them. */
+	if (ok && s->scan.ch_subs == 0 && s->scan.active > 0) {
+		snprintf(why, sizeof why, "no rows of sensor '%s' in the "
+		    "last day, but %zu subscriber files with traffic",
+		    s->label, s->scan.active);
+		ok = 0;
+	}
+	if (!ok) {
+		log_warn("ClickHouse %s: %s; the top tables of %s come from "
+		    "its RRD files only", req->ch_url, why, s->dir);
+		s->scan.ch = -1;
+		for (k = 0; k < SUBSCAN_NRANKS; k++)
+			rank_free(&r[k]);
+		return;
+	}
+	for (k = 0; k < SUBSCAN_NRANKS; k++) {
+		rank_sort(&r[k]);
+		rank_free(&s->scan.ranks[k]);
+		s->scan.ranks[k] = r[k];
+	}
+	s->scan.ch = 1;
+}
+
 int
 section_gather(struct section *s, const struct section_req *req)
 {
@@ -209,6 +257,8 @@ section_gather(struct section *s, const struct section_req *req)
 	sc.only = req->only;
 	if (subscan_run(&sc, &s->scan) < 0)
 		return -1;
+	if (req->ch_url != NULL)
+		ch_tables(s, req);
 	if (s->scan.summed > 0)
 		write_inout(s, tmpdir);
 	s->seconds = mono_s() - t;
@@ -222,4 +272,16 @@ section_free(struct section *s)
 	if (s->inout_rrd[0] != '\0')
 		unlink(s->inout_rrd);
 	s->inout_rrd[0] = '\0';
+}
+
+int
+section_has_file(const struct section *s, const char *name)
+{
+	char path[4096 + 300];
+	struct stat st;
+
+	if (s->scan.ch != 1)
+		return 1;	/* the tables came from the files */
+	snprintf(path, sizeof path, "%s/subscribers/%s.rrd", s->dir, name);
+	return stat(path, &st) == 0;
 }

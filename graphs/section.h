@@ -56,6 +56,9 @@ struct section_req {
 	const char *only;	/* one subscriber only (NULL: all) */
 	void (*each)(void *arg, const char *name, const double *sum);
 	void *arg;		/* see subscan_cfg */
+	const char *ch_url;	/* tables from ClickHouse (NULL: the files) */
+	const char *ch_db;
+	unsigned ch_timeout;	/* seconds */
 };
 
 /* Reads req->dir. Returns 0, or -1 (logged) if sensor.rrd cannot be read
@@ -63,5 +66,9 @@ struct section_req {
 int section_gather(struct section *s, const struct section_req *req);
 
 void section_free(struct section *s);
+
+/* 1 if the tables' row name has a file s->dir/subscribers/NAME.rrd (rows
+ * from ClickHouse may not: no page is drawn for them). */
+int section_has_file(const struct section *s, const char *name);
 
 #endif

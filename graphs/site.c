@@ -107,7 +107,10 @@ collect_subs(const struct section *secs, size_t nsecs,
 				for (size_t d = base; d < n && !dup; d++)
 					dup = strcmp(v[d].name,
 					    rk->rows[i].name) == 0;
-				if (dup)
+				/* A row from ClickHouse without a file has
+				 * nothing to draw a page from. */
+				if (dup || !section_has_file(&secs[k],
+				    rk->rows[i].name))
 					continue;
 				snprintf(v[n].name, sizeof v[n].name, "%s",
 				    rk->rows[i].name);
@@ -287,6 +290,13 @@ site_build(const struct site_cfg *cfg)
 			.only = cfg->only,
 			.each = ix.fp != NULL ? index_each : NULL,
 			.arg = &ix,
+			/* Only a section whose sensor has a name set can
+			 * pick its rows; a folder's name is not one. */
+			.ch_url = have_ni && nsec < cfg->nnames ? ni.ch_url :
+			    cfg->ndirs == 1 && have_ni && ni.name[0] != '\0' ?
+			    ni.ch_url : NULL,
+			.ch_db = ni.ch_db,
+			.ch_timeout = have_ni ? ni.ch_timeout : 0,
 		};
 
 		ix.sec = (unsigned)nsec;
@@ -458,6 +468,11 @@ site_build(const struct site_cfg *cfg)
 	if (in.failed > 0)
 		log_err("%zu of %zu images could not be drawn", in.failed,
 		    js.n);
+	/* Pages from the files alone when ClickHouse was asked and failed:
+	 * written, but a timer's failure shows it (warned in section.c). */
+	for (size_t k = 0; k < nsec; k++)
+		if (secs[k].scan.ch < 0)
+			rc = -1;
 out:
 	if (ix.fp != NULL)
 		fclose(ix.fp);

@@ -46,6 +46,10 @@ struct subscan {
 				 * NAN where no file knew the step */
 	size_t summed;		/* files added into in[]/out[] */
 	double seconds;		/* wall time of the pass */
+	int ch;			/* where ranks[] come from: 0 the files, 1
+				 * ClickHouse (chsrc.h), -1 the files because
+				 * ClickHouse failed (logged) */
+	size_t ch_subs;		/* subscribers ClickHouse knew */
 };
 
 /* Reads every subscriber file of cfg->dir. A missing subscribers folder
