@@ -59,7 +59,7 @@ GRAPH_LIB_OBJ := $(GRAPH_LIB_SRC:%.c=$(B)/obj/%.o)
 PROGS    := $(BIN)/spanwatch $(if $(GEN_SRC),$(BIN)/spanwatch-gen) \
             $(if $(GRAPH_SRC),$(BIN)/spanwatch-graph)
 
-.PHONY: print-cppflags print-ldlibs print-sources all san units test run bench install clean distclean deps
+.PHONY: print-cppflags print-ldlibs print-graph-libs print-sources all san units test run bench install clean distclean deps
 all: $(PROGS)
 
 $(B)/obj/%.o: %.c
@@ -105,6 +105,10 @@ print-cppflags:
 # Makefile against the project library (tests/descriptor, tests/alerts).
 print-ldlibs:
 	@echo $(LDLIBS)
+
+# The libraries spanwatch-graph links (tests/descriptor's toy dashboard).
+print-graph-libs:
+	@echo $(GRAPH_LIBS)
 
 # Every C source of the project, for the static analysers.
 print-sources:

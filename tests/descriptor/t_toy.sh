@@ -53,7 +53,7 @@ gobj=$(ls "$obj"/graphs/*.o "$obj"/sensor/lib/*.o "$obj"/sensor/out/rrdschema.o 
 	"$obj"/collectors/*/*_desc.o | grep -v '/registry_desc\.o$')
 # shellcheck disable=SC2086
 cc $flags $inc -I"$toy" -o "$work/spanwatch-graph-toy" $gobj "$toy/toy_desc.c" \
-	"$toy/registry_toy_desc.c" $(pkg-config --libs librrd inih) -lm ||
+	"$toy/registry_toy_desc.c" $(make -s --no-print-directory print-graph-libs) ||
 	fail "spanwatch-graph-toy does not build"
 
 # ---- a capture with known truth ----
