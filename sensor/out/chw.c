@@ -23,6 +23,7 @@
 #include "chw_int.h"
 
 #include "config.h"
+#include "fsdir.h"
 #include "log.h"
 #include "mono.h"
 #include "thr.h"
@@ -180,30 +181,6 @@ writer_main(void *arg)
 
 /* ------------------------------------------------------ open, close */
 
-static int
-mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof buf) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, 0750) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 static void
 free_all(struct chw *w)
 {
@@ -280,7 +257,7 @@ chw_open(const struct chw_cfg *cfg)
 		free_all(w);
 		return NULL;
 	}
-	if (mkdir_p(w->spool) != 0 || access(w->spool, W_OK | X_OK) != 0) {
+	if (fsdir_make(w->spool, 0750) != 0 || access(w->spool, W_OK | X_OK) != 0) {
 		log_err("clickhouse: spool %s: %s", w->spool, strerror(errno));
 		free_all(w);
 		return NULL;

@@ -39,6 +39,7 @@
  */
 #include "rrdw_int.h"
 
+#include "fsdir.h"
 #include "log.h"
 #include "mono.h"
 #include "rrdcc.h"
@@ -636,31 +637,6 @@ rrdw_get_stats(struct rrdw *w, struct rrdw_stats *st)
 
 /* ------------------------------------------------------ open and close */
 
-/* mkdir -p. Returns 0, or -1 with errno set. */
-static int
-mkdir_p(const char *path)
-{
-	char buf[PATH_MAX];
-	size_t n = strlen(path);
-
-	if (n == 0 || n >= sizeof buf) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, n + 1);
-	for (char *p = buf + 1; *p != '\0'; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 /* Prepares the directories. Direct: they must exist and be writable.
  * Local rrdcached: best effort (the daemon may create them, -R). Both keep
  * the absolute path: what a unix-socket daemon expects, and what still
@@ -682,16 +658,16 @@ setup_dir(struct rrdw *w, const char *dir)
 	if (w->addr == NULL) {
 		const char *bad = NULL;
 
-		if (mkdir_p(w->dir) != 0 || access(w->dir, W_OK | X_OK) != 0)
+		if (fsdir_make(w->dir, 0755) != 0 || access(w->dir, W_OK | X_OK) != 0)
 			bad = w->dir;
-		else if (mkdir_p(sub) != 0 || access(sub, W_OK | X_OK) != 0)
+		else if (fsdir_make(sub, 0755) != 0 || access(sub, W_OK | X_OK) != 0)
 			bad = sub;
 		if (bad != NULL) {
 			log_err("rrd: %s: %s", bad, strerror(errno));
 			return -1;
 		}
 	} else {
-		(void)mkdir_p(sub);
+		(void)fsdir_make(sub, 0755);
 	}
 	if ((real = realpath(w->dir, NULL)) == NULL && w->dir[0] != '/') {
 		char cwd[PATH_MAX];
