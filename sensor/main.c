@@ -193,7 +193,7 @@ publish(struct run *r, const struct capture_stats *cs)
  * has no tick. */
 static void
 on_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
-	 uint64_t ts_us)
+	 uint64_t ts_us, unsigned flags)
 {
 	struct run *r = ctx;
 
@@ -202,13 +202,27 @@ on_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint32_t
 		reload(r);
 	}
 	if (r->wk) {	/* several threads: this one reads and dispatches */
-		workers_frame(r->wk, fn, data, caplen, wirelen, ts_us);
+		workers_frame(r->wk, fn, data, caplen, wirelen, ts_us, flags);
 		return;
 	}
-	pipeline_frame(r->pl, fn, data, caplen, wirelen, ts_us);
+	if (flags & CAPTURE_F_MAPPED)
+		pipeline_frame_mapped(r->pl, fn, data, caplen, wirelen, ts_us);
+	else
+		pipeline_frame(r->pl, fn, data, caplen, wirelen, ts_us);
 	/* A few relaxed stores per frame, only when the endpoint is on:
 	 * a scrape after the last packet sees every packet. */
 	publish(r, NULL);
+}
+
+/* A mapped file is about to go: the frames queued in it are processed
+ * first. (The workers' reader copies each frame into a ring.) */
+static void
+on_release(void *ctx)
+{
+	struct run *r = ctx;
+
+	if (r->pl)
+		pipeline_drain(r->pl);
 }
 
 /* [sensor] metrics: the health endpoint on its own thread. */
@@ -530,6 +544,7 @@ main(int argc, char **argv)
 	co.buffer_mb = (int)r.cfg->capture.buffer_mb;
 	co.progress = o.verbosity >= 0 && isatty(STDERR_FILENO) && !o.daemon;
 	co.tick = on_tick;
+	co.release = on_release;
 	if (r.cfg->capture.threads > 1)
 		threads = r.cfg->capture.threads;
 	/* Locked before anything is opened: a second sensor on the same

@@ -266,6 +266,32 @@ decoded(struct pipeline *pl, enum decode_result r)
 	return 0;
 }
 
+/* The frame at data, decoded into the queue's newest slot: prefetches
+ * its flow's bucket and the flow entry of the one before, and processes
+ * the oldest once the queue is full. */
+static void
+enqueue(struct pipeline *pl, struct qslot *s, decode_fn fn, const uint8_t *data, uint32_t caplen,
+	uint32_t wirelen, uint64_t ts_us)
+{
+	if (!decoded(pl, decode_frame(fn, data, caplen, wirelen, &s->p)))
+		return;
+	s->p.ts_us = ts_us;
+	/* A later fragment's ports come from its first, in process(). */
+	s->bucket = (s->p.flags & PKT_F_FRAG_LATER) ? NO_BUCKET
+		    : flow_prefetch_bucket(pl->flows, &s->p);
+	if (pl->qn > 0) {	/* the one before: its bucket is in */
+		const struct qslot *m = &pl->q[(pl->qh + pl->qn - 1) % QLEN];
+
+		if (m->bucket != NO_BUCKET)
+			flow_prefetch_entry(pl->flows, m->bucket);
+	}
+	if (++pl->qn == QLEN) {	/* the oldest: its flow is in */
+		process(pl, &pl->q[pl->qh].p);
+		pl->qh = (pl->qh + 1) % QLEN;
+		pl->qn--;
+	}
+}
+
 void
 pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t caplen,
 	       uint32_t wirelen, uint64_t ts_us)
@@ -288,23 +314,15 @@ pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t 
 	 * copy, which the decoded packet points into. */
 	s = &pl->q[(pl->qh + pl->qn) % QLEN];
 	memcpy(s->buf, data, caplen);
-	if (!decoded(pl, decode_frame(fn, s->buf, caplen, wirelen, &s->p)))
-		return;
-	s->p.ts_us = ts_us;
-	/* A later fragment's ports come from its first, in process(). */
-	s->bucket = (s->p.flags & PKT_F_FRAG_LATER) ? NO_BUCKET
-		    : flow_prefetch_bucket(pl->flows, &s->p);
-	if (pl->qn > 0) {	/* the one before: its bucket is in */
-		const struct qslot *m = &pl->q[(pl->qh + pl->qn - 1) % QLEN];
+	enqueue(pl, s, fn, s->buf, caplen, wirelen, ts_us);
+}
 
-		if (m->bucket != NO_BUCKET)
-			flow_prefetch_entry(pl->flows, m->bucket);
-	}
-	if (++pl->qn == QLEN) {	/* the oldest: its flow is in */
-		process(pl, &pl->q[pl->qh].p);
-		pl->qh = (pl->qh + 1) % QLEN;
-		pl->qn--;
-	}
+void
+pipeline_frame_mapped(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t caplen,
+		      uint32_t wirelen, uint64_t ts_us)
+{
+	pl->st.packets++;
+	enqueue(pl, &pl->q[(pl->qh + pl->qn) % QLEN], fn, data, caplen, wirelen, ts_us);
 }
 
 void

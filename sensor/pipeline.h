@@ -53,9 +53,13 @@ struct pipeline_stats {
 struct pipeline *pipeline_new(const struct pipeline_cfg *);
 
 /* One frame: caplen bytes at data of wirelen on the wire (0: not known),
- * captured at ts_us, of link type fn. */
+ * captured at ts_us, of link type fn. Kept a copy of, since the queue
+ * outlives the call; pipeline_frame_mapped keeps no copy, for a frame
+ * that stays where it is until pipeline_drain returns. */
 void pipeline_frame(struct pipeline *, decode_fn fn, const uint8_t *data,
 		    uint32_t caplen, uint32_t wirelen, uint64_t ts_us);
+void pipeline_frame_mapped(struct pipeline *, decode_fn fn, const uint8_t *data,
+			   uint32_t caplen, uint32_t wirelen, uint64_t ts_us);
 
 /* Several threads (workers.c): a packet another thread has decoded, whose
  * frame stays where p points until pipeline_drain returns. Packets are

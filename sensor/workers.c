@@ -371,7 +371,7 @@ reader_frame(struct workers *ws, decode_fn fn, const uint8_t *data, uint32_t cap
 
 void
 workers_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
-	      uint64_t ts_us)
+	      uint64_t ts_us, unsigned flags)
 {
 	reader_frame(ctx, fn, data, caplen, wirelen, ts_us);
 }

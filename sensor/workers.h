@@ -48,7 +48,7 @@ int workers_start(struct workers *, const struct pipeline_cfg *pc);
 /* Files: one frame, from the thread that reads them (a capture_frame_fn
  * with ctx = the workers). */
 void workers_frame(void *ws, decode_fn fn, const uint8_t *data, uint32_t caplen,
-		   uint32_t wirelen, uint64_t ts_us);
+		   uint32_t wirelen, uint64_t ts_us, unsigned flags);
 
 /* SIGHUP: the reader switches to subs between two packets and tells every
  * worker, in the same place of its packet stream, to switch to cfg and

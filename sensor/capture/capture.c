@@ -21,6 +21,7 @@
 
 #include "log.h"
 #include "mono.h"
+#include "pcapmap.h"
 
 /* stdio buffer for capture files. */
 #define READ_BUFFER (1 << 20)
@@ -35,25 +36,42 @@ struct progress {
 };
 
 
+/* pos: bytes of the file read, or -1 when unknown. */
 static void
-progress_show(struct progress *pr, pcap_t *p, const char *name, int final)
+progress_show(struct progress *pr, long long pos, const char *name, int final)
 {
 	double t = mono_s();
-	FILE *fp = pcap_file(p);
 	char pct[16] = "";
 
 	if (!final && t - pr->last < 0.5)
 		return;
 	pr->last = t;
-	if (pr->size > 0 && fp) {
-		long pos = ftell(fp);
-		if (pos >= 0)
-			snprintf(pct, sizeof pct, ", %3.0f%%", 100.0 * (double)pos / (double)pr->size);
-	}
+	if (pr->size > 0 && pos >= 0)
+		snprintf(pct, sizeof pct, ", %3.0f%%", 100.0 * (double)pos / (double)pr->size);
 	fprintf(stderr, "\r%s: %llu packets, %.0f pkt/s%s%s", name,
 		(unsigned long long)pr->frames,
 		(double)pr->frames / (t - pr->start > 1e-3 ? t - pr->start : 1e-3), pct,
 		final ? "\n" : "");
+}
+
+/* Where a stdio stream is, for the progress line. */
+static long long
+file_pos(pcap_t *p)
+{
+	FILE *fp = pcap_file(p);
+
+	return fp ? (long long)ftell(fp) : -1;
+}
+
+/* Compiles expr for p into prog. Returns 0, or -1 (logged). */
+static int
+compile_filter(pcap_t *p, const char *name, const char *expr, struct bpf_program *prog)
+{
+	if (pcap_compile(p, prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		log_err("%s: filter '%s': %s", name, expr, pcap_geterr(p));
+		return -1;
+	}
+	return 0;
 }
 
 static int
@@ -63,10 +81,8 @@ set_filter(pcap_t *p, const char *name, const char *expr)
 
 	if (!expr)
 		return 0;
-	if (pcap_compile(p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
-		log_err("%s: filter '%s': %s", name, expr, pcap_geterr(p));
+	if (compile_filter(p, name, expr, &prog) < 0)
 		return -1;
-	}
 	if (pcap_setfilter(p, &prog) < 0) {
 		log_err("%s: filter '%s': %s", name, expr, pcap_geterr(p));
 		pcap_freecode(&prog);
@@ -141,6 +157,8 @@ struct reader {
 	uint64_t odd, odd_first;	/* odd times here, the first one's record */
 	uint64_t start_us;		/* the clock when the file was opened */
 	int started;			/* a record of this file was taken as true */
+	unsigned flags;			/* CAPTURE_F_MAPPED: frames lie in a mapping */
+	int quiet;			/* capture_opts.quiet */
 	struct {
 		struct pcap_pkthdr h;
 		uint8_t *buf;		/* CAPTURE_HOLD_BYTES, allocated on first use */
@@ -155,7 +173,8 @@ struct reader {
 static void
 emit(struct reader *r, const uint8_t *data, const struct pcap_pkthdr *h, uint64_t ts)
 {
-	r->fn(r->ctx, r->dec, data, h->caplen, h->len, ts);
+	/* A held record is a copy, reused by the next one held. */
+	r->fn(r->ctx, r->dec, data, h->caplen, h->len, ts, data == r->held.buf ? 0 : r->flags);
 	r->st->frames++;
 }
 
@@ -167,7 +186,7 @@ take(struct reader *r, const uint8_t *data, const struct pcap_pkthdr *h, uint64_
 
 	if (!r->started) {
 		r->started = 1;
-		if (r->start_us && ts < r->start_us)
+		if (r->start_us && ts < r->start_us && !r->quiet)
 			log_warn("%s: its packets start at %s, before the previous file's last "
 				 "packet (%s): read and counted, in the steps in progress",
 				 r->name, us_text(ts, a, sizeof a), us_text(r->start_us, b, sizeof b));
@@ -187,10 +206,11 @@ odd(struct reader *r, const uint8_t *data, const struct pcap_pkthdr *h, uint64_t
 
 	if (r->odd++ == 0) {
 		r->odd_first = rec;
-		log_warn("%s: record %llu: time %s is %s; counted at %s, the clock not moved",
-			 r->name, (unsigned long long)rec, ts_text(h, a, sizeof a),
-			 ts_of(h) == TS_BAD ? "past 2106" : "far from the records around it",
-			 at ? us_text(at, b, sizeof b) : "the start");
+		if (!r->quiet)
+			log_warn("%s: record %llu: time %s is %s; counted at %s, the clock not moved",
+				 r->name, (unsigned long long)rec, ts_text(h, a, sizeof a),
+				 ts_of(h) == TS_BAD ? "past 2106" : "far from the records around it",
+				 at ? us_text(at, b, sizeof b) : "the start");
 	}
 	r->st->odd_times++;
 	emit(r, data, h, at);
@@ -320,6 +340,46 @@ open_capture(const char *name, volatile sig_atomic_t *stop)
 	return fp;
 }
 
+/* The end of a file: the held record's buffer freed, the odd times
+ * summed up, and how it ended said (unless quiet: another thread reading
+ * the same files says it). how: 0 at its end, -1 damaged (why says how),
+ * 1 when record() failed (out of memory, logged). Returns 0 or -1. */
+static int
+file_end(struct reader *r, const struct capture_opts *o, int how, uint64_t frames, const char *why)
+{
+	const char *name = r->name;
+	int loud = !o->quiet;
+
+	free(r->held.buf);
+	r->held.buf = NULL;
+	if (r->odd > 1 && loud)
+		log_warn("%s: %llu records (the first record %llu) had times that cannot be true; "
+			 "counted at the running clock", name, (unsigned long long)r->odd,
+			 (unsigned long long)r->odd_first);
+	if (*o->stop || how == 0)
+		return 0;
+	if (how == 1)
+		return -1;
+	if (strstr(why, "truncated dump file") || strstr(why, "truncated pcapng dump file")) {
+		/* The writer stopped mid-record (a full disk, a killed
+		 * tcpdump): everything before it is good and counted. */
+		if (loud)
+			log_warn("%s: ends in an incomplete record after %llu packets: %s", name,
+				 (unsigned long long)frames, why);
+		return 0;
+	}
+	if (loud && strstr(why, "different from the type of the first interface"))
+		/* libpcap 1.10 hands no packet its interface: such a file
+		 * cannot be decoded, and is refused, not damaged. */
+		log_err("%s: its interfaces have different link types, which libpcap does not "
+			"read (%s); the %llu packets before the second link type are counted: "
+			"split the file per interface (editcap, tshark -Y frame.interface_id==N)",
+			name, why, (unsigned long long)frames);
+	else if (loud)
+		log_err("%s: damaged after %llu packets: %s", name, (unsigned long long)frames, why);
+	return -1;
+}
+
 int
 capture_stream(FILE *fp, const char *name, const struct capture_opts *o, capture_frame_fn fn,
 	       void *ctx, struct capture_stats *st)
@@ -329,11 +389,10 @@ capture_stream(FILE *fp, const char *name, const struct capture_opts *o, capture
 	const u_char *data;
 	struct progress pr = { 0 };
 	struct reader r = { .name = name, .fn = fn, .ctx = ctx, .st = st,
-			    .start_us = st->clock_us };
+			    .start_us = st->clock_us, .quiet = o->quiet };
 	struct stat sb;
 	pcap_t *p;
 	int rc = 0, dlt;
-	const char *why;
 
 	p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, err);
 	if (!p) {
@@ -361,40 +420,74 @@ capture_stream(FILE *fp, const char *name, const struct capture_opts *o, capture
 		if (record(&r, h, data) < 0)
 			break;
 		if ((++pr.frames % PROGRESS_EVERY) == 0 && o->progress)
-			progress_show(&pr, p, name, 0);
+			progress_show(&pr, file_pos(p), name, 0);
 	}
 	settle(&r, TS_BAD);
-	free(r.held.buf);
 	if (o->progress)
-		progress_show(&pr, p, name, 1);
-	if (r.odd > 1)
-		log_warn("%s: %llu records (the first record %llu) had times that cannot be true; "
-			 "counted at the running clock", name, (unsigned long long)r.odd,
-			 (unsigned long long)r.odd_first);
-	if (rc == 1 && !*o->stop) {	/* out of memory, logged */
+		progress_show(&pr, file_pos(p), name, 1);
+	rc = file_end(&r, o, rc == 1 ? 1 : rc == -1 ? -1 : 0, pr.frames, pcap_geterr(p));
+	pcap_close(p);
+	return rc;
+}
+
+/* A classic pcap file through its mapping (pcapmap.h): libpcap opens it
+ * for its header (link type, snapshot length; and says what is wrong
+ * with one) and compiles the filter, the records are walked here, and
+ * frames go on with CAPTURE_F_MAPPED. Returns 0 or -1 as capture_stream,
+ * or 1 when the file is not one to map (libpcap reads it). */
+static int
+map_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, void *ctx,
+	 struct capture_stats *st)
+{
+	char err[PCAP_ERRBUF_SIZE] = "";
+	struct reader r = { .name = name, .fn = fn, .ctx = ctx, .st = st,
+			    .start_us = st->clock_us, .quiet = o->quiet,
+			    .flags = CAPTURE_F_MAPPED };
+	struct bpf_program prog = { 0 };
+	struct progress pr = { 0 };
+	struct pcap_pkthdr h;
+	const uint8_t *data;
+	struct pcapmap *pm;
+	struct stat sb;
+	pcap_t *p;
+	int rc = 0;
+
+	/* libpcap first: a header it refuses is its to name. */
+	p = pcap_open_offline_with_tstamp_precision(name, PCAP_TSTAMP_PRECISION_MICRO, err);
+	if (!p)
+		return 1;
+	r.dec = decode_for_dlt(pcap_datalink(p));
+	if (!r.dec || pcap_snapshot(p) <= 0 ||
+	    (pm = pcapmap_open(name, (uint32_t)pcap_snapshot(p), CAPTURE_HOLD_BYTES)) == NULL) {
+		pcap_close(p);
+		return 1;
+	}
+	if (o->filter && compile_filter(p, name, o->filter, &prog) < 0) {
+		pcapmap_close(pm);
 		pcap_close(p);
 		return -1;
 	}
-	rc = *o->stop || rc != -1 ? 0 : -1;
-	why = pcap_geterr(p);
-	if (rc < 0 && (strstr(why, "truncated dump file") ||
-			      strstr(why, "truncated pcapng dump file"))) {
-		/* The writer stopped mid-record (a full disk, a killed
-		 * tcpdump): everything before it is good and counted. */
-		log_warn("%s: ends in an incomplete record after %llu packets: %s", name,
-			 (unsigned long long)pr.frames, why);
-		rc = 0;
-	} else if (rc < 0 && strstr(why, "different from the type of the first interface")) {
-		/* libpcap 1.10 hands no packet its interface: such a file
-		 * cannot be decoded, and is refused, not damaged. */
-		log_err("%s: its interfaces have different link types, which libpcap does not "
-			"read (%s); the %llu packets before the second link type are counted: "
-			"split the file per interface (editcap, tshark -Y frame.interface_id==N)",
-			name, why, (unsigned long long)pr.frames);
-	} else if (rc < 0) {
-		log_err("%s: damaged after %llu packets: %s", name,
-			(unsigned long long)pr.frames, why);
+	if (o->progress && stat(name, &sb) == 0)
+		pr.size = sb.st_size;
+	pr.start = pr.last = mono_s();
+	while (!*o->stop && (rc = pcapmap_next(pm, &h, &data, err, sizeof err)) == 1) {
+		if (o->filter && !pcap_offline_filter(&prog, &h, data))
+			continue;
+		if (record(&r, &h, data) < 0)
+			break;
+		if ((++pr.frames % PROGRESS_EVERY) == 0 && o->progress)
+			progress_show(&pr, (long long)pcapmap_pos(pm), name, 0);
 	}
+	settle(&r, TS_BAD);
+	if (o->progress)
+		progress_show(&pr, (long long)pcapmap_pos(pm), name, 1);
+	rc = file_end(&r, o, rc, pr.frames, err);
+	/* The frames handed out go with the mapping. */
+	if (o->release)
+		o->release(ctx);
+	pcapmap_close(pm);
+	if (o->filter)
+		pcap_freecode(&prog);
 	pcap_close(p);
 	return rc;
 }
@@ -404,8 +497,12 @@ static int
 read_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, void *ctx,
 	  struct capture_stats *st)
 {
-	FILE *fp = open_capture(name, o->stop);
+	FILE *fp;
+	int rc;
 
+	if (strcmp(name, "-") != 0 && (rc = map_file(name, o, fn, ctx, st)) != 1)
+		return rc;
+	fp = open_capture(name, o->stop);
 	return fp ? capture_stream(fp, name, o, fn, ctx, st) : -1;
 }
 
@@ -448,7 +545,7 @@ live_cb(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 	if (ts == TS_BAD)
 		ts = c->st->clock_us;
 	c->st->clock_us = ts;
-	c->fn(c->ctx, c->dec, data, h->caplen, h->len, ts);
+	c->fn(c->ctx, c->dec, data, h->caplen, h->len, ts, 0);
 	c->st->frames++;
 }
 

@@ -12,9 +12,15 @@
 
 #include "decode.h"
 
-/* One frame: caplen bytes captured of wirelen on the wire (pcap's len). */
+/* One frame: caplen bytes captured of wirelen on the wire (pcap's len).
+ * Without CAPTURE_F_MAPPED in flags, data is good only during the call. */
 typedef void (*capture_frame_fn)(void *ctx, decode_fn fn, const uint8_t *data,
-				 uint32_t caplen, uint32_t wirelen, uint64_t ts_us);
+				 uint32_t caplen, uint32_t wirelen, uint64_t ts_us,
+				 unsigned flags);
+
+/* The frame lies in a mapping of the file, where it stays until
+ * capture_opts.release is called (classic pcap files: pcapmap.h). */
+#define CAPTURE_F_MAPPED 1u
 
 /* Files: a record whose time cannot be true is still counted, at the
  * running clock, never moving it. Such a time is one beyond 2106 (more
@@ -40,6 +46,12 @@ struct capture_stats {
 struct capture_opts {
 	const char *filter;		/* BPF expression or NULL */
 	int progress;			/* print a progress line (a terminal) */
+	/* Files: say nothing of the files' damage and odd times (another
+	 * reader of the same files says it); the return codes are the same. */
+	int quiet;
+	/* Files: called with the callback's ctx before the frames handed with
+	 * CAPTURE_F_MAPPED go (at the end of each mapped file). */
+	void (*release)(void *ctx);
 	volatile sig_atomic_t *stop;	/* set by a signal: stop reading */
 	/* live capture */
 	int snaplen, promisc, buffer_mb;
@@ -59,7 +71,8 @@ struct capture_opts {
  * named in a warning; so is the first record whose time cannot be true
  * (see CAPTURE_TIME_JUMP_S), with the count of them at the file's end.
  * Reads retry when a signal interrupts them, so that SIGHUP never ends a
- * replay from a pipe. */
+ * replay from a pipe. Classic pcap files are read through a mapping
+ * (pcapmap.h), their frames handed with CAPTURE_F_MAPPED. */
 int capture_files(const char *list, const struct capture_opts *, capture_frame_fn fn,
 		  void *ctx, struct capture_stats *st);
 

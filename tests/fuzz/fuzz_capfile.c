@@ -57,7 +57,7 @@ struct run {
 
 static void
 on_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
-	 uint64_t ts_us)
+	 uint64_t ts_us, unsigned flags)
 {
 	struct run *r = ctx;
 

@@ -1,0 +1,221 @@
+/*
+ * pcapmap.c — classic pcap files through a mapping (see pcapmap.h). The
+ * format is libpcap's savefile (pcap-savefile(5)): a 24-byte file header,
+ * then records of a 16-byte header and caplen bytes of frame.
+ *
+ * The mapping is populated a window ahead of the reader (one
+ * MADV_POPULATE_READ per window rather than a page fault per 64 KiB) and
+ * let go a window behind it (MADV_DONTNEED), so that a file of any size
+ * costs a few windows of page tables and of resident set, never the file.
+ * Letting go is safe for frames still in use behind the reader (a
+ * worker's queue keeps a few): the mapping is private, read-only and
+ * never written, so a page let go is read again from the page cache, the
+ * same bytes, when it is touched.
+ */
+#include "pcapmap.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22	/* Linux 5.14; older kernels refuse it, harmlessly */
+#endif
+
+#define FILE_HDR 24
+#define REC_HDR 16
+/* Populated ahead of the reader and kept behind it. */
+#define WINDOW ((uint64_t)4 << 20)
+/* Every line up to this far ahead of the reader is prefetched. */
+#define AHEAD 4096
+#define LINE 64
+
+struct pcapmap {
+	const uint8_t *m;
+	uint64_t size, off;
+	uint64_t populated;	/* [0, populated) was asked in */
+	uint64_t released;	/* [0, released) was let go */
+	uint64_t prefetched;	/* the lines below it were prefetched */
+	uint32_t snapshot, max_caplen;
+	int swapped, nano;
+};
+
+static uint32_t
+get32(const uint8_t *p, int swapped)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return swapped ? __builtin_bswap32(v) : v;
+}
+
+struct pcapmap *
+pcapmap_open(const char *name, uint32_t snapshot, uint32_t max_caplen)
+{
+	static const struct {
+		uint32_t magic;
+		int swapped, nano;
+	} magics[] = {
+		{ 0xa1b2c3d4, 0, 0 }, { 0xd4c3b2a1, 1, 0 },
+		{ 0xa1b23c4d, 0, 1 }, { 0x4d3cb2a1, 1, 1 },
+	};
+	uint8_t hdr[FILE_HDR];
+	struct pcapmap *pm;
+	struct stat sb;
+	uint32_t magic;
+	uint16_t major, minor;
+	size_t i;
+	void *m;
+	int fd;
+
+	if ((fd = open(name, O_RDONLY | O_CLOEXEC)) < 0)
+		return NULL;
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size < FILE_HDR ||
+	    pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
+		close(fd);
+		return NULL;
+	}
+	memcpy(&magic, hdr, 4);
+	for (i = 0; i < sizeof magics / sizeof magics[0] && magics[i].magic != magic; i++)
+		;
+	if (i == sizeof magics / sizeof magics[0]) {
+		close(fd);
+		return NULL;
+	}
+	/* Version 2.4 only (major and minor: two 16-bit fields in the file's
+	 * order): libpcap reads 2.2 and 2.3 with caplen and len swapped
+	 * where they look so. */
+	memcpy(&major, hdr + 4, 2);
+	memcpy(&minor, hdr + 6, 2);
+	if (magics[i].swapped) {
+		major = __builtin_bswap16(major);
+		minor = __builtin_bswap16(minor);
+	}
+	if (major != 2 || minor != 4) {
+		close(fd);
+		return NULL;
+	}
+	m = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return NULL;
+	if ((pm = calloc(1, sizeof *pm)) == NULL) {
+		munmap(m, (size_t)sb.st_size);
+		return NULL;
+	}
+	(void)madvise(m, (size_t)sb.st_size, MADV_SEQUENTIAL);
+	pm->m = m;
+	pm->size = (uint64_t)sb.st_size;
+	pm->off = pm->prefetched = FILE_HDR;
+	pm->snapshot = snapshot;
+	pm->max_caplen = max_caplen;
+	pm->swapped = magics[i].swapped;
+	pm->nano = magics[i].nano;
+	return pm;
+}
+
+/* Keeps the windows around the reader: the next one asked in before it
+ * is reached, the one two behind let go. */
+static void
+slide(struct pcapmap *pm)
+{
+	uint8_t *base = (uint8_t *)(uintptr_t)pm->m;
+
+	if (pm->off + WINDOW / 2 >= pm->populated && pm->populated < pm->size) {
+		uint64_t len = pm->size - pm->populated < WINDOW ? pm->size - pm->populated : WINDOW;
+
+		(void)madvise(base + pm->populated, (size_t)len, MADV_POPULATE_READ);
+		pm->populated += len;
+	}
+	if (pm->off >= pm->released + 2 * WINDOW) {
+		(void)madvise(base + pm->released, (size_t)WINDOW, MADV_DONTNEED);
+		pm->released += WINDOW;
+	}
+}
+
+int
+pcapmap_next(struct pcapmap *pm, struct pcap_pkthdr *h, const uint8_t **data, char *err,
+	     size_t errlen)
+{
+	uint64_t left = pm->size - pm->off, lim;
+	const uint8_t *r = pm->m + pm->off;
+	uint32_t sec, frac, caplen, len;
+
+	if (left == 0)
+		return 0;
+	if (left < REC_HDR) {
+		snprintf(err, errlen, "truncated dump file; tried to read %d header bytes, only got %zu",
+			 REC_HDR, (size_t)left);
+		return -1;
+	}
+	slide(pm);
+	lim = pm->off + AHEAD < pm->size ? pm->off + AHEAD : pm->size;
+	for (; pm->prefetched < lim; pm->prefetched += LINE)
+		__builtin_prefetch(pm->m + pm->prefetched);
+
+	sec = get32(r, pm->swapped);
+	frac = get32(r + 4, pm->swapped);
+	caplen = get32(r + 8, pm->swapped);
+	len = get32(r + 12, pm->swapped);
+	/* libpcap's fields are signed 32-bit numbers, widened as such. */
+	h->ts.tv_sec = (time_t)(int32_t)sec;
+	h->ts.tv_usec = pm->nano ? (suseconds_t)((int32_t)frac / 1000) : (suseconds_t)(int32_t)frac;
+	h->len = len;
+	if (caplen > pm->max_caplen) {
+		if (caplen > pm->snapshot)
+			snprintf(err, errlen, "invalid packet capture length %u, bigger than snaplen of %u",
+				 caplen, pm->snapshot);
+		else
+			snprintf(err, errlen, "invalid packet capture length %u, bigger than maximum of %u",
+				 caplen, pm->max_caplen);
+		return -1;
+	}
+	left -= REC_HDR;
+	if (caplen > pm->snapshot) {
+		/* libpcap keeps the first snapshot bytes and skips the rest. */
+		if (left < pm->snapshot) {
+			snprintf(err, errlen,
+				 "truncated dump file; tried to read %u captured bytes, only got %zu",
+				 pm->snapshot, (size_t)left);
+			return -1;
+		}
+		if (left < caplen) {
+			snprintf(err, errlen,
+				 "truncated dump file; tried to read %u captured bytes, only got %zu",
+				 caplen, (size_t)left);
+			return -1;
+		}
+		h->caplen = pm->snapshot;
+	} else {
+		if (left < caplen) {
+			snprintf(err, errlen,
+				 "truncated dump file; tried to read %u captured bytes, only got %zu",
+				 caplen, (size_t)left);
+			return -1;
+		}
+		h->caplen = caplen;
+	}
+	*data = r + REC_HDR;
+	pm->off += REC_HDR + (uint64_t)caplen;
+	return 1;
+}
+
+uint64_t
+pcapmap_pos(const struct pcapmap *pm)
+{
+	return pm->off;
+}
+
+void
+pcapmap_close(struct pcapmap *pm)
+{
+	if (!pm)
+		return;
+	munmap((void *)(uintptr_t)pm->m, (size_t)pm->size);
+	free(pm);
+}
