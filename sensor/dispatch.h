@@ -33,6 +33,10 @@ void dispatch_free(struct dispatch *);
  * addresses in the table). */
 unsigned dispatch_worker(struct dispatch *, const struct pkt *p, int32_t *sub);
 
+/* Starts the loads dispatch_worker will make for p, for a caller that
+ * decides one packet later. */
+void dispatch_prefetch(const struct dispatch *, const struct pkt *p);
+
 /* The worker subscriber id goes to (id of the map the table was built
  * for). */
 unsigned dispatch_worker_of(const struct dispatch *, int32_t id);

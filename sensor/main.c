@@ -413,10 +413,11 @@ threads_stats(struct run *r, struct pipeline_stats *st, struct flow_stats *fs,
 static int
 run_threads(struct run *r)
 {
-	struct timespec tick = { 0, 100 * 1000000L };
+	/* Reading files, the end comes as soon as the workers are done. */
+	struct timespec tick = { 0, (r->o->read ? 10 : 100) * 1000000L };
 	uint64_t last_health = 0, now;
 
-	while (!stop_flag && !workers_failed(r->wk)) {
+	while (!stop_flag && !workers_failed(r->wk) && workers_running(r->wk)) {
 		nanosleep(&tick, NULL);
 		if (reload_flag) {
 			reload_flag = 0;
@@ -487,6 +488,7 @@ main(int argc, char **argv)
 	struct alerts *alerts = NULL;
 	struct alerts_opts ao = { 0 };
 	unsigned threads = 1;
+	int walk = 0;
 	int rc = 0, bad, pid_fd = -1, rrd_fd = -1;
 	char rrd_lock[4200] = "";
 
@@ -561,7 +563,11 @@ main(int argc, char **argv)
 		rc = 1;
 		goto out;
 	}
-	if (threads > 1 && (r.wk = o.read ? workers_open_files(threads)
+	/* Files that can be mapped are read by every worker (no reader
+	 * thread); others (stdin, pcapng) by this thread, into rings. */
+	walk = threads > 1 && o.read && capture_files_mappable(o.read);
+	if (threads > 1 && (r.wk = walk ? workers_open_walk(threads, o.read, &co)
+				   : o.read ? workers_open_files(threads)
 				   : workers_open(r.cfg->capture.interface, threads, &co)) == NULL) {
 		rc = 1;
 		goto out;
@@ -643,7 +649,7 @@ main(int argc, char **argv)
 			goto out;
 		}
 		daemon_ready(0);
-		if (o.read) {
+		if (o.read && !walk) {
 			rc = capture_files(o.read, &co, on_frame, &r, &cs);
 			if (workers_stop(r.wk) < 0)
 				rc = -1;

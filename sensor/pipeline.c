@@ -36,7 +36,7 @@
  * anything else (ticks, reloads, the end) looks at the state. */
 #define QLEN 3
 #define QSLOT_BYTES 262144	/* libpcap's largest snapshot length */
-#define NO_BUCKET UINT32_MAX
+#define NO_BUCKET FLOW_BUCKET_ANY
 
 struct qslot {
 	struct pkt p;
@@ -204,7 +204,7 @@ pipeline_new(const struct pipeline_cfg *cfg)
 /* The packet in p, decoded, from here on: fragments, clocks, the flow,
  * nDPI, the collectors. */
 static void
-process(struct pipeline *pl, struct pkt *p)
+process(struct pipeline *pl, struct pkt *p, uint32_t bucket)
 {
 	struct flow_event ev;
 	int created;
@@ -229,7 +229,8 @@ process(struct pipeline *pl, struct pkt *p)
 		flow_expire(pl->flows, p->ts_us, EXPIRE_BUDGET);
 	}
 	ev.p = p;
-	ev.f = flow_packet(pl->flows, p, &ev.dir, &created);
+	/* A later fragment's bucket waited for its ports (NO_BUCKET). */
+	ev.f = flow_packet_in(pl->flows, p, bucket, &ev.dir, &created);
 	ev.created = (uint8_t)created;
 	if (created)
 		assign_subscribers(pl, ev.f);
@@ -244,7 +245,7 @@ static void
 drain(struct pipeline *pl)
 {
 	while (pl->qn > 0) {
-		process(pl, &pl->q[pl->qh].p);
+		process(pl, &pl->q[pl->qh].p, pl->q[pl->qh].bucket);
 		pl->qh = (pl->qh + 1) % QLEN;
 		pl->qn--;
 	}
@@ -286,7 +287,7 @@ enqueue(struct pipeline *pl, struct qslot *s, decode_fn fn, const uint8_t *data,
 			flow_prefetch_entry(pl->flows, m->bucket);
 	}
 	if (++pl->qn == QLEN) {	/* the oldest: its flow is in */
-		process(pl, &pl->q[pl->qh].p);
+		process(pl, &pl->q[pl->qh].p, pl->q[pl->qh].bucket);
 		pl->qh = (pl->qh + 1) % QLEN;
 		pl->qn--;
 	}
@@ -306,7 +307,7 @@ pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t 
 		drain(pl);
 		if (decoded(pl, decode_frame(fn, data, caplen, wirelen, &p))) {
 			p.ts_us = ts_us;
-			process(pl, &p);
+			process(pl, &p, NO_BUCKET);
 		}
 		return;
 	}
@@ -342,7 +343,7 @@ pipeline_decoded(struct pipeline *pl, const struct pkt *p)
 			flow_prefetch_entry(pl->flows, m->bucket);
 	}
 	if (++pl->qn == QLEN) {
-		process(pl, &pl->q[pl->qh].p);
+		process(pl, &pl->q[pl->qh].p, pl->q[pl->qh].bucket);
 		pl->qh = (pl->qh + 1) % QLEN;
 		pl->qn--;
 	}

@@ -38,6 +38,16 @@ struct workers *workers_open(const char *iface, unsigned n, const struct capture
 /* Files: n workers fed by workers_frame from the caller's thread. */
 struct workers *workers_open_files(unsigned n);
 
+/* Files that are all mapped (capture_files_mappable): n workers that each
+ * read the whole list themselves with co (its filter and progress line;
+ * worker 0 says what is wrong with a file), each keeping its
+ * subscribers' packets. No reader: the caller waits (workers_running)
+ * and passes reloads on. */
+struct workers *workers_open_walk(unsigned n, const char *list, const struct capture_opts *co);
+
+/* 1 while a worker is still at work (walking: until the files are read). */
+int workers_running(struct workers *);
+
 /* Creates each worker's pipeline from pc (shard = worker number; flow
  * table and nDPI states divided among them; a flow log named by
  * pc->flow_log is opened once and shared), tells the RRD writer there are

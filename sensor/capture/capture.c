@@ -436,8 +436,8 @@ capture_stream(FILE *fp, const char *name, const struct capture_opts *o, capture
  * frames go on with CAPTURE_F_MAPPED. Returns 0 or -1 as capture_stream,
  * or 1 when the file is not one to map (libpcap reads it). */
 static int
-map_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, void *ctx,
-	 struct capture_stats *st)
+map_file(const char *name, unsigned index, const struct capture_opts *o, capture_frame_fn fn,
+	 void *ctx, struct capture_stats *st)
 {
 	char err[PCAP_ERRBUF_SIZE] = "";
 	struct reader r = { .name = name, .fn = fn, .ctx = ctx, .st = st,
@@ -457,8 +457,11 @@ map_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, vo
 	if (!p)
 		return 1;
 	r.dec = decode_for_dlt(pcap_datalink(p));
-	if (!r.dec || pcap_snapshot(p) <= 0 ||
-	    (pm = pcapmap_open(name, (uint32_t)pcap_snapshot(p), CAPTURE_HOLD_BYTES)) == NULL) {
+	pm = !r.dec || pcap_snapshot(p) <= 0 ? NULL
+	     : o->maps ? pcapmap_open_shared(o->maps, o->reader, index, name,
+					     (uint32_t)pcap_snapshot(p), CAPTURE_HOLD_BYTES)
+	     : pcapmap_open(name, (uint32_t)pcap_snapshot(p), CAPTURE_HOLD_BYTES);
+	if (!pm) {
 		pcap_close(p);
 		return 1;
 	}
@@ -494,16 +497,33 @@ map_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, vo
 
 /* Reads one file; 0 at its end, -1 when it could not be read to it. */
 static int
-read_file(const char *name, const struct capture_opts *o, capture_frame_fn fn, void *ctx,
-	  struct capture_stats *st)
+read_file(const char *name, unsigned index, const struct capture_opts *o, capture_frame_fn fn,
+	  void *ctx, struct capture_stats *st)
 {
 	FILE *fp;
 	int rc;
 
-	if (strcmp(name, "-") != 0 && (rc = map_file(name, o, fn, ctx, st)) != 1)
+	if (strcmp(name, "-") != 0 && (rc = map_file(name, index, o, fn, ctx, st)) != 1)
 		return rc;
 	fp = open_capture(name, o->stop);
 	return fp ? capture_stream(fp, name, o, fn, ctx, st) : -1;
+}
+
+int
+capture_files_mappable(const char *list)
+{
+	char *copy = strdup(list), *save = NULL, *name;
+	int all = copy != NULL;
+
+	for (name = copy ? strtok_r(copy, ",", &save) : NULL; name && all;
+	     name = strtok_r(NULL, ",", &save)) {
+		struct pcapmap *pm = strcmp(name, "-") != 0 ? pcapmap_open(name, 65535, 65535) : NULL;
+
+		all = pm != NULL;
+		pcapmap_close(pm);
+	}
+	free(copy);
+	return all;
 }
 
 int
@@ -511,12 +531,13 @@ capture_files(const char *list, const struct capture_opts *o, capture_frame_fn f
 	      struct capture_stats *st)
 {
 	char *copy = strdup(list), *save = NULL, *name;
+	unsigned index = 0;
 	int rc = 0;
 
 	if (!copy)
 		return -1;
 	for (name = strtok_r(copy, ",", &save); name && !*o->stop; name = strtok_r(NULL, ",", &save)) {
-		if (read_file(name, o, fn, ctx, st) < 0) {
+		if (read_file(name, index++, o, fn, ctx, st) < 0) {
 			st->files_failed++;
 			rc = -1;
 		}

@@ -52,6 +52,10 @@ struct capture_opts {
 	/* Files: called with the callback's ctx before the frames handed with
 	 * CAPTURE_F_MAPPED go (at the end of each mapped file). */
 	void (*release)(void *ctx);
+	/* Files: several threads reading the same list share its mappings
+	 * (pcapmap_group); this one is reader number reader. NULL: its own. */
+	struct pcapmap_group *maps;
+	unsigned reader;
 	volatile sig_atomic_t *stop;	/* set by a signal: stop reading */
 	/* live capture */
 	int snaplen, promisc, buffer_mb;
@@ -75,6 +79,11 @@ struct capture_opts {
  * (pcapmap.h), their frames handed with CAPTURE_F_MAPPED. */
 int capture_files(const char *list, const struct capture_opts *, capture_frame_fn fn,
 		  void *ctx, struct capture_stats *st);
+
+/* 1 when every file of the list is one that capture_files maps (a
+ * regular classic pcap file), so that several threads can each read them
+ * all at the cost of a walk; 0 otherwise (stdin, pcapng, a file missing). */
+int capture_files_mappable(const char *list);
 
 /* Reads one capture file from fp as capture_files reads each file of its
  * list, name standing for it in messages; st carries the clock from the

@@ -34,6 +34,19 @@ struct pcapmap;
  * large), max_caplen the link's largest record. */
 struct pcapmap *pcapmap_open(const char *name, uint32_t snapshot, uint32_t max_caplen);
 
+/* Several readers of the same list of files (threads that each read it
+ * all): each file is mapped once for all of them. NULL when out of
+ * memory. Free once every reader has closed its files. */
+struct pcapmap_group;
+struct pcapmap_group *pcapmap_group_new(unsigned readers);
+void pcapmap_group_free(struct pcapmap_group *);
+
+/* pcapmap_open for reader (0..readers-1) of group g, file index of the
+ * list: the first reader to open it maps it, the last to close it unmaps
+ * it. A reader that never comes keeps it until pcapmap_group_free. */
+struct pcapmap *pcapmap_open_shared(struct pcapmap_group *g, unsigned reader, unsigned index,
+				    const char *name, uint32_t snapshot, uint32_t max_caplen);
+
 /* The next record: 1 with *h (times in microseconds, as libpcap's
  * MICRO precision gives them) and *data, which stays valid until
  * pcapmap_close; 0 at the end of the file; -1 when the file is damaged

@@ -257,10 +257,17 @@ new_flow(struct flow_table *t, const struct flow_key *k, uint32_t b,
 struct flow *
 flow_packet(struct flow_table *t, const struct pkt *p, enum flow_dir *dir, int *created)
 {
+	return flow_packet_in(t, p, FLOW_BUCKET_ANY, dir, created);
+}
+
+struct flow *
+flow_packet_in(struct flow_table *t, const struct pkt *p, uint32_t bucket, enum flow_dir *dir,
+	       int *created)
+{
 	struct flow_key k;
 	struct flow *f = NULL;
 	int p_is_a = key_of(p, &k);
-	uint32_t b = bucket_of(t, &k), i;
+	uint32_t b = bucket != FLOW_BUCKET_ANY ? bucket : bucket_of(t, &k), i;
 	struct flow_list *l;
 
 	*created = 0;

@@ -104,6 +104,12 @@ void flow_table_free(struct flow_table *);
 struct flow *flow_packet(struct flow_table *, const struct pkt *p,
 			 enum flow_dir *dir, int *created);
 
+/* flow_packet with p's bucket as flow_prefetch_bucket gave it (the hash
+ * is not taken twice), or FLOW_BUCKET_ANY. */
+#define FLOW_BUCKET_ANY UINT32_MAX
+struct flow *flow_packet_in(struct flow_table *, const struct pkt *p, uint32_t bucket,
+			    enum flow_dir *dir, int *created);
+
 /* Packets are looked up two at a time behind the newest: these start the
  * memory loads of the flow p will need, so that flow_packet finds them in
  * cache. flow_prefetch_bucket returns p's bucket for flow_prefetch_entry,

@@ -54,11 +54,12 @@ def run(args, stdin_path=None, tmp="."):
     return p.returncode, msgs, summary, flows
 
 
-def same(path, what, extra=(), name_as=None):
-    """path read mapped and from stdin: everything alike."""
-    a = run(["-r", path] + list(extra), tmp=os.path.dirname(path))
-    b = run(["-r", "-"] + list(extra), stdin_path=path, tmp=os.path.dirname(path))
-    shown = name_as or path
+def same(path, what, tmp, extra=()):
+    """path read mapped and from stdin: everything alike (the flow log in
+    tmp, never beside a corpus file)."""
+    a = run(["-r", path] + list(extra), tmp=tmp)
+    b = run(["-r", "-"] + list(extra), stdin_path=path, tmp=tmp)
+    shown = path
     amsgs = [m.replace(shown, "-") for m in a[1]]
     check(a[0] == b[0], "%s: exit %d mapped, %d from libpcap" % (what, a[0], b[0]))
     check(amsgs == b[1], "%s: messages differ:\n  mapped %r\n  libpcap %r" % (what, amsgs, b[1]))
@@ -111,14 +112,14 @@ def made_cases(tmp, base):
         for nano in (False, True):
             p = os.path.join(tmp, "order%s-nano%d.pcap" % ("le" if order == "<" else "be", nano))
             open(p, "wb").write(reorder(data, order, nano))
-            same(p, os.path.basename(p))
+            same(p, os.path.basename(p), tmp)
     # Cut inside a record header and inside a frame, early and late.
     picks = [recs[i] for i in sorted({1, 2, len(recs) // 2, len(recs) - 1}) if i < len(recs)]
     for off, n in picks:
         for cut in (off + 3, off + 15, off + 16, off + 17, off + n - 1):
             p = os.path.join(tmp, "cut-%d.pcap" % cut)
             open(p, "wb").write(data[:cut])
-            same(p, "cut at byte %d" % cut)
+            same(p, "cut at byte %d" % cut, tmp)
             os.unlink(p)
     # One record's caplen above the snapshot length (cut to it), then
     # above libpcap's largest (damage); a snaplen of 0 (the maximum).
@@ -127,18 +128,18 @@ def made_cases(tmp, base):
     struct.pack_into("<I", hdr, 16, 64)
     p = os.path.join(tmp, "snap64.pcap")
     open(p, "wb").write(bytes(hdr) + data[24:])
-    same(p, "snaplen 64")
+    same(p, "snaplen 64", tmp)
     struct.pack_into("<I", hdr, 16, 0)
     p = os.path.join(tmp, "snap0.pcap")
     open(p, "wb").write(bytes(hdr) + data[24:])
-    same(p, "snaplen 0")
+    same(p, "snaplen 0", tmp)
     bad = bytearray(data)
     struct.pack_into("<I", bad, off + 8, 300000)
     p = os.path.join(tmp, "caplen-300000.pcap")
     open(p, "wb").write(bytes(bad))
-    same(p, "caplen 300000")
+    same(p, "caplen 300000", tmp)
     # A BPF filter, applied by libpcap either way.
-    same(base, "filter 'tcp'", extra=["-f", "tcp"])
+    same(base, "filter 'tcp'", tmp, extra=["-f", "tcp"])
     # Two files in a row: mapped with a list, from stdin as one stream of
     # the same records.
     p1, p2 = os.path.join(tmp, "first.pcap"), os.path.join(tmp, "second.pcap")
@@ -168,7 +169,7 @@ def main():
             if os.path.lexists(link):
                 os.unlink(link)
             os.symlink(f, link)
-            same(link, os.path.basename(f))
+            same(link, os.path.basename(f), tmp)
         base = max((f for f in pcaps if os.path.getsize(f) < 2 << 20
                     and struct.unpack("<I", open(f, "rb").read(4))[0] == 0xa1b2c3d4),
                    key=os.path.getsize)
