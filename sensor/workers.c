@@ -1,5 +1,6 @@
 /*
- * workers.c — one reader, N workers (see workers.h).
+ * workers.c — one reader, N workers (see workers.h); walking mapped files
+ * without a reader is workers_walk.c's.
  *
  * The reader owns the dispatch table and the producing side of every
  * ring; each worker owns its pipeline and the consuming side of its ring.
@@ -32,129 +33,9 @@
 #include "submap.h"
 #include "thr.h"
 
-/* Bytes of ring per worker: a few thousand full-size frames, tens of
- * thousands of small ones (about 10 ms of a 10 Gbit/s link). */
-#define RING_BYTES (8u << 20)
-/* Records a worker handles before it gives their room back (and drains
- * its prefetch queue, whose packets point into them). */
-#define RELEASE_EVERY 256
-/* Counters are published for the main thread at most this often (live),
- * and every so many frames (walking files). */
-#define PUBLISH_US 1000000
-#define PUBLISH_FRAMES 65536
-/* Packets of a worker over which its heaviest subscriber is judged. */
-#define HEAVY_WINDOW 65536
-/* Live: wall-clock ticks reach each worker at most this often. */
-#define TICK_US 20000
+#include "workers_int.h"
 
-enum rec_kind { R_PKT, R_TICK_PKT, R_TICK_WALL, R_RELOAD, R_END };
-
-/* One ring record: a decoded packet and its frame (which p points into),
- * or an event. */
-struct rec {
-	uint32_t kind;
-	uint32_t pad;
-	uint64_t ts_us;			/* R_TICK_*: the time reached */
-	uint64_t gen;			/* R_RELOAD */
-	const struct sw_config *cfg;	/* R_RELOAD */
-	const struct submap *subs;	/* R_RELOAD */
-	struct pkt p;			/* R_PKT; the frame follows */
-};
-#define REC_EVENT ((uint32_t)offsetof(struct rec, p))
-#define REC_PKT ((uint32_t)sizeof(struct rec))
-
-struct worker {
-	struct workers *all;
-	unsigned idx;
-	struct ring *ring;
-	struct pipeline *pl;
-	pthread_t thr;
-	int started;
-	_Atomic uint64_t ring_drops;	/* live: packets its full ring refused */
-	_Atomic uint64_t frames;	/* packets handed to it */
-	uint64_t last_pub_us;
-
-	/* the reader's: the heavy-hitter vote over HEAVY_WINDOW packets */
-	uint32_t hv_total, hv_votes, hv_hits;
-	int32_t hv_cand, hv_prev;
-	int hv_warned;
-
-	/* walking files: this worker reads them itself */
-	struct dispatch *map;		/* its own table (the memo is per thread) */
-	const struct submap *subs;
-	struct capture_stats fcs;	/* its reading of the files */
-	uint64_t pos;			/* frames handled */
-	uint64_t gnow_us;		/* latest packet time of any worker's */
-	uint64_t seen_gen;		/* the reload asked for that it has answered */
-	uint64_t agreed_gen;		/* ... and whose switch point it knows */
-	uint64_t switch_at;		/* with switch_gen: switch once pos is this */
-	uint64_t switch_gen;
-	uint64_t pub_pos;		/* pos at its last publication */
-	struct pkt pend;		/* a packet held back a frame (walk_frame) */
-	int has_pend;
-	int frc;			/* capture_files's answer */
-
-	/* under all->mu */
-	uint64_t reload_done;
-	int reload_rc;
-	struct pipeline_stats pub_ps;
-	struct flow_stats pub_fs;
-	char heavy_name[64];
-	double heavy_share;
-};
-
-struct workers {
-	unsigned n;
-	struct worker *w;
-	struct flowlog *flog;
-	int live;
-	unsigned step;			/* seconds, for packet-time boundaries */
-
-	/* live capture */
-	struct capture *cap;
-	struct capture_opts co;
-	volatile sig_atomic_t rstop;	/* the reader's stop (its thread only) */
-	pthread_t rthr;
-	int rstarted, rrc;
-	_Atomic uint64_t kdrops;	/* the kernel's and the interface's */
-	uint64_t last_tick_us;
-
-	/* the reader's */
-	struct dispatch *map;
-	const struct submap *subs;	/* the map's */
-	uint64_t gnow_us;		/* latest packet time */
-	uint64_t reader_gen;
-	int ended;			/* R_END sent */
-	struct pipeline_stats rd;	/* frames that are not IP packets */
-	struct capture_stats cs;	/* the live capture's */
-
-	atomic_int stop, failed;
-	_Atomic uint64_t reload_gen;
-	pthread_mutex_t mu;
-	pthread_cond_t acked;		/* a reload switched; a worker ended */
-	unsigned nrunning;
-	/* walking files (walk): every worker reads the whole list */
-	int walk;
-	char *list;
-	struct pcapmap_group *maps;	/* the files' mappings, shared */
-	struct capture_opts wco;
-	volatile sig_atomic_t wstop;
-
-	/* under mu */
-	const struct sw_config *rcfg;
-	const struct submap *rsubs;
-	struct dispatch **rmaps;	/* walking: a table per worker for the reload */
-	uint64_t rv_at;			/* walking: the position all switch at */
-	unsigned rv_in;			/* walking: workers that have said theirs */
-	unsigned bar_closed;		/* walking: workers past the step being closed */
-	uint64_t bar_gen;
-	unsigned walked;		/* walking: workers done with the files */
-	struct dispatch *rmap, *oldmap;
-	struct pipeline_stats pub_rd;
-	struct capture_stats pub_cs;
-};
-
-static struct workers *
+struct workers *
 workers_alloc(unsigned n, int rings)
 {
 	struct workers *ws = calloc(1, sizeof *ws);
@@ -200,30 +81,6 @@ struct workers *
 workers_open_files(unsigned n)
 {
 	return workers_alloc(n, 1);
-}
-
-struct workers *
-workers_open_walk(unsigned n, const char *list, const struct capture_opts *co)
-{
-	struct workers *ws = workers_alloc(n, 0);
-
-	if (!ws)
-		return NULL;
-	if ((ws->list = strdup(list)) == NULL) {
-		log_err("out of memory");
-		workers_free(ws);
-		return NULL;
-	}
-	if ((ws->maps = pcapmap_group_new(n)) == NULL) {
-		log_err("out of memory");
-		workers_free(ws);
-		return NULL;
-	}
-	ws->walk = 1;
-	ws->wco = *co;
-	ws->wco.stop = &ws->wstop;
-	ws->wco.tick = NULL;
-	return ws;
 }
 
 /* ---- the reader ------------------------------------------------------ */
@@ -303,8 +160,8 @@ reader_switch(struct workers *ws)
  * a worker: a subscriber with more than half of them is the candidate at
  * the window's end; the next window counts that candidate's packets
  * exactly (its share), while it votes again. Two words a packet. */
-static void
-heavy_count(struct workers *ws, struct worker *wk, int32_t sub)
+void
+workers_heavy_count(struct workers *ws, struct worker *wk, int32_t sub)
 {
 	if (sub == wk->hv_cand) {
 		wk->hv_votes++;
@@ -362,7 +219,7 @@ dispatch_pkt(struct workers *ws, const struct pkt *p, const uint8_t *data, uint3
 	ring_commit(wk->ring, REC_PKT + caplen);
 	atomic_store_explicit(&wk->frames, atomic_load_explicit(&wk->frames, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
-	heavy_count(ws, wk, sub);
+	workers_heavy_count(ws, wk, sub);
 }
 
 /* Files: packet time leaves a step. Every worker expires what one thread
@@ -538,8 +395,8 @@ all_drops(struct workers *ws)
 	return sum;
 }
 
-static void
-publish(struct worker *wk)
+void
+workers_publish(struct worker *wk)
 {
 	pthread_mutex_lock(&wk->all->mu);
 	pipeline_get_stats(wk->pl, &wk->pub_ps);
@@ -547,8 +404,8 @@ publish(struct worker *wk)
 	pthread_mutex_unlock(&wk->all->mu);
 }
 
-static void
-on_reload(struct worker *wk, const struct rec *r)
+void
+workers_on_reload(struct worker *wk, const struct rec *r)
 {
 	struct workers *ws = wk->all;
 	int rc = pipeline_reload(wk->pl, r->cfg, r->subs);
@@ -577,12 +434,12 @@ on_record(struct worker *wk, const struct rec *r)
 		pipeline_tick(wk->pl, r->ts_us);
 		if (r->ts_us >= wk->last_pub_us + PUBLISH_US) {
 			wk->last_pub_us = r->ts_us;
-			publish(wk);
+			workers_publish(wk);
 		}
 		return 0;
 	case R_RELOAD:
 		pipeline_drain(wk->pl);
-		on_reload(wk, r);
+		workers_on_reload(wk, r);
 		return 0;
 	default:
 		return 1;
@@ -592,14 +449,14 @@ on_record(struct worker *wk, const struct rec *r)
 /* A worker's end: its drops, its flows and partial step accounted and
  * committed in its own thread (the RRD writer knows its producers by
  * thread), its counters published, and the others told. */
-static void
-worker_end(struct worker *wk, uint64_t drops)
+void
+workers_end(struct worker *wk, uint64_t drops)
 {
 	struct workers *ws = wk->all;
 
 	pipeline_set_drops(wk->pl, drops);
 	pipeline_finish(wk->pl);
-	publish(wk);
+	workers_publish(wk);
 	pthread_mutex_lock(&ws->mu);
 	ws->nrunning--;
 	pthread_cond_broadcast(&ws->acked);
@@ -625,7 +482,7 @@ worker_main(void *arg)
 			ring_release(wk->ring);
 			since = 0;
 			if (++idle % 64 == 0 && !ws->live)
-				publish(wk);
+				workers_publish(wk);
 			ring_wait_data(wk->ring, 100);
 			continue;
 		}
@@ -641,253 +498,7 @@ worker_main(void *arg)
 	}
 	pipeline_drain(wk->pl);
 	ring_release(wk->ring);
-	worker_end(wk, wk->idx == 0 ? all_drops(ws) : 0);
-	return NULL;
-}
-
-/* ---- walking the files ------------------------------------------------ */
-
-/* Reading files that are all mapped (classic pcap), no thread hands
- * packets out: every worker reads every file through its own mapping,
- * decodes each frame and keeps those the dispatch gives it. A reader
- * feeding N workers through rings spent as much per packet as a worker
- * (the read, the decode, the copy into a ring), which capped two cores
- * at 1.24 times one; walking, a worker pays the walk and the decode of
- * the others' packets (tens of nanoseconds) and nothing is copied. Each
- * worker makes the same calls on its pipeline as the ring's records did:
- * its packets in order, and at every step boundary of packet time the
- * same barrier (step_barrier). */
-
-/* Drains the queue before a mapped file goes (capture_opts.release). */
-static void walk_flush(struct worker *wk);
-
-static void
-walk_release(void *ctx)
-{
-	walk_flush(ctx);
-	pipeline_drain(((struct worker *)ctx)->pl);
-}
-
-/* A reload asked for (reload_gen) that wk has not answered: it says how
- * many frames it will have had when it next looks (pos: a worker inside
- * a frame has counted it), and the switch comes where all have said, at
- * the furthest: no worker has passed it, and each switches between the
- * same two frames. Under mu. */
-static void
-walk_answer(struct worker *wk, uint64_t gen)
-{
-	struct workers *ws = wk->all;
-
-	wk->seen_gen = gen;
-	if (wk->pos > ws->rv_at)
-		ws->rv_at = wk->pos;
-	if (++ws->rv_in == ws->n)
-		pthread_cond_broadcast(&ws->acked);
-}
-
-/* Waits on mu's condition, answering a reload asked for meanwhile (a
- * worker blocked in a barrier must not keep another from its switch).
- * Under mu. */
-static void
-walk_wait(struct worker *wk)
-{
-	struct workers *ws = wk->all;
-	uint64_t gen = atomic_load(&ws->reload_gen);
-
-	if (gen != wk->seen_gen)
-		walk_answer(wk, gen);
-	pthread_cond_wait(&ws->acked, &ws->mu);
-}
-
-/* The switch to the new map, once wk is where all agreed. */
-static void
-walk_switch(struct worker *wk)
-{
-	struct workers *ws = wk->all;
-	struct rec r = { .kind = R_RELOAD };
-	struct dispatch *old = wk->map;
-
-	/* The packet held back came before the switch. */
-	walk_flush(wk);
-	pthread_mutex_lock(&ws->mu);
-	r.cfg = ws->rcfg;
-	r.subs = ws->rsubs;
-	r.gen = wk->switch_gen;
-	wk->map = ws->rmaps[wk->idx];
-	ws->rmaps[wk->idx] = NULL;
-	pthread_mutex_unlock(&ws->mu);
-	wk->subs = r.subs;
-	wk->switch_gen = 0;
-	wk->hv_cand = wk->hv_prev = -1;	/* ids are the old map's */
-	dispatch_free(old);
-	pipeline_drain(wk->pl);
-	on_reload(wk, &r);
-}
-
-/* Between two frames: a reload asked for is answered (and waited on
- * until all have), and taken where agreed. */
-static void
-walk_reload(struct worker *wk)
-{
-	struct workers *ws = wk->all;
-	uint64_t gen = atomic_load_explicit(&ws->reload_gen, memory_order_relaxed);
-
-	if (gen != wk->agreed_gen) {
-		pthread_mutex_lock(&ws->mu);
-		gen = atomic_load(&ws->reload_gen);
-		if (gen != wk->seen_gen)
-			walk_answer(wk, gen);
-		while (ws->rv_in < ws->n && !ws->wstop)
-			pthread_cond_wait(&ws->acked, &ws->mu);
-		wk->switch_at = ws->rv_at;
-		wk->switch_gen = gen;
-		wk->agreed_gen = gen;
-		pthread_mutex_unlock(&ws->mu);
-	}
-	if (wk->switch_gen && wk->pos == wk->switch_at)
-		walk_switch(wk);
-}
-
-/* Packet time leaves a step (see step_barrier): every worker expires to
- * the step's last packet and closes the step at the next one; worker 0
- * closes last, and none goes on before it has. */
-static void
-walk_barrier(struct worker *wk, uint64_t ts_us)
-{
-	struct workers *ws = wk->all;
-	uint64_t g;
-
-	pipeline_advance(wk->pl, wk->gnow_us);
-	if (wk->idx != 0)
-		pipeline_advance(wk->pl, ts_us);
-	pthread_mutex_lock(&ws->mu);
-	g = ws->bar_gen;
-	if (wk->idx != 0) {
-		if (++ws->bar_closed == ws->n - 1)
-			pthread_cond_broadcast(&ws->acked);
-		while (ws->bar_gen == g && !ws->wstop && !ws->walked)
-			walk_wait(wk);
-	} else {
-		while (ws->bar_closed < ws->n - 1 && !ws->wstop && !ws->walked)
-			walk_wait(wk);
-		pthread_mutex_unlock(&ws->mu);
-		pipeline_advance(wk->pl, ts_us);
-		pthread_mutex_lock(&ws->mu);
-		ws->bar_closed = 0;
-		ws->bar_gen++;
-		pthread_cond_broadcast(&ws->acked);
-	}
-	pthread_mutex_unlock(&ws->mu);
-}
-
-/* A decoded packet of the files, in their order: the clock, then the
- * packet if it is this worker's. */
-static void
-walk_take(struct worker *wk, const struct pkt *p, decode_fn fn, const uint8_t *data,
-	  uint32_t caplen, uint32_t wirelen)
-{
-	struct workers *ws = wk->all;
-	int32_t sub;
-
-	if (p->ts_us > wk->gnow_us) {
-		if (wk->gnow_us && p->ts_us / 1000000 / ws->step != wk->gnow_us / 1000000 / ws->step)
-			walk_barrier(wk, p->ts_us);
-		wk->gnow_us = p->ts_us;
-	}
-	if (dispatch_worker(wk->map, p, &sub) != wk->idx)
-		return;
-	if (data)	/* libpcap's buffer: the queue keeps a copy */
-		pipeline_frame(wk->pl, fn, data, caplen, wirelen, p->ts_us);
-	else
-		pipeline_decoded(wk->pl, p);
-	atomic_store_explicit(&wk->frames, atomic_load_explicit(&wk->frames, memory_order_relaxed) + 1,
-			      memory_order_relaxed);
-	heavy_count(ws, wk, sub);
-	if (wk->pos - wk->pub_pos >= PUBLISH_FRAMES) {
-		wk->pub_pos = wk->pos;
-		publish(wk);
-	}
-}
-
-/* The packet held back (see walk_frame), now. */
-static void
-walk_flush(struct worker *wk)
-{
-	if (wk->has_pend) {
-		wk->has_pend = 0;
-		walk_take(wk, &wk->pend, NULL, NULL, 0, 0);
-	}
-}
-
-/* One frame of the files, in worker wk's thread. Deciding whose packet
- * it is reads the dispatch memo at two places that are rarely in cache:
- * a mapped packet is decoded and those loads started now, and it is
- * taken at the next frame, once they have arrived. */
-static void
-walk_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint32_t wirelen,
-	   uint64_t ts_us, unsigned flags)
-{
-	struct worker *wk = ctx;
-	struct pkt p;
-
-	walk_reload(wk);
-	wk->pos++;
-	if (decode_frame(fn, data, caplen, wirelen, &p) != DEC_IP) {
-		/* Counted once, by worker 0, as one thread would. */
-		if (wk->idx == 0)
-			(flags & CAPTURE_F_MAPPED ? pipeline_frame_mapped : pipeline_frame)(
-				wk->pl, fn, data, caplen, wirelen, ts_us);
-		return;
-	}
-	p.ts_us = ts_us;
-	if (!(flags & CAPTURE_F_MAPPED)) {
-		/* A file read by libpcap after all: its buffer is reused. */
-		walk_flush(wk);
-		walk_take(wk, &p, fn, data, caplen, wirelen);
-		return;
-	}
-	dispatch_prefetch(wk->map, &p);
-	walk_flush(wk);
-	wk->pend = p;
-	wk->has_pend = 1;
-}
-
-static void *
-walk_main(void *arg)
-{
-	struct worker *wk = arg;
-	struct workers *ws = wk->all;
-	struct capture_opts co = ws->wco;
-
-	rrdw_bind_producer(wk->idx);
-	co.quiet = wk->idx != 0;
-	co.progress = co.progress && wk->idx == 0;
-	co.release = walk_release;
-	co.maps = ws->maps;
-	co.reader = wk->idx;
-	wk->frc = capture_files(ws->list, &co, walk_frame, wk, &wk->fcs);
-	walk_flush(wk);
-	pipeline_drain(wk->pl);
-	/* The end, as reader_end: every worker expires to the last packet,
-	 * and worker 0 ends once the others have. A reload asked for before
-	 * all were done is taken here, after the last frame. */
-	pthread_mutex_lock(&ws->mu);
-	ws->walked++;
-	{
-		uint64_t gen = atomic_load(&ws->reload_gen);
-
-		if (gen != wk->seen_gen)
-			walk_answer(wk, gen);
-	}
-	pthread_mutex_unlock(&ws->mu);
-	walk_reload(wk);
-	if (wk->gnow_us)
-		pipeline_advance(wk->pl, wk->gnow_us);
-	pthread_mutex_lock(&ws->mu);
-	while (wk->idx == 0 && ws->nrunning > 1)
-		pthread_cond_wait(&ws->acked, &ws->mu);
-	pthread_mutex_unlock(&ws->mu);
-	worker_end(wk, 0);
+	workers_end(wk, wk->idx == 0 ? all_drops(ws) : 0);
 	return NULL;
 }
 
@@ -931,7 +542,7 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 		char name[16];
 
 		snprintf(name, sizeof name, "worker%u", i % 100);
-		if ((err = thr_start(&wk->thr, ws->walk ? walk_main : worker_main, wk, name)) != 0) {
+		if ((err = thr_start(&wk->thr, ws->walk ? workers_walk_main : worker_main, wk, name)) != 0) {
 			log_err("cannot start worker thread %u: %s", i, strerror(err));
 			break;
 		}
@@ -949,63 +560,6 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 	return err ? -1 : 0;
 }
 
-/* workers_reload when walking: a table per worker, then the agreement
- * of walk_answer. Returns as workers_reload. */
-static int
-walk_reload_all(struct workers *ws, const struct sw_config *cfg, const struct submap *subs)
-{
-	struct dispatch **maps = calloc(ws->n, sizeof *maps);
-	unsigned ok = 0, done = 0;
-	uint64_t gen;
-
-	for (unsigned i = 0; maps && i < ws->n; i++)
-		if ((maps[i] = dispatch_new(subs, ws->n)) == NULL)
-			break;
-	if (!maps || !maps[ws->n - 1]) {
-		for (unsigned i = 0; maps && i < ws->n; i++)
-			dispatch_free(maps[i]);
-		free(maps);
-		return -1;
-	}
-	pthread_mutex_lock(&ws->mu);
-	if (ws->walked || ws->nrunning < ws->n) {
-		/* Not every worker would switch: none does. */
-		pthread_mutex_unlock(&ws->mu);
-		log_warn("reload: the replay is ending; the new configuration is not taken");
-		for (unsigned i = 0; i < ws->n; i++)
-			dispatch_free(maps[i]);
-		free(maps);
-		return -1;
-	}
-	ws->rcfg = cfg;
-	ws->rsubs = subs;
-	ws->rmaps = maps;
-	ws->rv_at = 0;
-	ws->rv_in = 0;
-	gen = atomic_load(&ws->reload_gen) + 1;
-	atomic_store(&ws->reload_gen, gen);
-	pthread_cond_broadcast(&ws->acked);
-	for (;;) {
-		done = ok = 0;
-		for (unsigned i = 0; i < ws->n; i++)
-			if (ws->w[i].reload_done == gen) {
-				done++;
-				ok += ws->w[i].reload_rc == 0;
-			}
-		if (done == ws->n || ws->nrunning == 0 || ws->wstop)
-			break;
-		pthread_cond_wait(&ws->acked, &ws->mu);
-	}
-	ws->rmaps = NULL;
-	pthread_mutex_unlock(&ws->mu);
-	for (unsigned i = 0; i < ws->n; i++)
-		dispatch_free(maps[i]);	/* those not taken */
-	free(maps);
-	if (done < ws->n)
-		return 1;
-	return ok == ws->n ? 0 : ok == 0 ? -1 : 1;
-}
-
 int
 workers_reload(struct workers *ws, const struct sw_config *cfg, const struct submap *subs)
 {
@@ -1014,7 +568,7 @@ workers_reload(struct workers *ws, const struct sw_config *cfg, const struct sub
 	unsigned ok = 0, done;
 
 	if (ws->walk)
-		return walk_reload_all(ws, cfg, subs);
+		return workers_walk_reload(ws, cfg, subs);
 	if ((map = dispatch_new(subs, ws->n)) == NULL)
 		return -1;
 	pthread_mutex_lock(&ws->mu);
@@ -1069,20 +623,8 @@ int
 workers_stop(struct workers *ws)
 {
 	atomic_store(&ws->stop, 1);
-	if (ws->walk) {
-		/* Done walking, or interrupted: either way they end. */
-		ws->wstop = 1;
-		pthread_mutex_lock(&ws->mu);
-		pthread_cond_broadcast(&ws->acked);
-		pthread_mutex_unlock(&ws->mu);
-		for (unsigned i = 0; i < ws->n; i++) {
-			if (!ws->w[i].started)
-				continue;
-			pthread_join(ws->w[i].thr, NULL);
-			ws->w[i].started = 0;
-		}
-		return ws->w[0].frc < 0 ? -1 : 0;
-	}
+	if (ws->walk)
+		return workers_walk_stop(ws);
 	pthread_mutex_lock(&ws->mu);
 	pthread_cond_broadcast(&ws->acked);
 	pthread_mutex_unlock(&ws->mu);
