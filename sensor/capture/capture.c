@@ -452,7 +452,10 @@ map_file(const char *name, unsigned index, const struct capture_opts *o, capture
 	pcap_t *p;
 	int rc = 0;
 
-	/* libpcap first: a header it refuses is its to name. */
+	/* Regular files only (a FIFO's bytes are read once, by libpcap's
+	 * stream); then libpcap: a header it refuses is its to name. */
+	if (stat(name, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return 1;
 	p = pcap_open_offline_with_tstamp_precision(name, PCAP_TSTAMP_PRECISION_MICRO, err);
 	if (!p)
 		return 1;

@@ -111,7 +111,11 @@ pmfile_open(const char *name, unsigned readers)
 	void *m;
 	int fd;
 
-	if ((fd = open(name, O_RDONLY | O_CLOEXEC)) < 0)
+	/* Not even opened unless regular: opening a FIFO would take a
+	 * writer's data, or its only reader, from the libpcap that reads it. */
+	if (stat(name, &sb) < 0 || !S_ISREG(sb.st_mode))
+		return NULL;
+	if ((fd = open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) < 0)
 		return NULL;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size < FILE_HDR ||
 	    pread(fd, hdr, sizeof hdr, 0) != (ssize_t)sizeof hdr) {
