@@ -234,7 +234,7 @@ if [ -d "$corpus" ] && command -v mergecap >/dev/null; then
 	awk -v p="$mp" -v f="$mf" -v s="$ms" -v k="$msk" -v strict="${BENCH_STRICT:-0}" 'BEGIN {
 		printf "corpus x40: %d packets, floor %.2f s, spanwatch %.2f s (%.1f Mpps, %.1f MiB)\n",
 		       p, f, s, p / s / 1e6, k / 1024
-		printf "  spanwatch / floor %.2fx   target >= 0.5x  %s\n", f / s, f / s >= 0.5 ? "pass" : "miss"
+		printf "  spanwatch / floor %.2fx   target >= 0.5x  %s\n", f / s, (f / s >= 0.5 ? "pass" : "miss")
 		if (strict && f / s < 0.5) exit 1
 	}'
 else
