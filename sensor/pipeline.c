@@ -36,7 +36,6 @@
  * anything else (ticks, reloads, the end) looks at the state. */
 #define QLEN 3
 #define QSLOT_BYTES 262144	/* libpcap's largest snapshot length */
-#define NO_BUCKET FLOW_BUCKET_ANY
 
 struct qslot {
 	struct pkt p;
@@ -229,7 +228,7 @@ process(struct pipeline *pl, struct pkt *p, uint32_t bucket)
 		flow_expire(pl->flows, p->ts_us, EXPIRE_BUDGET);
 	}
 	ev.p = p;
-	/* A later fragment's bucket waited for its ports (NO_BUCKET). */
+	/* A later fragment's bucket waited for its ports (FLOW_BUCKET_ANY). */
 	ev.f = flow_packet_in(pl->flows, p, bucket, &ev.dir, &created);
 	ev.created = (uint8_t)created;
 	if (created)
@@ -267,23 +266,19 @@ decoded(struct pipeline *pl, enum decode_result r)
 	return 0;
 }
 
-/* The frame at data, decoded into the queue's newest slot: prefetches
- * its flow's bucket and the flow entry of the one before, and processes
- * the oldest once the queue is full. */
+/* The packet in the queue's newest slot s joins the queue: its flow's
+ * bucket and the flow entry of the one before are prefetched, and the
+ * oldest is processed once the queue is full. */
 static void
-enqueue(struct pipeline *pl, struct qslot *s, decode_fn fn, const uint8_t *data, uint32_t caplen,
-	uint32_t wirelen, uint64_t ts_us)
+push(struct pipeline *pl, struct qslot *s)
 {
-	if (!decoded(pl, decode_frame(fn, data, caplen, wirelen, &s->p)))
-		return;
-	s->p.ts_us = ts_us;
 	/* A later fragment's ports come from its first, in process(). */
-	s->bucket = (s->p.flags & PKT_F_FRAG_LATER) ? NO_BUCKET
+	s->bucket = (s->p.flags & PKT_F_FRAG_LATER) ? FLOW_BUCKET_ANY
 		    : flow_prefetch_bucket(pl->flows, &s->p);
 	if (pl->qn > 0) {	/* the one before: its bucket is in */
 		const struct qslot *m = &pl->q[(pl->qh + pl->qn - 1) % QLEN];
 
-		if (m->bucket != NO_BUCKET)
+		if (m->bucket != FLOW_BUCKET_ANY)
 			flow_prefetch_entry(pl->flows, m->bucket);
 	}
 	if (++pl->qn == QLEN) {	/* the oldest: its flow is in */
@@ -291,6 +286,17 @@ enqueue(struct pipeline *pl, struct qslot *s, decode_fn fn, const uint8_t *data,
 		pl->qh = (pl->qh + 1) % QLEN;
 		pl->qn--;
 	}
+}
+
+/* The frame at data, decoded into the queue's newest slot s, queued. */
+static void
+enqueue(struct pipeline *pl, struct qslot *s, decode_fn fn, const uint8_t *data, uint32_t caplen,
+	uint32_t wirelen, uint64_t ts_us)
+{
+	if (!decoded(pl, decode_frame(fn, data, caplen, wirelen, &s->p)))
+		return;
+	s->p.ts_us = ts_us;
+	push(pl, s);
 }
 
 void
@@ -307,7 +313,7 @@ pipeline_frame(struct pipeline *pl, decode_fn fn, const uint8_t *data, uint32_t 
 		drain(pl);
 		if (decoded(pl, decode_frame(fn, data, caplen, wirelen, &p))) {
 			p.ts_us = ts_us;
-			process(pl, &p, NO_BUCKET);
+			process(pl, &p, FLOW_BUCKET_ANY);
 		}
 		return;
 	}
@@ -332,21 +338,10 @@ pipeline_decoded(struct pipeline *pl, const struct pkt *p)
 	struct qslot *s = &pl->q[(pl->qh + pl->qn) % QLEN];
 
 	pl->st.packets++;
-	/* The frame stays where p points (the caller's ring) until
-	 * pipeline_drain: only the summary is queued. */
+	/* The frame stays where p points (the caller's ring or mapping)
+	 * until pipeline_drain: only the summary is queued. */
 	s->p = *p;
-	s->bucket = (p->flags & PKT_F_FRAG_LATER) ? NO_BUCKET : flow_prefetch_bucket(pl->flows, p);
-	if (pl->qn > 0) {
-		const struct qslot *m = &pl->q[(pl->qh + pl->qn - 1) % QLEN];
-
-		if (m->bucket != NO_BUCKET)
-			flow_prefetch_entry(pl->flows, m->bucket);
-	}
-	if (++pl->qn == QLEN) {
-		process(pl, &pl->q[pl->qh].p, pl->q[pl->qh].bucket);
-		pl->qh = (pl->qh + 1) % QLEN;
-		pl->qn--;
-	}
+	push(pl, s);
 }
 
 int

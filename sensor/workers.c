@@ -623,12 +623,13 @@ int
 workers_stop(struct workers *ws)
 {
 	atomic_store(&ws->stop, 1);
-	if (ws->walk)
-		return workers_walk_stop(ws);
+	ws->wstop = 1;	/* walking: done, or interrupted; either way they end */
 	pthread_mutex_lock(&ws->mu);
 	pthread_cond_broadcast(&ws->acked);
 	pthread_mutex_unlock(&ws->mu);
-	if (ws->rstarted) {
+	if (ws->walk) {
+		/* no reader */
+	} else if (ws->rstarted) {
 		pthread_join(ws->rthr, NULL);
 		ws->rstarted = 0;
 	} else {
@@ -642,6 +643,8 @@ workers_stop(struct workers *ws)
 		pthread_join(ws->w[i].thr, NULL);
 		ws->w[i].started = 0;
 	}
+	if (ws->walk)	/* every worker read the same files: worker 0 said how */
+		ws->rrc = ws->w[0].frc;
 	return ws->rrc < 0 ? -1 : 0;
 }
 

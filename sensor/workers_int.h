@@ -164,10 +164,9 @@ void workers_on_reload(struct worker *wk, const struct rec *r);
  * its thread, drops its share of the sensor's, the others told. */
 void workers_end(struct worker *wk, uint64_t drops);
 
-/* workers_walk.c: a walking worker's thread; workers_reload and
- * workers_stop when walking. */
+/* workers_walk.c: a walking worker's thread, and workers_reload when
+ * walking. */
 void *workers_walk_main(void *wk);
 int workers_walk_reload(struct workers *ws, const struct sw_config *cfg, const struct submap *subs);
-int workers_walk_stop(struct workers *ws);
 
 #endif

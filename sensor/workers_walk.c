@@ -30,12 +30,7 @@ workers_open_walk(unsigned n, const char *list, const struct capture_opts *co)
 
 	if (!ws)
 		return NULL;
-	if ((ws->list = strdup(list)) == NULL) {
-		log_err("out of memory");
-		workers_free(ws);
-		return NULL;
-	}
-	if ((ws->maps = pcapmap_group_new(n)) == NULL) {
+	if ((ws->list = strdup(list)) == NULL || (ws->maps = pcapmap_group_new(n)) == NULL) {
 		log_err("out of memory");
 		workers_free(ws);
 		return NULL;
@@ -74,18 +69,24 @@ walk_answer(struct worker *wk, uint64_t gen)
 		pthread_cond_broadcast(&ws->acked);
 }
 
+/* A reload asked for and not answered yet: answered. Under mu. */
+static void
+walk_answer_pending(struct worker *wk)
+{
+	uint64_t gen = atomic_load(&wk->all->reload_gen);
+
+	if (gen != wk->seen_gen)
+		walk_answer(wk, gen);
+}
+
 /* Waits on mu's condition, answering a reload asked for meanwhile (a
  * worker blocked in a barrier must not keep another from its switch).
  * Under mu. */
 static void
 walk_wait(struct worker *wk)
 {
-	struct workers *ws = wk->all;
-	uint64_t gen = atomic_load(&ws->reload_gen);
-
-	if (gen != wk->seen_gen)
-		walk_answer(wk, gen);
-	pthread_cond_wait(&ws->acked, &ws->mu);
+	walk_answer_pending(wk);
+	pthread_cond_wait(&wk->all->acked, &wk->all->mu);
 }
 
 /* The switch to the new map, once wk is where all agreed. */
@@ -109,8 +110,7 @@ walk_switch(struct worker *wk)
 	wk->switch_gen = 0;
 	wk->hv_cand = wk->hv_prev = -1;	/* ids are the old map's */
 	dispatch_free(old);
-	pipeline_drain(wk->pl);
-	workers_on_reload(wk, &r);
+	workers_on_reload(wk, &r);	/* pipeline_reload drains the queue first */
 }
 
 /* Between two frames: a reload asked for is answered (and waited on
@@ -124,8 +124,7 @@ walk_reload(struct worker *wk)
 	if (gen != wk->agreed_gen) {
 		pthread_mutex_lock(&ws->mu);
 		gen = atomic_load(&ws->reload_gen);
-		if (gen != wk->seen_gen)
-			walk_answer(wk, gen);
+		walk_answer_pending(wk);
 		while (ws->rv_in < ws->n && !ws->wstop)
 			pthread_cond_wait(&ws->acked, &ws->mu);
 		wk->switch_at = ws->rv_at;
@@ -262,12 +261,7 @@ workers_walk_main(void *arg)
 	 * all were done is taken here, after the last frame. */
 	pthread_mutex_lock(&ws->mu);
 	ws->walked++;
-	{
-		uint64_t gen = atomic_load(&ws->reload_gen);
-
-		if (gen != wk->seen_gen)
-			walk_answer(wk, gen);
-	}
+	walk_answer_pending(wk);
 	pthread_mutex_unlock(&ws->mu);
 	walk_reload(wk);
 	if (wk->gnow_us)
@@ -333,21 +327,4 @@ workers_walk_reload(struct workers *ws, const struct sw_config *cfg, const struc
 	if (done < ws->n)
 		return 1;
 	return ok == ws->n ? 0 : ok == 0 ? -1 : 1;
-}
-
-int
-workers_walk_stop(struct workers *ws)
-{
-	/* Done walking, or interrupted: either way they end. */
-	ws->wstop = 1;
-	pthread_mutex_lock(&ws->mu);
-	pthread_cond_broadcast(&ws->acked);
-	pthread_mutex_unlock(&ws->mu);
-	for (unsigned i = 0; i < ws->n; i++) {
-		if (!ws->w[i].started)
-			continue;
-		pthread_join(ws->w[i].thr, NULL);
-		ws->w[i].started = 0;
-	}
-	return ws->w[0].frc < 0 ? -1 : 0;
 }

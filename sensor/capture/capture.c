@@ -473,8 +473,7 @@ map_file(const char *name, unsigned index, const struct capture_opts *o, capture
 		pcap_close(p);
 		return -1;
 	}
-	if (o->progress && stat(name, &sb) == 0)
-		pr.size = sb.st_size;
+	pr.size = sb.st_size;
 	pr.start = pr.last = mono_s();
 	while (!*o->stop && (rc = pcapmap_next(pm, &h, &data, err, sizeof err)) == 1) {
 		if (o->filter && !pcap_offline_filter(&prog, &h, data))

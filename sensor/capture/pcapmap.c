@@ -72,13 +72,10 @@ struct pcapmap {
 	struct pmfile *f;
 	struct pcapmap_group *g;	/* NULL: the file is this reader's */
 	unsigned reader;
-	const uint8_t *m;
-	uint64_t size, off;
+	uint64_t off;
 	uint64_t next_slide;		/* off at which to look at the windows */
 	uint64_t prefetched;		/* the lines below it were prefetched */
 	uint32_t snapshot, max_caplen;
-	int swapped;
-	int nano;
 };
 
 static uint32_t
@@ -179,13 +176,9 @@ reader_new(struct pmfile *f, struct pcapmap_group *g, unsigned reader, uint32_t 
 	pm->f = f;
 	pm->g = g;
 	pm->reader = reader;
-	pm->m = f->m;
-	pm->size = f->size;
 	pm->off = pm->prefetched = FILE_HDR;
 	pm->snapshot = snapshot;
 	pm->max_caplen = max_caplen;
-	pm->swapped = f->swapped;
-	pm->nano = f->nano;
 	return pm;
 }
 
@@ -252,6 +245,20 @@ pcapmap_open_shared(struct pcapmap_group *g, unsigned reader, unsigned index, co
 	return pm;
 }
 
+/* Where the slowest reader of f is. */
+static uint64_t
+slowest(struct pmfile *f)
+{
+	uint64_t low = UINT64_MAX;
+
+	for (unsigned i = 0; i < f->readers; i++) {
+		uint64_t a = atomic_load_explicit(&f->at[i], memory_order_relaxed);
+
+		low = a < low ? a : low;
+	}
+	return low;
+}
+
 /* Keeps the windows around the readers: the next one asked in before
  * the fastest reaches it, the one two behind the slowest let go. Looked
  * at once a window's eighth. */
@@ -259,44 +266,30 @@ static void
 slide(struct pcapmap *pm)
 {
 	struct pmfile *f = pm->f;
-	uint8_t *base = (uint8_t *)(uintptr_t)pm->m;
+	uint8_t *base = (uint8_t *)(uintptr_t)f->m;
 	uint64_t p = atomic_load_explicit(&f->populated, memory_order_relaxed);
 	uint64_t r = atomic_load_explicit(&f->released, memory_order_relaxed);
 
 	pm->next_slide = pm->off + WINDOW / 8;
 	atomic_store_explicit(&f->at[pm->reader], pm->off, memory_order_relaxed);
-	if (pm->off + WINDOW / 2 >= p && p < pm->size) {
-		uint64_t len = pm->size - p < WINDOW ? pm->size - p : WINDOW;
+	if (pm->off + WINDOW / 2 >= p && p < f->size) {
+		uint64_t len = f->size - p < WINDOW ? f->size - p : WINDOW;
 
 		if (atomic_compare_exchange_strong(&f->populated, &p, p + len))
 			(void)madvise(base + p, (size_t)len, MADV_POPULATE_READ);
 	}
-	if (f->readers > 1 || pm->off >= r + 2 * WINDOW) {
-		uint64_t slowest = UINT64_MAX;
+	if (pm->off >= r + 2 * WINDOW && slowest(f) >= r + 2 * WINDOW &&
+	    atomic_compare_exchange_strong(&f->released, &r, r + WINDOW))
+		(void)madvise(base + r, (size_t)WINDOW, MADV_DONTNEED);
+	/* What lies between the slowest and the fastest stays mapped (and in
+	 * the resident set): the fastest waits a little for the others when
+	 * it is too far ahead. A little: a reader that waits on another for
+	 * its own reasons must not hold it. */
+	for (unsigned tries = 0; f->readers > 1 && tries < GAP_WAITS && pm->off > slowest(f) + GAP;
+	     tries++) {
+		struct timespec ts = { 0, 200000 };
 
-		for (unsigned i = 0; i < f->readers; i++) {
-			uint64_t a = atomic_load_explicit(&f->at[i], memory_order_relaxed);
-
-			slowest = a < slowest ? a : slowest;
-		}
-		if (pm->off >= r + 2 * WINDOW && slowest >= r + 2 * WINDOW &&
-		    atomic_compare_exchange_strong(&f->released, &r, r + WINDOW))
-			(void)madvise(base + r, (size_t)WINDOW, MADV_DONTNEED);
-		/* What lies between the slowest and the fastest stays mapped
-		 * (and in the resident set): the fastest waits a little for
-		 * the others when it is too far ahead. A little: a reader that
-		 * waits on another for its own reasons must not hold it. */
-		for (unsigned tries = 0; pm->off > slowest + GAP && tries < GAP_WAITS; tries++) {
-			struct timespec ts = { 0, 200000 };
-
-			nanosleep(&ts, NULL);
-			slowest = UINT64_MAX;
-			for (unsigned i = 0; i < f->readers; i++) {
-				uint64_t a = atomic_load_explicit(&f->at[i], memory_order_relaxed);
-
-				slowest = a < slowest ? a : slowest;
-			}
-		}
+		nanosleep(&ts, NULL);
 	}
 }
 
@@ -304,9 +297,10 @@ int
 pcapmap_next(struct pcapmap *pm, struct pcap_pkthdr *h, const uint8_t **data, char *err,
 	     size_t errlen)
 {
-	uint64_t left = pm->size - pm->off, lim;
-	const uint8_t *r = pm->m + pm->off;
-	uint32_t sec, frac, caplen, len;
+	const struct pmfile *f = pm->f;
+	uint64_t left = f->size - pm->off, lim;
+	const uint8_t *r = f->m + pm->off;
+	uint32_t sec, frac, caplen, len, want;
 
 	if (left == 0)
 		return 0;
@@ -317,17 +311,17 @@ pcapmap_next(struct pcapmap *pm, struct pcap_pkthdr *h, const uint8_t **data, ch
 	}
 	if (pm->off >= pm->next_slide)
 		slide(pm);
-	lim = pm->off + AHEAD < pm->size ? pm->off + AHEAD : pm->size;
+	lim = pm->off + AHEAD < f->size ? pm->off + AHEAD : f->size;
 	for (; pm->prefetched < lim; pm->prefetched += LINE)
-		__builtin_prefetch(pm->m + pm->prefetched, 0, 0);
+		__builtin_prefetch(f->m + pm->prefetched, 0, 0);
 
-	sec = get32(r, pm->swapped);
-	frac = get32(r + 4, pm->swapped);
-	caplen = get32(r + 8, pm->swapped);
-	len = get32(r + 12, pm->swapped);
+	sec = get32(r, f->swapped);
+	frac = get32(r + 4, f->swapped);
+	caplen = get32(r + 8, f->swapped);
+	len = get32(r + 12, f->swapped);
 	/* libpcap's fields are signed 32-bit numbers, widened as such. */
 	h->ts.tv_sec = (time_t)(int32_t)sec;
-	h->ts.tv_usec = pm->nano ? (suseconds_t)((int32_t)frac / 1000) : (suseconds_t)(int32_t)frac;
+	h->ts.tv_usec = f->nano ? (suseconds_t)((int32_t)frac / 1000) : (suseconds_t)(int32_t)frac;
 	h->len = len;
 	if (caplen > pm->max_caplen) {
 		if (caplen > pm->snapshot)
@@ -339,30 +333,17 @@ pcapmap_next(struct pcapmap *pm, struct pcap_pkthdr *h, const uint8_t **data, ch
 		return -1;
 	}
 	left -= REC_HDR;
-	if (caplen > pm->snapshot) {
-		/* libpcap keeps the first snapshot bytes and skips the rest. */
-		if (left < pm->snapshot) {
-			snprintf(err, errlen,
-				 "truncated dump file; tried to read %u captured bytes, only got %zu",
-				 pm->snapshot, (size_t)left);
-			return -1;
-		}
-		if (left < caplen) {
-			snprintf(err, errlen,
-				 "truncated dump file; tried to read %u captured bytes, only got %zu",
-				 caplen, (size_t)left);
-			return -1;
-		}
-		h->caplen = pm->snapshot;
-	} else {
-		if (left < caplen) {
-			snprintf(err, errlen,
-				 "truncated dump file; tried to read %u captured bytes, only got %zu",
-				 caplen, (size_t)left);
-			return -1;
-		}
-		h->caplen = caplen;
+	if (left < caplen) {
+		/* A record longer than the snapshot length is read to that
+		 * length first, then skipped to its end: libpcap names the
+		 * read that came short. */
+		want = caplen > pm->snapshot && left < pm->snapshot ? pm->snapshot : caplen;
+		snprintf(err, errlen, "truncated dump file; tried to read %u captured bytes, only got %zu",
+			 want, (size_t)left);
+		return -1;
 	}
+	/* libpcap keeps the first snapshot bytes and skips the rest. */
+	h->caplen = caplen > pm->snapshot ? pm->snapshot : caplen;
 	*data = r + REC_HDR;
 	pm->off += REC_HDR + (uint64_t)caplen;
 	return 1;
