@@ -27,7 +27,6 @@
 #include "dispatch.h"
 #include "flowlog.h"
 #include "log.h"
-#include "pcapmap.h"
 #include "ring.h"
 #include "rrdw.h"
 #include "submap.h"
@@ -532,8 +531,6 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 			return -1;
 		if (i > 0)
 			pipeline_share_dpi(ws->w[i].pl, ws->w[0].pl);
-		if (ws->walk && (ws->w[i].map = dispatch_new(pc->subs, ws->n)) == NULL)
-			return -1;
 		ws->w[i].subs = pc->subs;
 	}
 	/* Signals are the main thread's: it waits for them. */
@@ -551,12 +548,16 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 		ws->nrunning++;
 		pthread_mutex_unlock(&ws->mu);
 	}
-	if (!err && ws->live) {
-		if ((err = thr_start(&ws->rthr, reader_main, ws, "capture")) != 0)
-			log_err("cannot start the capture thread: %s", strerror(err));
+	if (!err && (ws->live || ws->walk)) {
+		if ((err = thr_start(&ws->rthr, ws->walk ? workers_walk_reader : reader_main, ws,
+				     ws->walk ? "walk" : "capture")) != 0)
+			log_err("cannot start the %s thread: %s", ws->walk ? "walking" : "capture",
+				strerror(err));
 		else
 			ws->rstarted = 1;
 	}
+	if (ws->walk)
+		workers_walk_go(ws, !err);
 	return err ? -1 : 0;
 }
 
@@ -627,12 +628,12 @@ workers_stop(struct workers *ws)
 	pthread_mutex_lock(&ws->mu);
 	pthread_cond_broadcast(&ws->acked);
 	pthread_mutex_unlock(&ws->mu);
-	if (ws->walk) {
-		/* no reader */
-	} else if (ws->rstarted) {
+	if (ws->walk)
+		workers_walk_go(ws, 0);	/* threads that never began end */
+	if (ws->rstarted) {
 		pthread_join(ws->rthr, NULL);
 		ws->rstarted = 0;
-	} else {
+	} else if (!ws->walk) {
 		/* Files (or a capture thread that never started): the
 		 * caller's thread is the reader. */
 		reader_end(ws);
@@ -643,8 +644,8 @@ workers_stop(struct workers *ws)
 		pthread_join(ws->w[i].thr, NULL);
 		ws->w[i].started = 0;
 	}
-	if (ws->walk)	/* every worker read the same files: worker 0 said how */
-		ws->rrc = ws->w[0].frc;
+	if (ws->walk)
+		ws->rrc = workers_walk_rc(ws);
 	return ws->rrc < 0 ? -1 : 0;
 }
 
@@ -733,10 +734,8 @@ workers_free(struct workers *ws)
 		if (pipeline_free(ws->w[i].pl) < 0)
 			rc = -1;
 		ring_free(ws->w[i].ring);
-		dispatch_free(ws->w[i].map);
 	}
-	free(ws->list);
-	pcapmap_group_free(ws->maps);
+	workers_walk_free(ws->walkst);
 	capture_close(ws->cap);
 	if (ws->flog && flowlog_close(ws->flog) < 0)
 		rc = -1;

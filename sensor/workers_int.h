@@ -19,7 +19,6 @@
 
 struct dispatch;
 struct flowlog;
-struct pcapmap_group;
 struct ring;
 struct submap;
 struct sw_config;
@@ -71,20 +70,9 @@ struct worker {
 	int32_t hv_cand, hv_prev;
 	int hv_warned;
 
-	/* walking files: this worker reads them itself */
-	struct dispatch *map;		/* its own table (the memo is per thread) */
-	const struct submap *subs;
-	struct capture_stats fcs;	/* its reading of the files */
-	uint64_t pos;			/* frames handled */
-	uint64_t gnow_us;		/* latest packet time of any worker's */
-	uint64_t seen_gen;		/* the reload asked for that it has answered */
-	uint64_t agreed_gen;		/* ... and whose switch point it knows */
-	uint64_t switch_at;		/* with switch_gen: switch once pos is this */
-	uint64_t switch_gen;
-	uint64_t pub_pos;		/* pos at its last publication */
-	struct pkt pend;		/* a packet held back a frame (walk_frame) */
-	int has_pend;
-	int frc;			/* capture_files's answer */
+	/* walking files */
+	const struct submap *subs;	/* the map its entries' ids are of */
+	uint64_t pub_pos;		/* entries taken since its last publication */
 
 	/* under all->mu */
 	uint64_t reload_done;
@@ -125,22 +113,17 @@ struct workers {
 	pthread_mutex_t mu;
 	pthread_cond_t acked;		/* a reload switched; a worker ended */
 	unsigned nrunning;
-	/* walking files (walk): every worker reads the whole list */
+	/* walking files (walk): a thread walks them, with the reader's map */
 	int walk;
-	char *list;
-	struct pcapmap_group *maps;	/* the files' mappings, shared */
+	struct walk *walkst;		/* workers_walk.c's */
 	struct capture_opts wco;
 	volatile sig_atomic_t wstop;
 
 	/* under mu */
 	const struct sw_config *rcfg;
 	const struct submap *rsubs;
-	struct dispatch **rmaps;	/* walking: a table per worker for the reload */
-	uint64_t rv_at;			/* walking: the position all switch at */
-	unsigned rv_in;			/* walking: workers that have said theirs */
 	unsigned bar_closed;		/* walking: workers past the step being closed */
 	uint64_t bar_gen;
-	unsigned walked;		/* walking: workers done with the files */
 	struct dispatch *rmap, *oldmap;
 	struct pipeline_stats pub_rd;
 	struct capture_stats pub_cs;
@@ -164,9 +147,16 @@ void workers_on_reload(struct worker *wk, const struct rec *r);
  * its thread, drops its share of the sensor's, the others told. */
 void workers_end(struct worker *wk, uint64_t drops);
 
-/* workers_walk.c: a walking worker's thread, and workers_reload when
- * walking. */
+/* workers_walk.c: a worker's thread and the walking thread (ws); the
+ * threads let go (go) once all have started, or told to end at once;
+ * workers_reload and the files' answer (capture_files's) when walking;
+ * and its state freed. */
 void *workers_walk_main(void *wk);
+void *workers_walk_reader(void *ws);
+void workers_walk_go(struct workers *ws, int go);
 int workers_walk_reload(struct workers *ws, const struct sw_config *cfg, const struct submap *subs);
+int workers_walk_rc(const struct workers *ws);
+struct walk;
+void workers_walk_free(struct walk *);
 
 #endif

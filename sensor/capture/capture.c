@@ -430,85 +430,212 @@ capture_stream(FILE *fp, const char *name, const struct capture_opts *o, capture
 	return rc;
 }
 
-/* A classic pcap file through its mapping (pcapmap.h): libpcap opens it
- * for its header (link type, snapshot length; and says what is wrong
- * with one) and compiles the filter, the records are walked here, and
- * frames go on with CAPTURE_F_MAPPED. Returns 0 or -1 as capture_stream,
- * or 1 when the file is not one to map (libpcap reads it). */
+/* A classic pcap file being read through its mapping (pcapmap.h):
+ * libpcap opened it for its header (link type, snapshot length; and says
+ * what is wrong with one) and compiled the filter, the records are
+ * walked here, and frames go on with CAPTURE_F_MAPPED. */
+struct mapped {
+	struct reader r;
+	struct bpf_program prog;
+	struct progress pr;
+	struct pcapmap *pm;
+	pcap_t *p;
+	int filtered;
+};
+
+struct capture_cursor {
+	const struct capture_opts *o;
+	capture_frame_fn fn;
+	void *ctx;
+	struct capture_stats *st;
+	char *copy, *save;
+	const char *name;		/* the file open, or NULL */
+	int first;			/* strtok_r's first call to come */
+	int rc;
+	struct mapped m;		/* when m.pm */
+};
+
+/* Opens name as a mapped file into m. Returns 0, -1 when it cannot be
+ * read at all (logged: the filter), or 1 when it is not a file to map
+ * (libpcap reads it). */
 static int
-map_file(const char *name, unsigned index, const struct capture_opts *o, capture_frame_fn fn,
+map_open(struct mapped *m, const char *name, const struct capture_opts *o, capture_frame_fn fn,
 	 void *ctx, struct capture_stats *st)
 {
 	char err[PCAP_ERRBUF_SIZE] = "";
-	struct reader r = { .name = name, .fn = fn, .ctx = ctx, .st = st,
-			    .start_us = st->clock_us, .quiet = o->quiet,
-			    .flags = CAPTURE_F_MAPPED };
-	struct bpf_program prog = { 0 };
-	struct progress pr = { 0 };
-	struct pcap_pkthdr h;
-	const uint8_t *data;
-	struct pcapmap *pm;
 	struct stat sb;
-	pcap_t *p;
-	int rc = 0;
 
+	memset(m, 0, sizeof *m);
+	m->r = (struct reader){ .name = name, .fn = fn, .ctx = ctx, .st = st,
+				.start_us = st->clock_us, .quiet = o->quiet,
+				.flags = CAPTURE_F_MAPPED };
 	/* Regular files only (a FIFO's bytes are read once, by libpcap's
 	 * stream); then libpcap: a header it refuses is its to name. */
 	if (stat(name, &sb) < 0 || !S_ISREG(sb.st_mode))
 		return 1;
-	p = pcap_open_offline_with_tstamp_precision(name, PCAP_TSTAMP_PRECISION_MICRO, err);
-	if (!p)
+	m->p = pcap_open_offline_with_tstamp_precision(name, PCAP_TSTAMP_PRECISION_MICRO, err);
+	if (!m->p)
 		return 1;
-	r.dec = decode_for_dlt(pcap_datalink(p));
-	pm = !r.dec || pcap_snapshot(p) <= 0 ? NULL
-	     : o->maps ? pcapmap_open_shared(o->maps, o->reader, index, name,
-					     (uint32_t)pcap_snapshot(p), CAPTURE_HOLD_BYTES)
-	     : pcapmap_open(name, (uint32_t)pcap_snapshot(p), CAPTURE_HOLD_BYTES);
-	if (!pm) {
-		pcap_close(p);
+	m->r.dec = decode_for_dlt(pcap_datalink(m->p));
+	if (m->r.dec && pcap_snapshot(m->p) > 0)
+		m->pm = pcapmap_open(name, (uint32_t)pcap_snapshot(m->p), CAPTURE_HOLD_BYTES);
+	if (!m->pm) {
+		pcap_close(m->p);
 		return 1;
 	}
-	if (o->filter && compile_filter(p, name, o->filter, &prog) < 0) {
-		pcapmap_close(pm);
-		pcap_close(p);
-		return -1;
+	if (o->filter) {
+		if (compile_filter(m->p, name, o->filter, &m->prog) < 0) {
+			pcapmap_close(m->pm);
+			m->pm = NULL;
+			pcap_close(m->p);
+			return -1;
+		}
+		m->filtered = 1;
 	}
-	pr.size = sb.st_size;
-	pr.start = pr.last = mono_s();
-	while (!*o->stop && (rc = pcapmap_next(pm, &h, &data, err, sizeof err)) == 1) {
-		if (o->filter && !pcap_offline_filter(&prog, &h, data))
+	m->pr.size = sb.st_size;
+	m->pr.start = m->pr.last = mono_s();
+	return 0;
+}
+
+/* Reads up to max records of m. Returns 1 when it stopped there, else
+ * the file's end as capture_stream's (0, or -1), the file closed. */
+static int
+map_read(struct mapped *m, const struct capture_opts *o, uint64_t max, void *ctx)
+{
+	char err[PCAP_ERRBUF_SIZE] = "";
+	struct pcap_pkthdr h;
+	const uint8_t *data;
+	int rc;
+
+	for (uint64_t n = 0; n < max; n++) {
+		if (*o->stop) {
+			rc = 0;
+			goto end;
+		}
+		if ((rc = pcapmap_next(m->pm, &h, &data, err, sizeof err)) != 1)
+			goto end;
+		if (m->filtered && !pcap_offline_filter(&m->prog, &h, data))
 			continue;
-		if (record(&r, &h, data) < 0)
-			break;
-		if ((++pr.frames % PROGRESS_EVERY) == 0 && o->progress)
-			progress_show(&pr, (long long)pcapmap_pos(pm), name, 0);
+		if (record(&m->r, &h, data) < 0)
+			goto end;
+		if ((++m->pr.frames % PROGRESS_EVERY) == 0 && o->progress)
+			progress_show(&m->pr, (long long)pcapmap_pos(m->pm), m->r.name, 0);
 	}
-	settle(&r, TS_BAD);
+	return 1;
+end:
+	settle(&m->r, TS_BAD);
 	if (o->progress)
-		progress_show(&pr, (long long)pcapmap_pos(pm), name, 1);
-	rc = file_end(&r, o, rc, pr.frames, err);
+		progress_show(&m->pr, (long long)pcapmap_pos(m->pm), m->r.name, 1);
+	rc = file_end(&m->r, o, rc, m->pr.frames, err);
 	/* The frames handed out go with the mapping. */
 	if (o->release)
 		o->release(ctx);
-	pcapmap_close(pm);
-	if (o->filter)
-		pcap_freecode(&prog);
-	pcap_close(p);
+	pcapmap_close(m->pm);
+	m->pm = NULL;
+	if (m->filtered)
+		pcap_freecode(&m->prog);
+	pcap_close(m->p);
 	return rc;
 }
 
-/* Reads one file; 0 at its end, -1 when it could not be read to it. */
-static int
-read_file(const char *name, unsigned index, const struct capture_opts *o, capture_frame_fn fn,
-	  void *ctx, struct capture_stats *st)
+struct capture_cursor *
+capture_cursor_new(const char *list, const struct capture_opts *o, capture_frame_fn fn, void *ctx,
+		   struct capture_stats *st)
 {
-	FILE *fp;
+	struct capture_cursor *c = calloc(1, sizeof *c);
+
+	if (c && (c->copy = strdup(list)) == NULL) {
+		free(c);
+		c = NULL;
+	}
+	if (!c) {
+		log_err("out of memory");
+		return NULL;
+	}
+	c->o = o;
+	c->fn = fn;
+	c->ctx = ctx;
+	c->st = st;
+	c->first = 1;
+	return c;
+}
+
+int
+capture_cursor_run(struct capture_cursor *c, uint64_t max)
+{
+	const struct capture_opts *o = c->o;
 	int rc;
 
-	if (strcmp(name, "-") != 0 && (rc = map_file(name, index, o, fn, ctx, st)) != 1)
-		return rc;
-	fp = open_capture(name, o->stop);
-	return fp ? capture_stream(fp, name, o, fn, ctx, st) : -1;
+	for (;;) {
+		if (!c->name) {
+			if (*o->stop)
+				return 0;
+			c->name = strtok_r(c->first ? c->copy : NULL, ",", &c->save);
+			c->first = 0;
+			if (!c->name)
+				return 0;
+			rc = strcmp(c->name, "-") != 0 ? map_open(&c->m, c->name, o, c->fn, c->ctx, c->st)
+							: 1;
+			if (rc == 1) {
+				/* libpcap's, the whole file at once */
+				FILE *fp = open_capture(c->name, o->stop);
+
+				rc = fp ? capture_stream(fp, c->name, o, c->fn, c->ctx, c->st) : -1;
+				c->name = NULL;
+			} else if (rc < 0) {
+				c->name = NULL;
+			}
+			if (rc < 0) {
+				c->st->files_failed++;
+				c->rc = -1;
+			}
+			if (!c->name)
+				continue;
+		}
+		if ((rc = map_read(&c->m, o, max, c->ctx)) == 1)
+			return 1;
+		c->name = NULL;
+		if (rc < 0) {
+			c->st->files_failed++;
+			c->rc = -1;
+		}
+	}
+}
+
+uint64_t
+capture_cursor_pos(const struct capture_cursor *c)
+{
+	return c->name && c->m.pm ? pcapmap_pos(c->m.pm) : 0;
+}
+
+void
+capture_cursor_hold(struct capture_cursor *c, uint64_t off)
+{
+	if (c->name && c->m.pm)
+		pcapmap_hold(c->m.pm, off);
+}
+
+int
+capture_cursor_free(struct capture_cursor *c)
+{
+	int rc;
+
+	if (!c)
+		return 0;
+	if (c->name && c->m.pm) {
+		/* Left inside a file: closed without a word of its end. */
+		free(c->m.r.held.buf);
+		if (c->o->release)
+			c->o->release(c->ctx);
+		pcapmap_close(c->m.pm);
+		if (c->m.filtered)
+			pcap_freecode(&c->m.prog);
+		pcap_close(c->m.p);
+	}
+	rc = c->rc;
+	free(c->copy);
+	free(c);
+	return rc;
 }
 
 int
@@ -532,20 +659,13 @@ int
 capture_files(const char *list, const struct capture_opts *o, capture_frame_fn fn, void *ctx,
 	      struct capture_stats *st)
 {
-	char *copy = strdup(list), *save = NULL, *name;
-	unsigned index = 0;
-	int rc = 0;
+	struct capture_cursor *c = capture_cursor_new(list, o, fn, ctx, st);
 
-	if (!copy)
+	if (!c)
 		return -1;
-	for (name = strtok_r(copy, ",", &save); name && !*o->stop; name = strtok_r(NULL, ",", &save)) {
-		if (read_file(name, index++, o, fn, ctx, st) < 0) {
-			st->files_failed++;
-			rc = -1;
-		}
-	}
-	free(copy);
-	return rc;
+	while (capture_cursor_run(c, UINT64_MAX) == 1)
+		;
+	return capture_cursor_free(c);
 }
 
 struct capture {

@@ -52,10 +52,6 @@ struct capture_opts {
 	/* Files: called with the callback's ctx before the frames handed with
 	 * CAPTURE_F_MAPPED go (at the end of each mapped file). */
 	void (*release)(void *ctx);
-	/* Files: several threads reading the same list share its mappings
-	 * (pcapmap_group); this one is reader number reader. NULL: its own. */
-	struct pcapmap_group *maps;
-	unsigned reader;
 	volatile sig_atomic_t *stop;	/* set by a signal: stop reading */
 	/* live capture */
 	int snaplen, promisc, buffer_mb;
@@ -80,9 +76,26 @@ struct capture_opts {
 int capture_files(const char *list, const struct capture_opts *, capture_frame_fn fn,
 		  void *ctx, struct capture_stats *st);
 
+/* capture_files a piece at a time, for readers that take turns (the
+ * walking workers): capture_cursor_run reads up to max records and
+ * returns 1 when there are more, 0 once every file was read (or *stop).
+ * Files that are not mapped are read whole in one call. A cursor is used
+ * by one thread at a time. capture_cursor_free returns what
+ * capture_files would have (0, or -1). */
+struct capture_cursor;
+struct capture_cursor *capture_cursor_new(const char *list, const struct capture_opts *,
+					  capture_frame_fn fn, void *ctx, struct capture_stats *st);
+int capture_cursor_run(struct capture_cursor *, uint64_t max);
+int capture_cursor_free(struct capture_cursor *);
+
+/* Where the cursor is in the mapped file it reads (0: none), and the
+ * offset below which frames may still be in use by someone (pcapmap_hold). */
+uint64_t capture_cursor_pos(const struct capture_cursor *);
+void capture_cursor_hold(struct capture_cursor *, uint64_t off);
+
 /* 1 when every file of the list is one that capture_files maps (a
- * regular classic pcap file), so that several threads can each read them
- * all at the cost of a walk; 0 otherwise (stdin, pcapng, a file missing). */
+ * regular classic pcap file), so that a frame handed out stays valid
+ * until the file's release; 0 otherwise (stdin, pcapng, a file missing). */
 int capture_files_mappable(const char *list);
 
 /* Reads one capture file from fp as capture_files reads each file of its

@@ -6,9 +6,7 @@
  * bare libpcap read loop costs. Here the file is mapped and each frame is
  * handed where it lies in the mapping: no copy, and the lines ahead of the
  * reader are prefetched, since a record's position depends on the length
- * of the one before and the processor cannot guess it. Several readers
- * may map the same file at once (one per worker thread); the page cache
- * is shared.
+ * of the one before and the processor cannot guess it.
  *
  * Only what libpcap itself would read the same way is taken: a regular
  * file with the classic magic (microseconds or nanoseconds, either byte
@@ -34,19 +32,6 @@ struct pcapmap;
  * large), max_caplen the link's largest record. */
 struct pcapmap *pcapmap_open(const char *name, uint32_t snapshot, uint32_t max_caplen);
 
-/* Several readers of the same list of files (threads that each read it
- * all): each file is mapped once for all of them. NULL when out of
- * memory. Free once every reader has closed its files. */
-struct pcapmap_group;
-struct pcapmap_group *pcapmap_group_new(unsigned readers);
-void pcapmap_group_free(struct pcapmap_group *);
-
-/* pcapmap_open for reader (0..readers-1) of group g, file index of the
- * list: the first reader to open it maps it, the last to close it unmaps
- * it. A reader that never comes keeps it until pcapmap_group_free. */
-struct pcapmap *pcapmap_open_shared(struct pcapmap_group *g, unsigned reader, unsigned index,
-				    const char *name, uint32_t snapshot, uint32_t max_caplen);
-
 /* The next record: 1 with *h (times in microseconds, as libpcap's
  * MICRO precision gives them) and *data, which stays valid until
  * pcapmap_close; 0 at the end of the file; -1 when the file is damaged
@@ -56,6 +41,12 @@ int pcapmap_next(struct pcapmap *, struct pcap_pkthdr *h, const uint8_t **data, 
 
 /* Bytes of the file read so far (for a progress line). */
 uint64_t pcapmap_pos(const struct pcapmap *);
+
+/* Frames from off on are still in use (by threads behind the reader):
+ * what lies there is not let go, so that they need not fault it in
+ * again. Only a matter of speed: a page let go is read again when
+ * touched. Starts at UINT64_MAX (the reader alone counts). */
+void pcapmap_hold(struct pcapmap *, uint64_t off);
 
 /* Unmaps: every data pointer handed out is gone. NULL is fine. */
 void pcapmap_close(struct pcapmap *);
