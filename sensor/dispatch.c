@@ -4,6 +4,7 @@
  */
 #include "dispatch.h"
 
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -37,8 +38,14 @@ struct memo6 {
 struct dispatch {
 	const struct submap *subs;
 	unsigned n;
+	/* The span of each family's prefixes: most far ends of packets lie
+	 * outside, and are no one's without a look at the memo (whose
+	 * line would be a miss, and whose entry a near end's). */
+	uint32_t lo4, hi4;
+	uint64_t lo6[2], hi6[2];
 	uint32_t *rank;		/* by id: the name's hash (local flows compare it) */
 	uint8_t *worker;	/* by id */
+	uint8_t slot[DISPATCH_SLOTS];	/* by the top byte of a hash */
 	struct memo4 *memo4;	/* 1 << MEMO4_BITS */
 	struct memo6 *memo6;	/* 1 << MEMO6_BITS */
 };
@@ -56,7 +63,7 @@ name_hash(const char *s)
 }
 
 struct dispatch *
-dispatch_new(const struct submap *subs, unsigned n)
+dispatch_new(const struct submap *subs, unsigned n, unsigned lead)
 {
 	struct dispatch *d = calloc(1, sizeof *d);
 	size_t count = (size_t)submap_count(subs);
@@ -74,13 +81,28 @@ dispatch_new(const struct submap *subs, unsigned n)
 		dispatch_free(d);
 		return NULL;
 	}
+	if (submap_span(subs, AF_INET, d->lo6, d->hi6) == 0) {
+		d->lo4 = (uint32_t)(d->lo6[0] >> 32);
+		d->hi4 = (uint32_t)(d->hi6[0] >> 32);
+	} else {
+		d->lo4 = 1;	/* an empty span: every address is outside */
+	}
+	if (submap_span(subs, AF_INET6, d->lo6, d->hi6) < 0) {
+		d->lo6[0] = 1;
+		d->hi6[0] = d->hi6[1] = d->lo6[1] = 0;
+	}
 	for (size_t i = 0; i < ((size_t)1 << MEMO4_BITS); i++)
 		d->memo4[i].id = MEMO_EMPTY;
 	for (size_t i = 0; i < ((size_t)1 << MEMO6_BITS); i++)
 		d->memo6[i].id = MEMO_EMPTY;
+	/* Worker 0's slots first, then the others' in turn: the same n and
+	 * lead give every name the same worker, whatever the map's order. */
+	lead = d->n == 1 ? DISPATCH_SLOTS : lead < DISPATCH_SLOTS ? lead : DISPATCH_SLOTS - 1;
+	for (unsigned s = 0; s < DISPATCH_SLOTS; s++)
+		d->slot[s] = (uint8_t)(s < lead ? 0 : 1 + (s - lead) % (d->n - 1));
 	for (size_t i = 0; i < count; i++) {
 		d->rank[i] = name_hash(submap_name(subs, (int)i));
-		d->worker[i] = (uint8_t)(d->rank[i] % d->n);
+		d->worker[i] = d->slot[d->rank[i] >> 24];
 	}
 	return d;
 }
@@ -115,15 +137,47 @@ slot6(const struct dispatch *d, const uint8_t *addr)
 	return &d->memo6[hash_mix(w[0] ^ (w[1] * 0x9e3779b97f4a7c15ULL)) >> (64 - MEMO6_BITS)];
 }
 
+static uint64_t
+be64(const uint8_t *a)
+{
+	uint64_t v;
+
+	memcpy(&v, a, 8);
+	return be64toh(v);
+}
+
+/* addr is beyond every prefix of its family. */
+static inline int
+outside(const struct dispatch *d, uint8_t family, const uint8_t *addr)
+{
+	uint64_t hi, lo;
+
+	if (family != 6) {
+		uint32_t a;
+
+		memcpy(&a, addr, 4);
+		a = be32toh(a);
+		return a < d->lo4 || a > d->hi4;
+	}
+	hi = be64(addr);
+	lo = be64(addr + 8);
+	return hi < d->lo6[0] || (hi == d->lo6[0] && lo < d->lo6[1]) || hi > d->hi6[0] ||
+	       (hi == d->hi6[0] && lo > d->hi6[1]);
+}
+
 void
 dispatch_prefetch(const struct dispatch *d, const struct pkt *p)
 {
 	if (p->family != 6) {
-		__builtin_prefetch(slot4(d, p->src));
-		__builtin_prefetch(slot4(d, p->dst));
+		if (!outside(d, 4, p->src))
+			__builtin_prefetch(slot4(d, p->src));
+		if (!outside(d, 4, p->dst))
+			__builtin_prefetch(slot4(d, p->dst));
 	} else {
-		__builtin_prefetch(slot6(d, p->src));
-		__builtin_prefetch(slot6(d, p->dst));
+		if (!outside(d, 6, p->src))
+			__builtin_prefetch(slot6(d, p->src));
+		if (!outside(d, 6, p->dst))
+			__builtin_prefetch(slot6(d, p->dst));
 	}
 }
 
@@ -132,6 +186,8 @@ dispatch_prefetch(const struct dispatch *d, const struct pkt *p)
 static int32_t
 sub_of(struct dispatch *d, uint8_t family, const uint8_t *addr)
 {
+	if (outside(d, family, addr))
+		return -1;
 	if (family != 6) {
 		struct memo4 *m = slot4(d, addr);
 		uint32_t a;
@@ -175,7 +231,7 @@ dispatch_worker(struct dispatch *d, const struct pkt *p, int32_t *sub)
 	/* Transit: the address pair, in either order. */
 	a = hash_words(p->src, 16, alen);
 	b = hash_words(p->dst, 16, alen);
-	return (unsigned)(hash_mix(a ^ b) % d->n);
+	return d->slot[hash_mix(a ^ b) >> 56];
 }
 
 unsigned

@@ -10,7 +10,10 @@
  *
  * A subscriber's worker is a hash of its name, not of its id: ids change
  * when the map is reloaded with lines added or moved, names do not, so a
- * reload never moves a subscriber to another worker.
+ * reload never moves a subscriber to another worker. The hash picks one
+ * of DISPATCH_SLOTS slots, and the slots are dealt to the workers: alike,
+ * or with fewer for worker 0 when its thread has other work too (it
+ * walks the files, workers_walk.c).
  */
 #ifndef SPANWATCH_DISPATCH_H
 #define SPANWATCH_DISPATCH_H
@@ -22,10 +25,15 @@
 struct submap;
 struct dispatch;
 
+/* Subscribers (by their name's hash) and transit pairs (by theirs) fall
+ * into this many slots, and each slot has its worker. */
+#define DISPATCH_SLOTS 256
+
 /* The table for subs (NULL: no subscribers) over n workers (1..255), or
- * NULL when out of memory (logged). Built off the packet path (start,
- * reload). */
-struct dispatch *dispatch_new(const struct submap *subs, unsigned n);
+ * NULL when out of memory (logged); worker 0 has lead of the slots
+ * (DISPATCH_SLOTS / n: its even part) and the others share the rest
+ * alike. Built off the packet path (start, reload). */
+struct dispatch *dispatch_new(const struct submap *subs, unsigned n, unsigned lead);
 void dispatch_free(struct dispatch *);
 
 /* The worker of packet p (0..n-1); *sub is the subscriber it went by

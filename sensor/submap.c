@@ -833,6 +833,20 @@ submap_lookup(const struct submap *map, int family, const void *addr)
 	return -1;
 }
 
+int
+submap_span(const struct submap *map, int family, uint64_t lo[2], uint64_t hi[2])
+{
+	const struct fam *f = !map ? NULL : family == AF_INET ? &map->v4 : family == AF_INET6 ? &map->v6 : NULL;
+
+	if (!f || f->n == 0)
+		return -1;
+	lo[0] = f->lo.hi;
+	lo[1] = f->lo.lo;
+	hi[0] = f->hi.hi;
+	hi[1] = f->hi.lo;
+	return 0;
+}
+
 const char *
 submap_name(const struct submap *map, int id)
 {

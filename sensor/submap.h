@@ -18,6 +18,7 @@
 #define SPANWATCH_SUBMAP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 struct submap;
 
@@ -39,6 +40,13 @@ void submap_free(struct submap *map);
  * 16 for AF_INET6; need not be aligned). Returns its id, or -1 when the
  * address is outside every prefix or family is neither. */
 int submap_lookup(const struct submap *map, int family, const void *addr);
+
+/* The span of family's prefixes, lowest and highest address, each as
+ * two 64-bit numbers, the most significant first (an IPv4 address is
+ * the top 32 bits of the first): an address outside it is no one's, a
+ * test that needs no lookup. Returns 0, or -1 when the family has no
+ * prefix (or map is NULL). */
+int submap_span(const struct submap *map, int family, uint64_t lo[2], uint64_t hi[2]);
 
 /* The name of subscriber id, or NULL when id is not in the map. The
  * string lives as long as the map. */

@@ -45,6 +45,7 @@ workers_alloc(unsigned n, int rings)
 		return NULL;
 	}
 	ws->n = n;
+	ws->lead = DISPATCH_SLOTS / n;
 	pthread_mutex_init(&ws->mu, NULL);
 	pthread_cond_init(&ws->acked, NULL);
 	for (unsigned i = 0; i < n; i++) {
@@ -508,7 +509,7 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 	int err = 0;
 
 	ws->step = pc->step ? pc->step : 60;
-	if ((ws->map = dispatch_new(pc->subs, ws->n)) == NULL)
+	if ((ws->map = dispatch_new(pc->subs, ws->n, ws->lead)) == NULL)
 		return -1;
 	ws->subs = pc->subs;
 	if (pc->flow_log) {
@@ -538,7 +539,8 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 		struct worker *wk = &ws->w[i];
 		char name[16];
 
-		snprintf(name, sizeof name, "worker%u", i % 100);
+		/* Walking, worker 0's thread is the walk's too. */
+		snprintf(name, sizeof name, "%s%u", ws->walk && i == 0 ? "walk" : "worker", i % 100);
 		if ((err = thr_start(&wk->thr, ws->walk ? workers_walk_main : worker_main, wk, name)) != 0) {
 			log_err("cannot start worker thread %u: %s", i, strerror(err));
 			break;
@@ -548,11 +550,9 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 		ws->nrunning++;
 		pthread_mutex_unlock(&ws->mu);
 	}
-	if (!err && (ws->live || ws->walk)) {
-		if ((err = thr_start(&ws->rthr, ws->walk ? workers_walk_reader : reader_main, ws,
-				     ws->walk ? "walk" : "capture")) != 0)
-			log_err("cannot start the %s thread: %s", ws->walk ? "walking" : "capture",
-				strerror(err));
+	if (!err && ws->live) {
+		if ((err = thr_start(&ws->rthr, reader_main, ws, "capture")) != 0)
+			log_err("cannot start the capture thread: %s", strerror(err));
 		else
 			ws->rstarted = 1;
 	}
@@ -570,7 +570,7 @@ workers_reload(struct workers *ws, const struct sw_config *cfg, const struct sub
 
 	if (ws->walk)
 		return workers_walk_reload(ws, cfg, subs);
-	if ((map = dispatch_new(subs, ws->n)) == NULL)
+	if ((map = dispatch_new(subs, ws->n, ws->lead)) == NULL)
 		return -1;
 	pthread_mutex_lock(&ws->mu);
 	ws->rcfg = cfg;

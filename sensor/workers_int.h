@@ -85,6 +85,7 @@ struct worker {
 
 struct workers {
 	unsigned n;
+	unsigned lead;			/* worker 0's dispatch slots */
 	struct worker *w;
 	struct flowlog *flog;
 	int live;
@@ -147,12 +148,11 @@ void workers_on_reload(struct worker *wk, const struct rec *r);
  * its thread, drops its share of the sensor's, the others told. */
 void workers_end(struct worker *wk, uint64_t drops);
 
-/* workers_walk.c: a worker's thread and the walking thread (ws); the
+/* workers_walk.c: a worker's thread (worker 0's walks the files); the
  * threads let go (go) once all have started, or told to end at once;
  * workers_reload and the files' answer (capture_files's) when walking;
  * and its state freed. */
 void *workers_walk_main(void *wk);
-void *workers_walk_reader(void *ws);
 void workers_walk_go(struct workers *ws, int go);
 int workers_walk_reload(struct workers *ws, const struct sw_config *cfg, const struct submap *subs);
 int workers_walk_rc(const struct workers *ws);

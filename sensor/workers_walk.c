@@ -1,17 +1,21 @@
 /*
- * workers_walk.c — threads = N reading files that are all mapped: one
- * thread walks them, N workers take the packets.
+ * workers_walk.c — threads = N reading files that are all mapped: worker
+ * 0's thread walks them, and takes its own packets as it goes; workers 1
+ * to N-1 take theirs from chunks.
  *
- * The walking thread reads the records, decodes each frame and decides
- * whose packet it is, and writes that down in a chunk: the decoded
- * packet, pointing into the file's mapping, and each worker's list of
- * entries. Every worker takes its own entries of every chunk, in order.
- * Nothing is copied but the packet's summary (a reader feeding workers
- * through rings copied every frame, and cost as much per packet as a
- * worker; workers that each walked everything paid the walk and the
- * decode of the others' packets: both capped two cores near 1.3 times
- * one). The walk is a fifth of a packet's cost: its thread sleeps most of
- * the time, waiting for room, and shares the cores with the workers.
+ * The walk reads the records, decodes each frame and decides whose packet
+ * it is. Worker 0's it hands to its own pipeline at once; another's it
+ * writes down in a chunk: the decoded packet, pointing into the file's
+ * mapping, and each worker's list of entries. Every other worker takes
+ * its own entries of every chunk, in order. Nothing is copied but the
+ * packet's summary (a reader feeding workers through rings copied every
+ * frame, and cost as much per packet as a worker; workers that each
+ * walked everything paid the walk and the decode of the others' packets:
+ * both capped two cores near 1.3 times one). A walk in a thread of its
+ * own made N + 1 threads for N cores, each given its turn by the
+ * scheduler, and about 1.4 times one; walking in worker 0, N threads
+ * fill N cores, and worker 0 is given fewer of the packets (walk_lead)
+ * so that it is no busier than the others.
  *
  * Each worker makes the same calls on its pipeline as the ring's records
  * did (workers.c): its packets in order, at every step boundary of
@@ -41,15 +45,17 @@
 /* Entries ahead of the one taken whose lines are asked for (they were
  * written by another core). */
 #define AHEAD 8
+/* What walking a frame (the record, its decoding, the dispatch and the
+ * entry) costs, as a part of what the rest of a packet's way costs:
+ * make bench's walk and workers, 2026-12. */
+#define WALK_COST 0.5
 /* Frames that are not in the mapping (a record libpcap's rules hold
  * back, a file libpcap reads after all) are copied here. */
 #define ARENA_BYTES (1u << 20)
 
 enum went_kind {
 	W_PKT,		/* a decoded packet in the mapping */
-	W_COPY,		/* a frame copied into the arena */
-	W_FRAME,	/* not an IP packet (worker 0 counts it), in the mapping */
-	W_FRAME_COPY,	/* ... copied */
+	W_COPY,		/* an IP packet's frame copied into the arena */
 	W_STEP,		/* packet time left a step: every worker */
 	W_RELOAD,	/* the reload asked for: every worker */
 };
@@ -62,7 +68,7 @@ struct went {
 	int32_t sub;			/* W_PKT, W_COPY: the subscriber it went by */
 	union {
 		struct pkt p;		/* W_PKT */
-		struct {		/* the frames */
+		struct {		/* W_COPY */
 			decode_fn fn;
 			const uint8_t *data;
 			uint64_t ts_us;
@@ -86,6 +92,7 @@ struct chunk {
 
 struct walk {
 	struct workers *ws;
+	struct worker *own;		/* worker 0, whose thread walks */
 	struct capture_cursor *cur;
 	struct capture_stats cs;
 	struct chunk *ch;		/* NCHUNK */
@@ -96,8 +103,8 @@ struct walk {
 	uint64_t placed_gen;		/* the reload last written down */
 
 	_Atomic uint64_t pub;		/* chunks written */
-	_Atomic uint64_t *done;		/* by worker: chunks it has taken */
-	_Atomic uint64_t *drained;	/* by worker: ... and let go of */
+	_Atomic uint64_t *done;		/* by worker (from 1): chunks it has taken */
+	_Atomic uint64_t *drained;	/* by worker (from 1): ... and let go of */
 	/* The walk sleeps until every worker's done (or drained) is at
 	 * least wake_at. */
 	atomic_int waiting, wait_drain;
@@ -129,15 +136,30 @@ workers_walk_free(struct walk *w)
 	free(w);
 }
 
+/* Worker 0's part of the dispatch slots, for it to be as busy as each
+ * of the others: walking every packet (WALK_COST of a packet each) and
+ * taking its part l of them, where the others take (1 - l) / (n - 1):
+ * WALK_COST + l = (1 - l) / (n - 1). From three workers on, the walk
+ * alone is about as much as one worker's part, and worker 0 keeps
+ * only the frames that are not IP packets. */
+static unsigned
+walk_lead(unsigned n)
+{
+	double l = (1.0 - WALK_COST * (n - 1)) / n;
+
+	return l > 0 ? (unsigned)(l * DISPATCH_SLOTS + 0.5) : 0;
+}
+
 struct workers *
 workers_open_walk(unsigned n, const char *list, const struct capture_opts *co)
 {
-	struct workers *ws = workers_alloc(n, 0);
+	struct workers *ws = n >= 2 ? workers_alloc(n, 0) : NULL;
 	struct walk *w;
 
 	if (!ws)
 		return NULL;
 	ws->walk = 1;
+	ws->lead = walk_lead(n);
 	ws->wco = *co;
 	ws->wco.stop = &ws->wstop;
 	ws->wco.tick = NULL;
@@ -151,6 +173,7 @@ workers_open_walk(unsigned n, const char *list, const struct capture_opts *co)
 		    (w->ch[i].ix = calloc((size_t)n * CHUNK_ROOM, sizeof *w->ch[i].ix)) == NULL)
 			goto oom;
 	w->ws = ws;
+	w->own = &ws->w[0];
 	if ((w->cur = capture_cursor_new(list, &ws->wco, walk_frame, w, &w->cs)) == NULL)
 		goto oom;
 	return ws;
@@ -259,14 +282,6 @@ take_chunk(struct worker *wk, uint64_t seq)
 				       e->u.f.ts_us);
 			count(wk, e->sub);
 			break;
-		case W_FRAME:
-			pipeline_frame_mapped(wk->pl, e->u.f.fn, e->u.f.data, e->u.f.caplen,
-					      e->u.f.wirelen, e->u.f.ts_us);
-			break;
-		case W_FRAME_COPY:
-			pipeline_frame(wk->pl, e->u.f.fn, e->u.f.data, e->u.f.caplen, e->u.f.wirelen,
-				       e->u.f.ts_us);
-			break;
 		case W_STEP:
 			walk_barrier(wk, e->u.step.gnow_us, e->u.step.ts_us);
 			break;
@@ -317,13 +332,14 @@ catch_up(struct worker *wk)
 	}
 }
 
-/* The lowest of the workers' counters (done or drained). */
+/* The lowest of the workers' counters (done or drained), but worker 0's
+ * (it walks). */
 static uint64_t
 lowest(const struct walk *w, _Atomic uint64_t *by)
 {
 	uint64_t low = UINT64_MAX;
 
-	for (unsigned i = 0; i < w->ws->n; i++) {
+	for (unsigned i = 1; i < w->ws->n; i++) {
 		uint64_t v = atomic_load(&by[i]);
 
 		low = v < low ? v : low;
@@ -400,7 +416,7 @@ chunk_room(struct walk *w, int copy, uint32_t len)
 	return c;
 }
 
-/* A new entry of c, for worker i (every worker when i is -1). */
+/* A new entry of c, for worker i (every worker but 0 when i is -1). */
 static struct went *
 entry(struct walk *w, struct chunk *c, int i)
 {
@@ -409,7 +425,7 @@ entry(struct walk *w, struct chunk *c, int i)
 	if (i >= 0)
 		c->ix[(size_t)i * CHUNK_ROOM + c->nix[i]++] = k;
 	else
-		for (unsigned j = 0; j < w->ws->n; j++)
+		for (unsigned j = 1; j < w->ws->n; j++)
 			c->ix[(size_t)j * CHUNK_ROOM + c->nix[j]++] = k;
 	return &c->e[k];
 }
@@ -426,6 +442,36 @@ copy_in(struct chunk *c, const uint8_t *data, uint32_t caplen)
 	return to;
 }
 
+/* Worker 0's packets and frames are taken as they are walked, and its
+ * counters published every so many. */
+static void
+own_count(struct walk *w, int32_t sub)
+{
+	count(w->own, sub);
+	if (++w->own->pub_pos >= PUBLISH_FRAMES) {
+		w->own->pub_pos = 0;
+		workers_publish(w->own);
+	}
+}
+
+/* Packet time left a step at ts_us: the others told, and worker 0 at
+ * the barrier with them. */
+static void
+walk_step(struct walk *w, uint64_t ts_us)
+{
+	struct chunk *c = chunk_room(w, 0, 0);
+	struct went *e;
+
+	if (!c)
+		return;
+	e = entry(w, c, -1);
+	e->kind = W_STEP;
+	e->u.step.gnow_us = w->gnow_us;
+	e->u.step.ts_us = ts_us;
+	chunk_close(w);
+	walk_barrier(w->own, w->gnow_us, ts_us);
+}
+
 /* A decoded packet in the files' order: the clock (a step left is an
  * event for all), then the packet, for its worker: as decoded when it
  * lies in the mapping, else its frame (fn, data) copied. */
@@ -433,24 +479,28 @@ static void
 walk_take(struct walk *w, const struct pkt *p, decode_fn fn, const uint8_t *data, uint32_t caplen,
 	  uint32_t wirelen, int mapped)
 {
-	struct chunk *c = chunk_room(w, !mapped, caplen);
 	unsigned step = w->ws->step;
+	struct chunk *c;
 	struct went *e;
 	int32_t sub;
 	unsigned i;
 
-	if (!c)
-		return;
 	if (p->ts_us > w->gnow_us) {
-		if (w->gnow_us && p->ts_us / 1000000 / step != w->gnow_us / 1000000 / step) {
-			e = entry(w, c, -1);
-			e->kind = W_STEP;
-			e->u.step.gnow_us = w->gnow_us;
-			e->u.step.ts_us = p->ts_us;
-		}
+		if (w->gnow_us && p->ts_us / 1000000 / step != w->gnow_us / 1000000 / step)
+			walk_step(w, p->ts_us);
 		w->gnow_us = p->ts_us;
 	}
 	i = dispatch_worker(w->ws->map, p, &sub);
+	if (i == 0) {
+		if (mapped)
+			pipeline_decoded(w->own->pl, p);
+		else
+			pipeline_frame(w->own->pl, fn, data, caplen, wirelen, p->ts_us);
+		own_count(w, sub);
+		return;
+	}
+	if ((c = chunk_room(w, !mapped, caplen)) == NULL)
+		return;
 	e = entry(w, c, (int)i);
 	e->sub = sub;
 	if (mapped) {
@@ -477,9 +527,9 @@ walk_flush(struct walk *w)
 }
 
 /* A reload asked for and not written down yet: written down here, and the
- * walk's new table taken for what it decides from now on. Under mu, with
- * room in c. */
-static void
+ * walk's new table taken for what it decides from now on; 1 when so
+ * (worker 0 is then to switch, out of mu). Under mu, with room in c. */
+static int
 walk_place_reload(struct walk *w, struct chunk *c)
 {
 	struct workers *ws = w->ws;
@@ -487,13 +537,14 @@ walk_place_reload(struct walk *w, struct chunk *c)
 	struct went *e;
 
 	if (gen == w->placed_gen || !ws->rmap)
-		return;
+		return 0;
 	w->placed_gen = gen;
 	dispatch_free(ws->map);
 	ws->map = ws->rmap;
 	ws->rmap = NULL;
 	e = entry(w, c, -1);
 	e->kind = W_RELOAD;
+	return 1;
 }
 
 static void
@@ -501,6 +552,7 @@ walk_reload(struct walk *w)
 {
 	struct workers *ws = w->ws;
 	struct chunk *c;
+	int placed;
 
 	if (atomic_load_explicit(&ws->reload_gen, memory_order_relaxed) == w->placed_gen)
 		return;
@@ -508,8 +560,10 @@ walk_reload(struct walk *w)
 	if ((c = chunk_room(w, 0, 0)) == NULL)
 		return;
 	pthread_mutex_lock(&ws->mu);
-	walk_place_reload(w, c);
+	placed = walk_place_reload(w, c);
 	pthread_mutex_unlock(&ws->mu);
+	if (placed)
+		walk_switch(w->own);
 }
 
 /* One frame of the files, in the walker's thread. Deciding whose packet
@@ -521,23 +575,16 @@ walk_frame(void *ctx, decode_fn fn, const uint8_t *data, uint32_t caplen, uint32
 	   uint64_t ts_us, unsigned flags)
 {
 	struct walk *w = ctx;
-	struct chunk *c;
-	struct went *e;
 	struct pkt p;
 
 	walk_reload(w);
 	if (decode_frame(fn, data, caplen, wirelen, &p) != DEC_IP) {
 		/* Counted once, by worker 0, as one thread would. */
 		walk_flush(w);
-		if ((c = chunk_room(w, !(flags & CAPTURE_F_MAPPED), caplen)) == NULL)
-			return;
-		e = entry(w, c, 0);
-		e->kind = flags & CAPTURE_F_MAPPED ? W_FRAME : W_FRAME_COPY;
-		e->u.f.fn = fn;
-		e->u.f.data = flags & CAPTURE_F_MAPPED ? data : copy_in(c, data, caplen);
-		e->u.f.ts_us = ts_us;
-		e->u.f.caplen = caplen;
-		e->u.f.wirelen = wirelen;
+		if (flags & CAPTURE_F_MAPPED)
+			pipeline_frame_mapped(w->own->pl, fn, data, caplen, wirelen, ts_us);
+		else
+			pipeline_frame(w->own->pl, fn, data, caplen, wirelen, ts_us);
 		return;
 	}
 	p.ts_us = ts_us;
@@ -562,6 +609,7 @@ walk_release(void *ctx)
 
 	walk_flush(w);
 	chunk_close(w);
+	pipeline_drain(w->own->pl);
 	walk_wait(w, atomic_load(&w->pub), 1);
 }
 
@@ -572,7 +620,7 @@ walk_finish(struct walk *w)
 {
 	struct workers *ws = w->ws;
 	struct chunk *c;
-	int rc;
+	int rc, placed = 0;
 
 	walk_flush(w);
 	c = chunk_room(w, 0, 0);
@@ -580,34 +628,17 @@ walk_finish(struct walk *w)
 	w->cur = NULL;
 	pthread_mutex_lock(&ws->mu);
 	if (c)
-		walk_place_reload(w, c);
+		placed = walk_place_reload(w, c);
 	w->rc = rc;
 	w->finished = 1;
 	pthread_mutex_unlock(&ws->mu);
 	chunk_close(w);
+	if (placed)
+		walk_switch(w->own);
 }
 
-/* The walking thread. */
-void *
-workers_walk_reader(void *arg)
-{
-	struct workers *ws = arg;
-	struct walk *w = ws->walkst;
-	int go;
-
-	pthread_mutex_lock(&ws->mu);
-	while (w->go == 0)
-		pthread_cond_wait(&ws->acked, &ws->mu);
-	go = w->go > 0;
-	pthread_mutex_unlock(&ws->mu);
-	if (go)
-		while (capture_cursor_run(w->cur, UINT64_MAX) == 1)
-			;
-	walk_finish(w);
-	return NULL;
-}
-
-/* A worker's thread: every chunk's entries for it, as they come. */
+/* A worker's thread: worker 0's walks the files, the others take every
+ * chunk's entries for them, as they come. */
 void *
 workers_walk_main(void *arg)
 {
@@ -622,7 +653,13 @@ workers_walk_main(void *arg)
 		pthread_cond_wait(&ws->acked, &ws->mu);
 	go = w->go > 0;
 	pthread_mutex_unlock(&ws->mu);
-	while (go) {
+	if (wk->idx == 0) {
+		if (go)
+			while (capture_cursor_run(w->cur, UINT64_MAX) == 1)
+				;
+		walk_finish(w);
+	}
+	while (go && wk->idx != 0) {
 		catch_up(wk);
 		pthread_mutex_lock(&ws->mu);
 		if (atomic_load(&w->pub) == atomic_load(&w->done[wk->idx])) {
@@ -649,7 +686,7 @@ workers_walk_main(void *arg)
 int
 workers_walk_reload(struct workers *ws, const struct sw_config *cfg, const struct submap *subs)
 {
-	struct dispatch *map = dispatch_new(subs, ws->n);
+	struct dispatch *map = dispatch_new(subs, ws->n, ws->lead);
 	unsigned ok = 0, done = 0;
 	uint64_t gen;
 

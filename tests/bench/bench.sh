@@ -139,12 +139,13 @@ BEGIN {
 # ---- threads ----
 # The same capture with the generator's subscriber map (so that packets
 # go by subscriber, as in production), [capture] threads = 1 and 2: rate,
-# speed-up, memory per added worker. Reading a mapped file, one thread
-# walks it (decode, subscriber look-up, the chunks of decoded packets)
-# and the N workers take their own: what the parallel run costs over one
-# thread in CPU, per packet, is the dispatch's price (the look-up, the
-# chunk entries written on one core and read on another, the waits and
-# the step barriers); the walk's own CPU is printed too.
+# speed-up, memory per added worker. Reading a mapped file, worker 0's
+# thread walks it (decode, subscriber look-up, the chunks of decoded
+# packets for the others) and takes a smaller part of the packets itself;
+# the other workers take their own from the chunks: what the parallel run
+# costs over one thread in CPU, per packet, is the dispatch's price (the
+# look-up, the chunk entries written on one core and read on another, the
+# waits and the step barriers); each thread's CPU is printed too.
 # BENCH_THREADS=0 skips it.
 if [ "${BENCH_THREADS:-1}" != 0 ] && [ -n "$sw_s" ]; then
 	# shellcheck disable=SC2086,SC2046 # the options are words on purpose
@@ -194,7 +195,7 @@ if [ "${BENCH_THREADS:-1}" != 0 ] && [ -n "$sw_s" ]; then
 		for (i = 1; i <= NF; i++) {
 			split($i, kv, "=")
 			if (kv[1] ~ /^worker/) printf "  %s %.2f s CPU\n", kv[1], kv[2]
-			if (kv[1] == "walk") printf "  walk (decode and dispatch, one thread) %.2f s CPU\n", kv[2]
+			if (kv[1] == "walk0") printf "  worker0 (walks the file, and takes its smaller part) %.2f s CPU\n", kv[2]
 			if (kv[1] == "wall") printf "  (that run: %.2f s wall)\n", kv[2]
 		}
 	}'

@@ -3,7 +3,8 @@
  * both directions on one worker, whatever the far end; a local flow on
  * one worker from either end; transit the same both ways; and a
  * subscriber keeps its worker when the map is reloaded with its lines in
- * another order (other ids).
+ * another order (other ids); and worker 0's lead (the walking worker's
+ * smaller part) holds for subscribers and for transit pairs alike.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,23 +21,35 @@
 
 #define NSUBS 64
 
+/* The map of the lines in text. */
 static struct submap *
-map_of(int reversed)
+map_text(const char *text)
 {
 	char path[] = "/tmp/test_dispatch_XXXXXX";
 	int fd = mkstemp(path);
 	FILE *fp = fdopen(fd, "w");
 	struct submap *m;
 
-	for (int k = 0; k < NSUBS; k++) {
-		int i = reversed ? NSUBS - 1 - k : k;
-
-		fprintf(fp, "100.64.%d.0/24 cust-%02d\n", i, i);
-	}
+	fputs(text, fp);
 	fclose(fp);
 	m = submap_load(path);
 	unlink(path);
+	assert_non_null(m);
 	return m;
+}
+
+static struct submap *
+map_of(int reversed)
+{
+	char text[NSUBS * 32];
+	size_t len = 0;
+
+	for (int k = 0; k < NSUBS; k++) {
+		int i = reversed ? NSUBS - 1 - k : k;
+
+		len += (size_t)snprintf(text + len, sizeof text - len, "100.64.%d.0/24 cust-%02d\n", i, i);
+	}
+	return map_text(text);
 }
 
 static struct pkt
@@ -62,7 +75,7 @@ static void
 test_subscriber_both_ways(void **st)
 {
 	struct submap *m = map_of(0);
-	struct dispatch *d = dispatch_new(m, 4);
+	struct dispatch *d = dispatch_new(m, 4, DISPATCH_SLOTS / 4);
 	unsigned used[4] = { 0 };
 	int32_t s;
 
@@ -96,7 +109,7 @@ static void
 test_local_and_transit(void **st)
 {
 	struct submap *m = map_of(0);
-	struct dispatch *d = dispatch_new(m, 4);
+	struct dispatch *d = dispatch_new(m, 4, DISPATCH_SLOTS / 4);
 	int32_t s1, s2;
 
 	(void)st;
@@ -124,7 +137,7 @@ static void
 test_reload_keeps_workers(void **st)
 {
 	struct submap *m1 = map_of(0), *m2 = map_of(1);
-	struct dispatch *d1 = dispatch_new(m1, 3), *d2 = dispatch_new(m2, 3);
+	struct dispatch *d1 = dispatch_new(m1, 3, 40), *d2 = dispatch_new(m2, 3, 40);
 	int32_t s1, s2;
 
 	(void)st;
@@ -147,6 +160,81 @@ test_reload_keeps_workers(void **st)
 	submap_free(m2);
 }
 
+/* 4096 subscribers over 2 workers, worker 0 leading 64 of the 256
+ * slots: about a quarter of the names and of the transit pairs are its
+ * (a hash's share: within a few percent), and with no lead none is. */
+static void
+test_lead(void **st)
+{
+	static char text[4096 * 32];
+	size_t len = 0;
+	struct submap *m;
+	struct dispatch *d, *none;
+	unsigned subs0 = 0, transit0 = 0;
+	int32_t s;
+
+	(void)st;
+	for (int i = 0; i < 4096; i++)
+		len += (size_t)snprintf(text + len, sizeof text - len, "10.%d.%d.0/24 lead-%d\n", i / 256,
+					i % 256, i);
+	m = map_text(text);
+	d = dispatch_new(m, 2, 64);
+	none = dispatch_new(m, 2, 0);
+	for (int i = 0; i < 4096; i++) {
+		char in[32], far[32];
+
+		snprintf(in, sizeof in, "10.%d.%d.5", i / 256, i % 256);
+		snprintf(far, sizeof far, "203.0.%d.%d", i / 256, i % 256);
+		struct pkt p = pkt4(in, far, 1, 2), t = pkt4(far, "198.51.100.9", 3, 4);
+
+		subs0 += dispatch_worker(d, &p, &s) == 0;
+		assert_int_equal(dispatch_worker(none, &p, &s), 1);
+		transit0 += dispatch_worker(d, &t, &s) == 0;
+		assert_int_equal(s, -1);
+		assert_int_equal(dispatch_worker(none, &t, &s), 1);
+	}
+	assert_in_range(subs0, 1024 - 160, 1024 + 160);
+	assert_in_range(transit0, 1024 - 160, 1024 + 160);
+	dispatch_free(d);
+	dispatch_free(none);
+	submap_free(m);
+}
+
+/* Addresses outside every prefix's span are no one's without the memo;
+ * a hole inside the span is looked up (and no one's); IPv6 alike. */
+static void
+test_span(void **st)
+{
+	struct submap *m = map_text("100.64.0.0/24 low\n100.64.2.0/24 high\n2001:db8:1::/48 six\n");
+	struct dispatch *d;
+	struct pkt p;
+	int32_t s;
+
+	(void)st;
+	d = dispatch_new(m, 2, DISPATCH_SLOTS / 2);
+	p = pkt4("100.64.1.1", "100.63.255.255", 1, 2);	/* a hole, and below */
+	dispatch_worker(d, &p, &s);
+	assert_int_equal(s, -1);
+	p = pkt4("100.64.3.0", "100.64.2.255", 1, 2);	/* above, and the last of high */
+	dispatch_worker(d, &p, &s);
+	assert_int_equal(s, submap_find(m, "high"));
+	p = pkt4("100.64.0.0", "9.9.9.9", 1, 2);
+	dispatch_worker(d, &p, &s);
+	assert_int_equal(s, submap_find(m, "low"));
+	memset(&p, 0, sizeof p);
+	p.family = 6;
+	p.src[0] = 0x20, p.src[1] = 0x01, p.src[2] = 0x0d, p.src[3] = 0xb8, p.src[5] = 0x01;
+	p.src[15] = 0x42;
+	p.dst[0] = 0x20, p.dst[1] = 0x01, p.dst[2] = 0x0d, p.dst[3] = 0xb8, p.dst[5] = 0x02;
+	dispatch_worker(d, &p, &s);
+	assert_int_equal(s, submap_find(m, "six"));
+	p.src[5] = 0x00;	/* 2001:db8:0::42, below the span */
+	dispatch_worker(d, &p, &s);
+	assert_int_equal(s, -1);
+	dispatch_free(d);
+	submap_free(m);
+}
+
 int
 main(void)
 {
@@ -154,6 +242,8 @@ main(void)
 		cmocka_unit_test(test_subscriber_both_ways),
 		cmocka_unit_test(test_local_and_transit),
 		cmocka_unit_test(test_reload_keeps_workers),
+		cmocka_unit_test(test_lead),
+		cmocka_unit_test(test_span),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
