@@ -69,6 +69,10 @@ struct collector {
 	/* Returns the collector's state, or NULL after logging why. */
 	void *(*start)(const struct collector_env *env);
 	void (*packet)(void *self, const struct flow_event *ev);
+	/* Optional: ev's flow is known and its packet call will follow,
+	 * after nDPI's and the collectors' before it: the loads it will
+	 * make can start now. */
+	void (*prefetch)(void *self, const struct flow_event *ev);
 	void (*flow_end)(void *self, struct flow *f, enum flow_end why);
 	/* The step ending at step_end is over: report it, judge windows. */
 	void (*step)(void *self, time_t step_end);

@@ -27,6 +27,14 @@ struct subrows {
 int subrows_init(struct subrows *r, const struct submap *map, unsigned width);
 void subrows_free(struct subrows *r);
 
+/* Counter col of subscriber id is about to be written: its line asked
+ * for (a row per subscriber is rarely in the cache). */
+static inline void
+subrows_prefetch(const struct subrows *r, int32_t id, unsigned col)
+{
+	__builtin_prefetch(&r->val[(uint64_t)id * r->width + col], 1);
+}
+
 /* The counters of subscriber id for this step, marking it touched. */
 static inline uint64_t *
 subrows_get(struct subrows *r, int32_t id)

@@ -52,6 +52,18 @@ volume_packet(void *self, const struct flow_event *ev)
 }
 
 static void
+volume_prefetch(void *self, const struct flow_event *ev)
+{
+	struct volume *v = self;
+	int32_t to = collector_sub_to(ev), from = collector_sub_from(ev);
+
+	if (to >= 0)
+		subrows_prefetch(&v->rows, to, V_IN);
+	if (from >= 0)
+		subrows_prefetch(&v->rows, from, V_OUT);
+}
+
+static void
 volume_step(void *self, time_t step_end)
 {
 	struct volume *v = self;
@@ -84,6 +96,7 @@ const struct collector collector_volume = {
 	.desc = &volume_desc,
 	.start = volume_start,
 	.packet = volume_packet,
+	.prefetch = volume_prefetch,
 	.step = volume_step,
 	.reload = volume_reload,
 	.stop = volume_stop,

@@ -234,6 +234,9 @@ process(struct pipeline *pl, struct pkt *p, uint32_t bucket)
 	if (created)
 		assign_subscribers(pl, ev.f);
 	ev.from_a = (ev.dir == FLOW_C2S) == (ev.f->client_is_a != 0);
+	for (size_t i = 0; i < pl->ncollectors; i++)
+		if (collector_registry[i]->prefetch)
+			collector_registry[i]->prefetch(pl->cstate[i], &ev);
 	ev.classified_now = (uint8_t)classify_packet(pl->cls, ev.f, p);
 	for (size_t i = 0; i < pl->ncollectors; i++)
 		collector_registry[i]->packet(pl->cstate[i], &ev);
