@@ -502,6 +502,19 @@ worker_main(void *arg)
 	return NULL;
 }
 
+/* Worker i's part of a sensor-wide bound (max_flows, nDPI's states): as
+ * its part of the dispatch slots (worker 0, walking files, has fewer),
+ * at least 1. */
+static uint32_t
+part(uint64_t total, const struct workers *ws, unsigned i)
+{
+	uint64_t p = ws->n == 1 ? total
+		     : i == 0 ? total * ws->lead / DISPATCH_SLOTS
+			      : total * (DISPATCH_SLOTS - ws->lead) / DISPATCH_SLOTS / (ws->n - 1);
+
+	return p ? (uint32_t)p : 1;
+}
+
 int
 workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 {
@@ -523,10 +536,9 @@ workers_start(struct workers *ws, const struct pipeline_cfg *pc)
 		log_err("rrd: %u worker threads: too many for the writer", ws->n);
 		return -1;
 	}
-	/* max_flows is the sensor's: each worker holds its share. */
-	c.max_flows = (pc->max_flows / ws->n) ? (pc->max_flows / ws->n) : 1;
-	c.dpi_states = (pc->dpi_states / ws->n) ? (pc->dpi_states / ws->n) : 1;
 	for (unsigned i = 0; i < ws->n; i++) {
+		c.max_flows = part(pc->max_flows, ws, i);
+		c.dpi_states = part(pc->dpi_states, ws, i);
 		c.shard = i;
 		if ((ws->w[i].pl = pipeline_new(&c)) == NULL)
 			return -1;
