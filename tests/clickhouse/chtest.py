@@ -464,7 +464,11 @@ def t_outage(work):
             p = spanwatch(conf3, empty_pcap(work), os.path.join(d3, "rrd"))
             if " found there already" in p.stderr:
                 found += int(p.stderr.split(" found there already")[0].rsplit(",", 1)[1])
-        check(proxy.lost >= 2 and found >= 2, "too few lost replies to prove it: %d lost, %d found" %
+        # What proves it is the truth and no row twice, below; this only
+        # shows that retries did find rows there. How many depends on where
+        # the lost replies fall (a retry asks for every table of its
+        # group, after one loss or two): at least one.
+        check(proxy.lost >= 2 and found >= 1, "too few lost replies to prove it: %d lost, %d found" %
               (proxy.lost, found))
         say("%d INSERT replies lost after the insert; %d tables of batches found there on retry" %
             (proxy.lost, found))
