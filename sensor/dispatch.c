@@ -67,6 +67,7 @@ dispatch_new(const struct submap *subs, unsigned n, unsigned lead)
 {
 	struct dispatch *d = calloc(1, sizeof *d);
 	size_t count = (size_t)submap_count(subs);
+	uint64_t lo[2], hi[2];	/* IPv4's span, as submap_span gives it */
 
 	if (d) {
 		d->subs = subs;
@@ -81,11 +82,12 @@ dispatch_new(const struct submap *subs, unsigned n, unsigned lead)
 		dispatch_free(d);
 		return NULL;
 	}
-	if (submap_span(subs, AF_INET, d->lo6, d->hi6) == 0) {
-		d->lo4 = (uint32_t)(d->lo6[0] >> 32);
-		d->hi4 = (uint32_t)(d->hi6[0] >> 32);
+	if (submap_span(subs, AF_INET, lo, hi) == 0) {
+		d->lo4 = (uint32_t)(lo[0] >> 32);
+		d->hi4 = (uint32_t)(hi[0] >> 32);
 	} else {
 		d->lo4 = 1;	/* an empty span: every address is outside */
+		d->hi4 = 0;
 	}
 	if (submap_span(subs, AF_INET6, d->lo6, d->hi6) < 0) {
 		d->lo6[0] = 1;
