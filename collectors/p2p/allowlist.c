@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "hex.h"
 #include "log.h"
 
 /* A file with more bad lines than this is not an allowlist at all (a
@@ -29,18 +30,6 @@ struct ent {
 };
 
 static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int
 is_blank(int c)
 {
 	return c == ' ' || c == '\t' || c == '\r';
@@ -56,7 +45,7 @@ allowlist_parse_line(const char *line, uint8_t hash[ALLOWLIST_HASH_LEN], const c
 		p++;
 	if (*p == '\0' || *p == '#')
 		return 0;
-	while (hexval(p[n]) >= 0)
+	while (hex_val(p[n]) >= 0)
 		n++;
 	if (n != 2 * ALLOWLIST_HASH_LEN || (p[n] != '\0' && !is_blank(p[n]))) {
 		/* Say what is wrong in the operator's terms: a wrong length
@@ -68,7 +57,7 @@ allowlist_parse_line(const char *line, uint8_t hash[ALLOWLIST_HASH_LEN], const c
 		return -1;
 	}
 	for (size_t i = 0; i < ALLOWLIST_HASH_LEN; i++)
-		hash[i] = (uint8_t)(hexval(p[2 * i]) << 4 | hexval(p[2 * i + 1]));
+		hash[i] = (uint8_t)(hex_val(p[2 * i]) << 4 | hex_val(p[2 * i + 1]));
 	/* The rest is the label, free text up to an optional " #" comment;
 	 * only control characters are refused, since they would reach a
 	 * terminal when an operator greps the file. */

@@ -12,6 +12,7 @@
 
 #include "bencode.h"
 #include "bytes.h"
+#include "hex.h"
 
 /* BEP 15: the magic connection id of a connect request. */
 #define UDPT_MAGIC 0x41727101980ULL
@@ -137,18 +138,6 @@ btmsg_wire_scan(const uint8_t *p, uint32_t len)
 	return n;
 }
 
-static int
-hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* URL-decodes (RFC 3986 percent-encoding) the value that v starts with,
  * up to '&', into exactly 20 bytes. */
 static int
@@ -162,7 +151,7 @@ urldecode_hash(struct bytes v, uint8_t hash[BTMSG_HASH_LEN])
 		if (n == BTMSG_HASH_LEN)
 			return 0;
 		if (c == '%') {
-			int hi = hexval(bytes_u8(&v, i + 1)), lo = hexval(bytes_u8(&v, i + 2));
+			int hi = hex_val(bytes_u8(&v, i + 1)), lo = hex_val(bytes_u8(&v, i + 2));
 
 			if (v.err || hi < 0 || lo < 0)
 				return 0;
@@ -245,7 +234,7 @@ btmsg_tracker_reply_body(const uint8_t *p, uint32_t len, btmsg_peer_fn fn, void 
 	if (bytes_has(&body, 0, 1) && bytes_u8(&body, 0) != 'd') {
 		uint32_t h = 0;
 
-		while (h < 8 && hexval(bytes_u8(&body, h)) >= 0)
+		while (h < 8 && hex_val(bytes_u8(&body, h)) >= 0)
 			h++;
 		if (h == 0 || !bytes_eq(&body, h, "\r\n", 2))
 			return 0;
