@@ -655,8 +655,7 @@ workers_walk_main(void *arg)
 	pthread_mutex_unlock(&ws->mu);
 	if (wk->idx == 0) {
 		if (go)
-			while (capture_cursor_run(w->cur, UINT64_MAX) == 1)
-				;
+			capture_cursor_run(w->cur);
 		walk_finish(w);
 	}
 	while (go && wk->idx != 0) {

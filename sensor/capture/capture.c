@@ -497,32 +497,30 @@ map_open(struct mapped *m, const char *name, const struct capture_opts *o, captu
 	return 0;
 }
 
-/* Reads up to max records of m. Returns 1 when it stopped there, else
- * the file's end as capture_stream's (0, or -1), the file closed. */
+/* Reads m to its end (or *stop). Returns as capture_stream (0, or -1),
+ * the file closed. */
 static int
-map_read(struct mapped *m, const struct capture_opts *o, uint64_t max, void *ctx)
+map_read(struct mapped *m, const struct capture_opts *o, void *ctx)
 {
 	char err[PCAP_ERRBUF_SIZE] = "";
 	struct pcap_pkthdr h;
 	const uint8_t *data;
 	int rc;
 
-	for (uint64_t n = 0; n < max; n++) {
+	for (;;) {
 		if (*o->stop) {
 			rc = 0;
-			goto end;
+			break;
 		}
 		if ((rc = pcapmap_next(m->pm, &h, &data, err, sizeof err)) != 1)
-			goto end;
+			break;
 		if (m->filtered && !pcap_offline_filter(&m->prog, &h, data))
 			continue;
 		if (record(&m->r, &h, data) < 0)
-			goto end;
+			break;
 		if ((++m->pr.frames % PROGRESS_EVERY) == 0 && o->progress)
 			progress_show(&m->pr, (long long)pcapmap_pos(m->pm), m->r.name, 0);
 	}
-	return 1;
-end:
 	settle(&m->r, TS_BAD);
 	if (o->progress)
 		progress_show(&m->pr, (long long)pcapmap_pos(m->pm), m->r.name, 1);
@@ -560,8 +558,8 @@ capture_cursor_new(const char *list, const struct capture_opts *o, capture_frame
 	return c;
 }
 
-int
-capture_cursor_run(struct capture_cursor *c, uint64_t max)
+void
+capture_cursor_run(struct capture_cursor *c)
 {
 	const struct capture_opts *o = c->o;
 	int rc;
@@ -569,11 +567,11 @@ capture_cursor_run(struct capture_cursor *c, uint64_t max)
 	for (;;) {
 		if (!c->name) {
 			if (*o->stop)
-				return 0;
+				return;
 			c->name = strtok_r(c->first ? c->copy : NULL, ",", &c->save);
 			c->first = 0;
 			if (!c->name)
-				return 0;
+				return;
 			rc = strcmp(c->name, "-") != 0 ? map_open(&c->m, c->name, o, c->fn, c->ctx, c->st)
 							: 1;
 			if (rc == 1) {
@@ -592,8 +590,7 @@ capture_cursor_run(struct capture_cursor *c, uint64_t max)
 			if (!c->name)
 				continue;
 		}
-		if ((rc = map_read(&c->m, o, max, c->ctx)) == 1)
-			return 1;
+		rc = map_read(&c->m, o, c->ctx);
 		c->name = NULL;
 		if (rc < 0) {
 			c->st->files_failed++;
@@ -622,16 +619,7 @@ capture_cursor_free(struct capture_cursor *c)
 
 	if (!c)
 		return 0;
-	if (c->name && c->m.pm) {
-		/* Left inside a file: closed without a word of its end. */
-		free(c->m.r.held.buf);
-		if (c->o->release)
-			c->o->release(c->ctx);
-		pcapmap_close(c->m.pm);
-		if (c->m.filtered)
-			pcap_freecode(&c->m.prog);
-		pcap_close(c->m.p);
-	}
+	/* capture_cursor_run closes every file it opens before it returns. */
 	rc = c->rc;
 	free(c->copy);
 	free(c);
@@ -663,8 +651,7 @@ capture_files(const char *list, const struct capture_opts *o, capture_frame_fn f
 
 	if (!c)
 		return -1;
-	while (capture_cursor_run(c, UINT64_MAX) == 1)
-		;
+	capture_cursor_run(c);
 	return capture_cursor_free(c);
 }
 

@@ -76,16 +76,15 @@ struct capture_opts {
 int capture_files(const char *list, const struct capture_opts *, capture_frame_fn fn,
 		  void *ctx, struct capture_stats *st);
 
-/* capture_files a piece at a time, for readers that take turns (the
- * walking workers): capture_cursor_run reads up to max records and
- * returns 1 when there are more, 0 once every file was read (or *stop).
- * Files that are not mapped are read whole in one call. A cursor is used
- * by one thread at a time. capture_cursor_free returns what
- * capture_files would have (0, or -1). */
+/* capture_files with a handle, for a reader whose callback must know
+ * where in the mapped file it is (the walking worker: capture_cursor_pos
+ * and capture_cursor_hold below): capture_cursor_run reads every file
+ * (or until *stop); capture_cursor_free returns what capture_files would
+ * have (0, or -1). A cursor is used by one thread. */
 struct capture_cursor;
 struct capture_cursor *capture_cursor_new(const char *list, const struct capture_opts *,
 					  capture_frame_fn fn, void *ctx, struct capture_stats *st);
-int capture_cursor_run(struct capture_cursor *, uint64_t max);
+void capture_cursor_run(struct capture_cursor *);
 int capture_cursor_free(struct capture_cursor *);
 
 /* Where the cursor is in the mapped file it reads (0: none), and the
