@@ -564,33 +564,20 @@ capture_cursor_run(struct capture_cursor *c)
 	const struct capture_opts *o = c->o;
 	int rc;
 
-	for (;;) {
-		if (!c->name) {
-			if (*o->stop)
-				return;
-			c->name = strtok_r(c->first ? c->copy : NULL, ",", &c->save);
-			c->first = 0;
-			if (!c->name)
-				return;
-			rc = strcmp(c->name, "-") != 0 ? map_open(&c->m, c->name, o, c->fn, c->ctx, c->st)
-							: 1;
-			if (rc == 1) {
-				/* libpcap's, the whole file at once */
-				FILE *fp = open_capture(c->name, o->stop);
+	while (!*o->stop) {
+		c->name = strtok_r(c->first ? c->copy : NULL, ",", &c->save);
+		c->first = 0;
+		if (!c->name)
+			return;
+		rc = strcmp(c->name, "-") != 0 ? map_open(&c->m, c->name, o, c->fn, c->ctx, c->st) : 1;
+		if (rc == 1) {
+			/* libpcap's, the whole file at once */
+			FILE *fp = open_capture(c->name, o->stop);
 
-				rc = fp ? capture_stream(fp, c->name, o, c->fn, c->ctx, c->st) : -1;
-				c->name = NULL;
-			} else if (rc < 0) {
-				c->name = NULL;
-			}
-			if (rc < 0) {
-				c->st->files_failed++;
-				c->rc = -1;
-			}
-			if (!c->name)
-				continue;
+			rc = fp ? capture_stream(fp, c->name, o, c->fn, c->ctx, c->st) : -1;
+		} else if (rc == 0) {
+			rc = map_read(&c->m, o, c->ctx);
 		}
-		rc = map_read(&c->m, o, c->ctx);
 		c->name = NULL;
 		if (rc < 0) {
 			c->st->files_failed++;
