@@ -26,6 +26,7 @@ import time
 TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 sys.path.insert(0, os.path.join(TOP, "tests", "clickhouse"))
 import chtest  # noqa: E402
+import swsummary  # noqa: E402  (tests/lib, on the path chtest set)
 
 SEED, SUBS, DURATION, RATE = 19, 3000, 900, 1500	# spanwatch-gen options
 RUNS = int(os.environ.get("CH_BENCH_RUNS", "3"))
@@ -46,8 +47,7 @@ def run_sw(conf, pcap, rrd):
     p.cpu = cpu_children() - c0
     if p.returncode != 0:
         raise RuntimeError("spanwatch exit %d: %s" % (p.returncode, p.stderr[-500:]))
-    s = next(l for l in p.stderr.splitlines() if l.startswith("summary "))
-    packets = int(dict(kv.split("=", 1) for kv in s.split()[1:])["packets"])
+    packets = int(swsummary.of(p.stderr)["packets"])
     return packets, p.elapsed, p.cpu
 
 

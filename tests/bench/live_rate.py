@@ -18,7 +18,9 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "live"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import live  # noqa: E402
+import swsummary  # noqa: E402
 
 
 def one(work, pcap, truth, threads, rate):
@@ -39,8 +41,7 @@ def one(work, pcap, truth, threads, rate):
     proc.send_signal(signal.SIGTERM)
     proc.wait(60)
     err.seek(0)
-    summary = next((l for l in err.read().splitlines() if l.startswith("summary ")), "")
-    drops = int(summary.split("drops=")[1].split()[0]) if "drops=" in summary else -1
+    drops = int(swsummary.of(err.read()).get("drops", -1))
     got = live.rrd_totals(rrd, truth)
     wrong = sum(1 for s, (ti, to) in truth.items()
                 if abs(got[s][0] - ti) > 1 or abs(got[s][1] - to) > 1)

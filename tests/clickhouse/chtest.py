@@ -37,6 +37,7 @@ import urllib.request
 TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SW_BIN = os.environ.get("SW_BIN") or os.path.join(TOP, "bin")
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import gentruth  # noqa: E402
 import rrdsum  # noqa: E402
 
 SUB_DS = ["bytes_in", "bytes_out", "bt_in", "bt_out", "bt_allow_in", "bt_allow_out", "p2p_in", "p2p_out",
@@ -181,17 +182,7 @@ def spanwatch(conf, pcap, rrd, timeout=300, stdin=None):
 
 def read_truth(d):
     """{subscriber: {step_end: (bytes_in, bytes_out)}}"""
-    truth, header = {}, None
-    for line in open(os.path.join(d, "truth.tsv")):
-        if line.startswith("#"):
-            continue
-        f = line.rstrip("\n").split("\t")
-        if header is None:
-            header = f
-            continue
-        r = dict(zip(header, f))
-        truth.setdefault(r["subscriber"], {})[int(r["step"]) + 60] = (int(r["bytes_in"]), int(r["bytes_out"]))
-    return truth
+    return gentruth.steps(gentruth.read(os.path.join(d, "truth.tsv"))[1])
 
 
 def truth_totals(truth):

@@ -44,6 +44,7 @@ import time
 TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SW_BIN = os.environ.get("SW_BIN") or os.path.join(TOP, "bin")
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import gentruth  # noqa: E402
 import rrdsum  # noqa: E402
 
 STEP = 60
@@ -151,22 +152,9 @@ def same_alerts(a, b, what):
 
 
 def read_truth(d):
-    meta, rows, head = {}, [], None
-    with open(os.path.join(d, "truth.tsv")) as fp:
-        for line in fp:
-            line = line.rstrip("\n")
-            if line.startswith("#"):
-                for tok in line[1:].split():
-                    if "=" in tok:
-                        k, v = tok.split("=", 1)
-                        meta.setdefault(k, v)
-                continue
-            cols = line.split("\t")
-            if head is None:
-                head = cols
-            else:
-                rows.append(dict(zip(head, cols)))
-    return meta, rows
+    """(meta, rows) of the run's truth (tests/lib/gentruth.py)."""
+    comments, rows = gentruth.read(os.path.join(d, "truth.tsv"))
+    return gentruth.meta(comments), rows
 
 
 # (bt_allow_* and the other BitTorrent columns are counted when a flow is
@@ -292,11 +280,7 @@ def live_case(work):
     t0 = time.time()
     d, pcap = gen(work, "live", LIVE)
     meta, rows = read_truth(d)
-    truth = {}
-    for r in rows:
-        t = truth.setdefault(r["subscriber"], [0, 0])
-        t[0] += int(r["bytes_in"])
-        t[1] += int(r["bytes_out"])
+    truth = gentruth.sums(rows)
     results = {}
     try:
         sh("ip", "netns", "add", ns_gen)

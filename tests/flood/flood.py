@@ -44,7 +44,9 @@ import time
 TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SW_BIN = os.environ.get("SW_BIN") or os.path.join(TOP, "bin")
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import gentruth  # noqa: E402
 import rrdsum  # noqa: E402
+import swsummary  # noqa: E402
 
 START = 1767225600			# spanwatch-gen's default --start
 DURATION = 600
@@ -71,30 +73,6 @@ def run(cmd, **kw):
     return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
 
 
-def read_truth(path):
-    """{subscriber: {step_end: (bytes_in, bytes_out)}} and the totals line."""
-    truth, totals, header = {}, {}, None
-    with open(path) as fp:
-        for line in fp:
-            if line.startswith("# totals"):
-                totals = dict(kv.split("=", 1) for kv in line.split()[2:])
-            if line.startswith("#"):
-                continue
-            f = line.rstrip("\n").split("\t")
-            if header is None:
-                header = f
-                continue
-            row = dict(zip(header, f))
-            truth.setdefault(row["subscriber"], {})[int(row["step"]) + 60] = (
-                int(row["bytes_in"]), int(row["bytes_out"]))
-    return truth, totals
-
-
-def summary_of(text):
-    line = [l for l in text.splitlines() if l.startswith("summary ")][-1]
-    return dict(kv.split("=", 1) for kv in line.split()[1:])
-
-
 def sensor(work, name, conf, pcap, rrd, syslog=False):
     """Runs spanwatch under /usr/bin/time; returns (rc, summary, stderr, json
     records, (wall, user, sys, maxrss_kib)). syslog: leave [alerts] syslog
@@ -116,7 +94,7 @@ def sensor(work, name, conf, pcap, rrd, syslog=False):
         with open(js) as fp:
             recs = [json.loads(l) for l in fp]
     wall, user, sys_, rss = float(t[0]), float(t[1]), float(t[2]), int(t[3])
-    s = summary_of(text) if "summary " in text else {}
+    s = swsummary.of(text)
     if not check(rc == 0 and s, "%s: spanwatch exit %d: %s" % (name, rc, "\n".join(
             l for l in text.splitlines() if not l.startswith("alert="))[-600:])):
         s = s or {}
@@ -158,7 +136,8 @@ def body(work):
     run([os.path.join(SW_BIN, "spanwatch-gen"), "-q", "-w", gen_pcap, "--truth", truth_tsv,
          "--conf-dir", os.path.join(work, "conf"), "--seed", "3", "--subscribers", "100",
          "--duration", str(DURATION), "--rate", "120"])
-    truth, gtot = read_truth(truth_tsv)
+    comments, rows = gentruth.read(truth_tsv)
+    truth, gtot = gentruth.steps(rows), gentruth.totals(comments)
 
     # Victims: 16 subscribers of a /20 each, added to the generated map.
     subs = os.path.join(work, "subscribers.txt")

@@ -20,7 +20,6 @@ and in a real browser. Called by t_dashboard.sh:
 Exit 0 pass, 1 fail, 77 skip (no chromium: the last line says why).
 """
 import collections
-import csv
 import functools
 import html.parser
 import http.server
@@ -31,6 +30,9 @@ import subprocess
 import sys
 import tempfile
 import threading
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import gentruth  # noqa: E402
 
 SITE, TRUTH, ARTIFACTS = sys.argv[1:4]
 CHROMIUM_FLAGS = [
@@ -97,18 +99,12 @@ def parse(text):
 
 
 def read_truth(path):
-    bots, bt = [], collections.Counter()
-    with open(path) as f:
-        lines = []
-        for line in f:
-            if line.startswith("# bots="):
-                bots = [b for b in line.strip()[7:].split(",") if b]
-            elif not line.startswith("#"):
-                lines.append(line)
-    for row in csv.DictReader(lines, delimiter="\t"):
-        bt[row["subscriber"]] += sum(int(row[k]) for k in (
-            "bt_plain_in", "bt_plain_out", "bt_enc_in", "bt_enc_out"))
-    return bots, bt
+    """The bots and each subscriber's BitTorrent bytes (plain and
+    encrypted, both ways) of the generator's truth."""
+    comments, rows = gentruth.read(path)
+    bt = collections.Counter({s: sum(v) for s, v in gentruth.sums(rows, (
+        "bt_plain_in", "bt_plain_out", "bt_enc_in", "bt_enc_out")).items()})
+    return gentruth.names(comments, "bots"), bt
 
 
 def bytes_of(text):

@@ -25,6 +25,9 @@ import tempfile
 import time
 import zlib
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import gentruth  # noqa: E402
+
 SITE, SITE_B, CONF, TRUTH, ALERTS, SENSOR, ARTIFACTS = sys.argv[1:8]
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
          "--disable-background-networking", "--disable-component-update",
@@ -115,28 +118,6 @@ def url(path, q=None):
     return u + ("?q=" + q if q is not None else "")
 
 
-def read_truth():
-    hdr, rows, head = {}, {}, None
-    with open(TRUTH) as f:
-        for line in f:
-            if line.startswith("# "):
-                k, _, v = line[2:].strip().partition("=")
-                hdr.setdefault(k, []).append(v)
-                continue
-            if line.startswith("#"):
-                continue
-            f2 = line.rstrip("\n").split("\t")
-            if head is None:
-                head = f2
-                continue
-            r = dict(zip(head, f2))
-            t = rows.setdefault(r["subscriber"], {})
-            for k, v in r.items():
-                if k != "subscriber" and v.lstrip("-").isdigit():
-                    t[k] = t.get(k, 0) + int(v)
-    return hdr, rows
-
-
 def read_map():
     m = {}
     with open(os.path.join(CONF, "subscribers.txt")) as f:
@@ -167,11 +148,12 @@ def png_rows(path):
 
 
 def main():
-    hdr, truth = read_truth()
+    comments, rows = gentruth.read(TRUTH)
+    truth = gentruth.columns(rows)
     smap = read_map()
-    bots = [b for b in hdr.get("bots", [""])[0].split(",") if b]
-    exempt = [e for e in hdr.get("exempt", [""])[0].split(",") if e]
-    allow = [a.split(" ", 1)[1] for a in hdr.get("allow", []) if " " in a]
+    bots = gentruth.names(comments, "bots")
+    exempt = gentruth.names(comments, "exempt")
+    allow = [a.split(" ", 1)[1] for a in gentruth.values(comments, "allow") if " " in a]
     with open(os.path.join(SITE, "index.html")) as f:
         index_html = f.read()
     index = parse(index_html)

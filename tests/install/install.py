@@ -50,6 +50,7 @@ TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__fi
 SW_BIN = os.environ.get("SW_BIN") or os.path.join(TOP, "bin")
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 sys.path.insert(0, os.path.join(TOP, "tests", "live"))
+import gentruth  # noqa: E402
 import rrdsum  # noqa: E402
 import live  # noqa: E402  (its two namespaces joined by a veth pair)
 
@@ -304,36 +305,13 @@ def kill_netns_procs():
             pass
 
 
-def tsv_rows(path):
-    """The rows of one of spanwatch-gen's TSV files as dicts, and its
-    '#' lines."""
-    header, comments, rows = None, [], []
-    with open(path) as fp:
-        for line in fp:
-            if line.startswith("#"):
-                comments.append(line.rstrip("\n"))
-            elif header is None:
-                header = line.rstrip("\n").split("\t")
-            else:
-                rows.append(dict(zip(header, line.rstrip("\n").split("\t"))))
-    return comments, rows
-
-
 def read_truth(path):
     """(bots, per-subscriber [bytes_in, bytes_out, unauth, rcpt], total
     packets) from spanwatch-gen's truth."""
-    bots, subs, total = [], {}, 0
-    comments, rows = tsv_rows(path)
-    for line in comments:
-        if line.startswith("# bots="):
-            bots = line.split("=", 1)[1].split(",")
-        elif line.startswith("# totals"):
-            total = int(re.search(r"packets=(\d+)", line).group(1))
-    for r in rows:
-        t = subs.setdefault(r["subscriber"], [0, 0, 0, 0])
-        for i, k in enumerate(("bytes_in", "bytes_out", "smtp_direct_unauth", "smtp_rcpt")):
-            t[i] += int(r.get(k, 0))
-    return bots, subs, total
+    comments, rows = gentruth.read(path)
+    return (gentruth.names(comments, "bots"),
+            gentruth.sums(rows, ("bytes_in", "bytes_out", "smtp_direct_unauth", "smtp_rcpt")),
+            int(gentruth.totals(comments).get("packets", 0)))
 
 
 PROTO = {"tcp": "6", "udp": "17", "icmp": "1", "ipv6-icmp": "58", "icmp6": "58"}
@@ -347,7 +325,7 @@ def flow_key(proto, a, ap, b, bp):
 
 def truth_flows(path):
     return [(flow_key(r["proto"], r["src"], r["sport"], r["dst"], r["dport"]), r["subscriber"])
-            for r in tsv_rows(path)[1]]
+            for r in gentruth.read(path)[1]]
 
 
 def split_capture(work, pcap, subs_file, groups):

@@ -31,7 +31,9 @@ import time
 TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SW_BIN = os.environ.get("SW_BIN") or os.path.join(TOP, "bin")
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import gentruth  # noqa: E402
 import rrdsum  # noqa: E402
+import swsummary  # noqa: E402
 
 TAG = "sw%d" % (os.getpid() % 100000)
 NS_GEN, NS_SW = TAG + "g", TAG + "s"
@@ -66,20 +68,7 @@ def teardown():
 
 
 def truth_totals(path):
-    tot, header = {}, None
-    with open(path) as fp:
-        for line in fp:
-            if line.startswith("#"):
-                continue
-            f = line.rstrip("\n").split("\t")
-            if header is None:
-                header = f
-                continue
-            r = dict(zip(header, f))
-            t = tot.setdefault(r["subscriber"], [0, 0])
-            t[0] += int(r["bytes_in"])
-            t[1] += int(r["bytes_out"])
-    return tot
+    return gentruth.sums(gentruth.read(path)[1])
 
 
 def replay(pcap):
@@ -210,21 +199,21 @@ def run_case(work, pcap, truth, nthreads):
         bad_line = "%s:%d:" % (subs_file, len(lines) + 1)
         check(bad_line in err, "broken reload logged as %s" % bad_line)
         check("keeping the running configuration" in err, "broken reload kept the old map")
-        summary = next((l for l in err.splitlines() if l.startswith("summary ")), "")
-        drops = int(summary.split("drops=")[1].split()[0]) if "drops=" in summary else -1
+        summ = swsummary.of(err)
+        drops = int(summ.get("drops", -1))
         check(drops == 0, "no drops reported (%d)" % drops)
         per = [l for l in err.splitlines() if l.startswith("summary thread=")]
         for l in per:
             print("     " + l)
         if nthreads > 1:
-            pk = [int(l.split("packets=")[1].split()[0]) for l in per]
+            pk = [int(t["packets"]) for t in swsummary.threads(err)]
             check(len(pk) == nthreads and all(p > 0 for p in pk),
                   "each of %d capture threads captured packets (%s)" % (nthreads, ", ".join(map(str, pk))))
-            total = int(summary.split(" packets=")[1].split()[0]) if " packets=" in summary else -1
+            total = int(summ.get("packets", -1))
             check(total == sum(pk), "summary packets = sum over threads (%d)" % total)
         # sensor.rrd: packets merged over the threads exactly, drops once.
         sensor = rrdsum.totals(os.path.join(rrd, "sensor.rrd"), end=int(time.time()) + 120)
-        ip_packets = int(summary.split("ip_packets=")[1].split()[0]) if "ip_packets=" in summary else -1
+        ip_packets = int(summ.get("ip_packets", -1))
         check(abs(sensor.get("packets", 0) - ip_packets) <= 1 and sensor.get("drops", 0) == 0,
               "sensor.rrd packets = summary ip_packets (%.0f, %d), drops 0" % (sensor.get("packets", 0), ip_packets))
         san = [l for l in err.splitlines() if "Sanitizer" in l or "runtime error" in l]

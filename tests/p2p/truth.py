@@ -32,26 +32,14 @@ import os
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import gentruth  # noqa: E402
+
 ENC_MIN = 0.90
 BARE_MIN = 0.95
 BARE = ("bt_enc_bare", "utp_enc")   # --bt-bare: encrypted, no evidence in clear
 FP_MAX = 0.005
 PROTO = {"tcp": "6", "udp": "17", "icmp": "1", "icmp6": "58"}
-
-
-def rows(path):
-    with open(path) as fp:
-        lines = [l.rstrip("\n") for l in fp if not l.startswith("#")]
-    head = lines[0].split("\t")
-    for l in lines[1:]:
-        if l:
-            yield dict(zip(head, l.split("\t")))
-
-
-def comments(path):
-    with open(path) as fp:
-        return dict(l[2:].strip().split("=", 1) for l in fp
-                    if l.startswith("# ") and "=" in l and " " not in l[2:].strip().split("=", 1)[0])
 
 
 def key(proto, a, ap, b, bp):
@@ -110,12 +98,13 @@ def check_alerts(path, limit, truth, det, fp, step_max):
 def main():
     truth_path, tflows_path, flowlog, rrd = sys.argv[1:5]
     opts = dict(zip(sys.argv[5::2], sys.argv[6::2]))
-    meta = comments(truth_path)
+    tcomments, trows = gentruth.read(truth_path)
+    meta = gentruth.meta(tcomments)
     step = int(meta.get("step", 60))
     truth = collections.defaultdict(collections.Counter)
     step_max = collections.Counter()
     first = last = None
-    for r in rows(truth_path):
+    for r in trows:
         t = int(r["step"])
         first = t if first is None else min(first, t)
         last = t if last is None else max(last, t)
@@ -130,7 +119,7 @@ def main():
     # class in practice: DHT between the same two ports).
     tclass, tkind = {}, {}
     bare = collections.Counter()        # truth bytes of --bt-bare flows, by class
-    for r in rows(tflows_path):
+    for r in gentruth.read(tflows_path)[1]:
         k = key(r["proto"], r["src"], r["sport"], r["dst"], r["dport"])
         tclass[k] = r["class"]
         tkind[k] = r["kind"]
@@ -143,7 +132,7 @@ def main():
     fp = collections.defaultdict(collections.Counter)
     p2p_unknown = collections.defaultdict(collections.Counter)
     fails = []
-    for r in rows(flowlog):
+    for r in gentruth.read(flowlog)[1]:
         if r["subscriber"] == "-":
             continue
         k = key(r["proto"], r["src"], r["sport"], r["dst"], r["dport"])

@@ -75,6 +75,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 import netns  # noqa: E402
 import rrdsum  # noqa: E402
+import swsummary  # noqa: E402
 
 NET = netns.Topology("bt")
 TAG = NET.tag
@@ -174,11 +175,6 @@ def read_alerts(path):
                 a = json.loads(line)
                 res.append((a.get("alert"), a.get("subscriber")))
     return sorted(res)
-
-
-def summary(err):
-    line = next((l for l in reversed(err.splitlines()) if l.startswith("summary ")), "")
-    return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
 
 
 def flow_log(path):
@@ -323,7 +319,7 @@ def run_case(work, torrent, enc, transport, dht, procs):
     for cfg, (p, err) in lives.items():
         rc = stop(p)
         err.seek(0)
-        live_sum[cfg] = summary(err.read())
+        live_sum[cfg] = swsummary.of(err.read())
         check(rc == 0, "%s: live spanwatch (%s) exits 0 after SIGTERM (got %d)" % (name, cfg, rc))
         check(live_sum[cfg].get("drops") == "0", "%s: live (%s) reports no drops: %s"
               % (name, cfg, live_sum[cfg].get("drops")))
@@ -337,7 +333,7 @@ def run_case(work, torrent, enc, transport, dht, procs):
                                 "--flow-log", os.path.join(cd, "flows-pcap-%s.tsv" % cfg)),
                             capture_output=True, text=True)
         check(rp.returncode == 0, "%s: spanwatch -r (%s) exits 0 (got %d)" % (name, cfg, rp.returncode))
-        psum = summary(rp.stderr)
+        psum = swsummary.of(rp.stderr)
         for k in ("ip_packets", "ip_bytes", "flows"):
             check(live_sum[cfg].get(k) == psum.get(k), "%s (%s): summary %s live %s, pcap %s"
                   % (name, cfg, k, live_sum[cfg].get(k), psum.get(k)))

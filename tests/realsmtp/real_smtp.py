@@ -52,6 +52,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
 import netns  # noqa: E402
 import rrdsum  # noqa: E402
+import swsummary  # noqa: E402
 
 NET = netns.Topology("sm")
 TAG = NET.tag
@@ -217,11 +218,6 @@ def read_alerts(path):
     return sorted(res)
 
 
-def summary(err):
-    line = next((l for l in reversed(err.splitlines()) if l.startswith("summary ")), "")
-    return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
-
-
 def judge(label, rrd, alerts_path, exp, sess):
     got, smtp_sess = rrd_counts(rrd)
     for s in SUBS:
@@ -265,9 +261,9 @@ def retimed(work, pcap, conf):
                         os.path.join(work, "rrd-retimed"), "--no-syslog", "--alerts-json", alerts_path],
                        capture_output=True, text=True)
     check(r.returncode == 0, "retimed: spanwatch -r exits 0 (got %d)" % r.returncode)
-    check(summary(r.stderr).get("flows") == str(sessions * len(plan)),
+    check(swsummary.of(r.stderr).get("flows") == str(sessions * len(plan)),
           "retimed: %d flows (%d bot sessions x %d copies), got %s"
-          % (sessions * len(plan), sessions, len(plan), summary(r.stderr).get("flows")))
+          % (sessions * len(plan), sessions, len(plan), swsummary.of(r.stderr).get("flows")))
     alerts = [json.loads(l) for l in open(alerts_path) if l.strip()] if os.path.exists(alerts_path) else []
     surge = [a for a in alerts if a.get("alert") == "smtp_surge"]
     change = base + 31 * 3600
@@ -358,7 +354,7 @@ def main():
         srv.wait(10)
         live_err.seek(0)
         lerr = live_err.read()
-        lsum = summary(lerr)
+        lsum = swsummary.of(lerr)
         check(lsum.get("drops") == "0", "live: no drops (summary drops=%s)" % lsum.get("drops"))
 
         exp, sess = expected_from_swaks(runs, results)
@@ -381,7 +377,7 @@ def main():
                                "--flow-log", os.path.join(work, "flows-pcap.tsv")),
                            capture_output=True, text=True)
         check(r.returncode == 0, "spanwatch -r on tcpdump's capture exits 0 (got %d)" % r.returncode)
-        psum = summary(r.stderr)
+        psum = swsummary.of(r.stderr)
         pcap_got, pcap_al = judge("pcap", rrd_pcap, pcap_alerts, exp, sess)
         check(live_got == pcap_got and live_al == pcap_al, "live and pcap runs agree")
         retimed(work, pcap, conf)

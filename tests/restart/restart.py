@@ -43,6 +43,7 @@ import time
 TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SW_BIN = os.environ.get("SW_BIN") or os.path.join(TOP, "bin")
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import gentruth  # noqa: E402
 import rrdsum  # noqa: E402
 
 T = 1767225600
@@ -144,20 +145,7 @@ def feed_paced(stream, pc, a, b, speed, stop_at=None, started=None):
 # ---------------------------------------------------------------- truth
 
 def read_truth(path):
-    truth = {}
-    header = None
-    with open(path) as fp:
-        for line in fp:
-            if line.startswith("#"):
-                continue
-            f = line.rstrip("\n").split("\t")
-            if header is None:
-                header = f
-                continue
-            row = dict(zip(header, f))
-            truth.setdefault(row["subscriber"], {})[int(row["step"]) + STEP] = (
-                int(row["bytes_in"]), int(row["bytes_out"]))
-    return truth
+    return gentruth.steps(gentruth.read(path)[1], STEP)
 
 
 def rrd_steps(d, sub):

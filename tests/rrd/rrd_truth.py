@@ -20,7 +20,9 @@ import time
 TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SW_BIN = os.environ.get("SW_BIN") or os.path.join(TOP, "bin")
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import gentruth  # noqa: E402
 import rrdsum  # noqa: E402
+import swsummary  # noqa: E402
 
 failures = []
 
@@ -36,31 +38,12 @@ def close(a, b):
 
 
 def read_truth(path):
-    truth = {}
-    with open(path) as fp:
-        header = None
-        for line in fp:
-            if line.startswith("#"):
-                continue
-            f = line.rstrip("\n").split("\t")
-            if header is None:
-                header = f
-                continue
-            row = dict(zip(header, f))
-            # Truth names a step by its start; spanwatch by its end.
-            truth.setdefault(row["subscriber"], {})[int(row["step"]) + 60] = (
-                int(row["bytes_in"]), int(row["bytes_out"]))
-    return truth
+    return gentruth.steps(gentruth.read(path)[1])
 
 
 def spanwatch(args, **kw):
     return subprocess.run([os.path.join(SW_BIN, "spanwatch"), "--no-syslog", "-q", "-v"] + args,
                           capture_output=True, text=True, **kw)
-
-
-def summary_of(stderr):
-    line = next(l for l in stderr.splitlines() if l.startswith("summary "))
-    return dict(kv.split("=", 1) for kv in line.split()[1:])
 
 
 def tshark_totals(pcap):
@@ -167,7 +150,7 @@ def main():
         err = proc.stderr.read().decode(errors="replace")
         rc = proc.wait(60)
         check(rc == 0, "SIGTERM run exit %d: %s" % (rc, err[-500:]))
-        s = summary_of(err)
+        s = swsummary.of(err)
         st = rrdsum.totals(os.path.join(d3, "sensor.rrd"))
         print("SIGTERM: read %s packets %s bytes; sensor.rrd %.1f %.1f" % (s["ip_packets"], s["ip_bytes"],
               st.get("packets", 0), st.get("bytes", 0)))

@@ -49,7 +49,9 @@ TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__fi
 SW_BIN = os.environ.get("SW_BIN") or os.path.join(TOP, "bin")
 HERE = os.path.join(TOP, "tests", "rrdfault")
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import gentruth  # noqa: E402
 import rrdsum  # noqa: E402
+import swsummary  # noqa: E402
 
 EXIT_BOUND = 30      # seconds from the end of input (or SIGTERM) to exit
 HANG = int(os.environ.get("RRDFAULT_HANG", "90"))  # a run going on longer hangs
@@ -89,27 +91,9 @@ def spanwatch(args):
     return rc, err, time.monotonic() - t0
 
 
-def summary_of(err):
-    line = next((l for l in err.splitlines() if l.startswith("summary ")), None)
-    return dict(kv.split("=", 1) for kv in line.split()[1:]) if line else {}
-
-
 def read_truth(path, step):
     """{subscriber: {step end: (bytes_in, bytes_out)}} of spanwatch-gen's truth."""
-    truth, header = {}, None
-    with open(path) as fp:
-        for line in fp:
-            if line.startswith("#"):
-                continue
-            f = line.rstrip("\n").split("\t")
-            if header is None:
-                header = f
-                continue
-            row = dict(zip(header, f))
-            # Truth names a step by its start; spanwatch by its end.
-            truth.setdefault(row["subscriber"], {})[int(row["step"]) + step] = (
-                int(row["bytes_in"]), int(row["bytes_out"]))
-    return truth
+    return gentruth.steps(gentruth.read(path)[1], step)
 
 
 def truth_subscribers(path):
@@ -273,7 +257,7 @@ def case_fifo(w):
     lost = lost_line(err)
     check(lost is not None and lost[1] == 1 and victim in lost[2], "fifo: lost line %s" % (lost,))
     if rc is not None:
-        s = summary_of(err)
+        s = swsummary.of(err)
         st = rrdsum.totals(os.path.join(d, "sensor.rrd"))
         check(abs(st.get("bytes", 0) - int(s.get("ip_bytes", -1))) < 1,
               "fifo: sensor.rrd holds %.0f bytes, the summary %s" % (st.get("bytes", 0), s.get("ip_bytes")))

@@ -38,6 +38,7 @@ import tempfile
 TOP = os.environ.get("TOP") or os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SW_BIN = os.environ.get("SW_BIN") or os.path.join(TOP, "bin")
 sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import gentruth  # noqa: E402
 import rrdsum  # noqa: E402
 
 WINDOW = 300
@@ -65,32 +66,15 @@ def main():
                     "--conf-dir", work, "--seed", "7", "--subscribers", "8", "--bots", "0",
                     "--exempt", "0", "--routine", "4", "--switchers", "2", "--rate", "0.05",
                     "--duration", str(40 * 3600)], check=True, timeout=120)
-    routine, switch = {}, {}
-    with open(truth) as fp:
-        for line in fp:
-            if line.startswith("# routine="):
-                for item in line.split("=", 1)[1].strip().split(","):
-                    name, how = item.split(":")
-                    routine[name] = how
-            elif line.startswith("# switchers="):
-                for item in line.split("=", 1)[1].strip().split(","):
-                    name, at = item.split("@")
-                    switch[name] = int(at)
+    comments = gentruth.read(truth)[0]
+    routine = dict(item.split(":") for item in gentruth.names(comments, "routine"))
+    switch = {name: int(at) for name, at in (item.split("@") for item in gentruth.names(comments, "switchers"))}
     check(len(routine) == 4 and len(switch) == 2, "truth names 4 routine senders and 2 switchers "
           "(%s, %s)" % (routine, switch))
     direct = {}     # subscriber -> start times of its direct sessions
-    with open(os.path.join(work, "t.flows.tsv")) as fp:
-        cols = None
-        for line in fp:
-            if line.startswith("#"):
-                continue
-            row = line.rstrip("\n").split("\t")
-            if cols is None:
-                cols = {c: i for i, c in enumerate(row)}
-                continue
-            if row[cols["class"]] in ("auth", "unauth", "tls"):
-                direct.setdefault(row[cols["subscriber"]], []).append(
-                    (float(row[cols["first_ts"]]), row[cols["class"]]))
+    for r in gentruth.read(os.path.join(work, "t.flows.tsv"))[1]:
+        if r["class"] in ("auth", "unauth", "tls"):
+            direct.setdefault(r["subscriber"], []).append((float(r["first_ts"]), r["class"]))
 
     rrd, js = os.path.join(work, "rrd"), os.path.join(work, "alerts.json")
     p = subprocess.run([os.path.join(SW_BIN, "spanwatch"), "-c", os.path.join(work, "spanwatch.conf"),

@@ -23,6 +23,9 @@ import tempfile
 
 TOP = os.environ.get("TOP", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SW_BIN = os.environ.get("SW_BIN", os.path.join(TOP, "bin"))
+sys.path.insert(0, os.path.join(TOP, "tests", "lib"))
+import gentruth  # noqa: E402
+
 STEP = 60
 # Long enough for a bot to pass the default maxima several times over,
 # small enough for a test (a few hundred MB, under a second to write).
@@ -40,22 +43,8 @@ def fail(msg):
 
 
 def read_truth(path):
-    meta, rows, head = {}, [], None
-    with open(path) as f:
-        for line in f:
-            line = line.rstrip("\n")
-            if line.startswith("#"):
-                for tok in line[1:].split():
-                    if "=" in tok:
-                        k, v = tok.split("=", 1)
-                        meta.setdefault(k, v)
-                continue
-            cols = line.split("\t")
-            if head is None:
-                head = cols
-                continue
-            rows.append(dict(zip(head, cols)))
-    return meta, rows
+    comments, rows = gentruth.read(path)
+    return gentruth.meta(comments), rows
 
 
 def fetch(path, start, end):
@@ -122,12 +111,9 @@ def check_seed(work, seed, extra):
     # banner refusal is 2-3 client packets after the handshake): only to
     # explain a mismatch, never to excuse one.
     refused_tls = {}
-    with open(os.path.join(work, "truth.flows.tsv")) as f:
-        head = f.readline().rstrip("\n").split("\t")
-        for line in f:
-            row = dict(zip(head, line.rstrip("\n").split("\t")))
-            if row.get("class") == "tls" and int(row.get("c2s_pkts", 99)) <= 6:
-                refused_tls[row["subscriber"]] = refused_tls.get(row["subscriber"], 0) + 1
+    for row in gentruth.read(os.path.join(work, "truth.flows.tsv"))[1]:
+        if row.get("class") == "tls" and int(row.get("c2s_pkts", 99)) <= 6:
+            refused_tls[row["subscriber"]] = refused_tls.get(row["subscriber"], 0) + 1
 
     subs_dir = os.path.join(rrd, "subscribers")
     names = sorted(set(tot) | {f[:-4] for f in os.listdir(subs_dir)})
