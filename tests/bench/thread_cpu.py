@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """thread_cpu.py CMD...: runs CMD and prints, at its end, the CPU seconds
 (user + system) of each of its threads by name, read from
-/proc/PID/task/*/stat while it runs (the last reading of each thread), and
-the wall seconds. For make bench: where a run's time goes, thread by
-thread, which a loaded machine's wall clock does not show."""
+/proc/PID/task/*/stat while it runs (the last reading of each thread), the
+wall seconds, and the highest RssAnon and RssFile of /proc/PID/status (in
+MiB: the process's own memory, and the pages of mapped files it holds, page
+cache that others share). For make bench: where a run's time and memory
+go, thread by thread, which a loaded machine's wall clock and the peak RSS
+alone do not show."""
 import os
 import subprocess
 import sys
@@ -28,18 +31,32 @@ def sample(pid, seen):
         seen[tid] = (name, (int(f[11]) + int(f[12])) / HZ)
 
 
+def memory(pid, peak):
+    try:
+        with open("/proc/%d/status" % pid) as fp:
+            for line in fp:
+                k = line.split(":")[0]
+                if k in ("RssAnon", "RssFile"):
+                    peak[k] = max(peak.get(k, 0), int(line.split()[1]))
+    except OSError:
+        pass
+
+
 def main():
     t0 = time.time()
     proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    seen = {}
+    seen, peak = {}, {}
     while proc.poll() is None:
         sample(proc.pid, seen)
+        memory(proc.pid, peak)
         time.sleep(0.05)
     wall = time.time() - t0
     by = {}
     for name, cpu in seen.values():
         by[name] = by.get(name, 0.0) + cpu
-    print("wall=%.2f %s" % (wall, " ".join("%s=%.2f" % kv for kv in sorted(by.items()))))
+    print("wall=%.2f anon_mib=%.1f file_mib=%.1f %s" % (
+        wall, peak.get("RssAnon", 0) / 1024, peak.get("RssFile", 0) / 1024,
+        " ".join("%s=%.2f" % kv for kv in sorted(by.items()))))
     return proc.returncode
 
 
