@@ -261,12 +261,20 @@ r_data(struct smtp_sess *s, unsigned code)
 	}
 }
 
+/* The reply to a message's end (the dot, or BDAT LAST): a message when
+ * the server took it. */
+static void
+r_bdat_last(struct smtp_sess *s, unsigned code)
+{
+	pend_pop(s);
+	if (code / 100 == 2)
+		sat16(&s->msgs);
+}
+
 static void
 r_body(struct smtp_sess *s, unsigned code)
 {
-	pend_pop(s);
-	if (code / 100 == 2 && s->msgs != UINT16_MAX)
-		s->msgs++;
+	r_bdat_last(s, code);
 	if (s->cmode == CM_BODY) {
 		/* The server saw the end of the message we missed. */
 		sat16(&s->st.forced);
@@ -274,14 +282,6 @@ r_body(struct smtp_sess *s, unsigned code)
 		smtp_body_reset(s);
 		client_line_reset(s);
 	}
-}
-
-static void
-r_bdat_last(struct smtp_sess *s, unsigned code)
-{
-	pend_pop(s);
-	if (code / 100 == 2 && s->msgs != UINT16_MAX)
-		s->msgs++;
 }
 
 static void
