@@ -224,27 +224,15 @@ alertlog_parse(const char *line, struct alert_rec *rec)
 	return 0;
 }
 
-int
-alertlog_load(const char *path, time_t from, time_t to, size_t cap,
+/* Adds the alerts of fp (named path) to out. Returns 0, or -1 (logged)
+ * on a read error. */
+static int
+load_file(FILE *fp, const char *path, time_t from, time_t to,
     struct alertlog *out)
 {
 	char line[ALERTLOG_LINE_MAX];
 	int cut = 0;
-	FILE *fp;
 
-	memset(out, 0, sizeof *out);
-	fp = fopen(path, "r");
-	if (fp == NULL) {
-		log_err("%s: %s", path, strerror(errno));
-		return -1;
-	}
-	out->ring = calloc(cap ? cap : 1, sizeof *out->ring);
-	if (out->ring == NULL) {
-		log_err("out of memory");
-		fclose(fp);
-		return -1;
-	}
-	out->cap = cap;
 	while (fgets(line, sizeof line, fp) != NULL) {
 		size_t len = strlen(line);
 		struct alert_rec rec;
@@ -270,21 +258,57 @@ alertlog_load(const char *path, time_t from, time_t to, size_t cap,
 		if (rec.ts < from || rec.ts > to)
 			continue;
 		out->total++;
-		if (cap == 0)
+		if (out->cap == 0)
 			continue;
 		out->ring[out->head] = rec;
-		out->head = (out->head + 1) % cap;
-		if (out->n < cap)
+		out->head = (out->head + 1) % out->cap;
+		if (out->n < out->cap)
 			out->n++;
 	}
 	if (ferror(fp)) {
 		log_err("%s: read error", path);
-		fclose(fp);
-		alertlog_free(out);
 		return -1;
 	}
-	fclose(fp);
 	return 0;
+}
+
+int
+alertlog_load(const char *path, time_t from, time_t to, size_t cap,
+    struct alertlog *out)
+{
+	char prev[4096];
+	FILE *fp, *pf = NULL;
+	int rc = 0;
+
+	memset(out, 0, sizeof *out);
+	fp = fopen(path, "r");
+	if (fp == NULL) {
+		log_err("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* logrotate's last rotation (delaycompress leaves it as it was):
+	 * without it, a rotation at midnight would empty the last day's
+	 * tables. Older, compressed files are not read. */
+	if ((size_t)snprintf(prev, sizeof prev, "%s.1", path) < sizeof prev &&
+	    (pf = fopen(prev, "r")) == NULL && errno != ENOENT)
+		log_warn("%s: %s (its alerts are not shown)", prev,
+		    strerror(errno));
+	out->ring = calloc(cap ? cap : 1, sizeof *out->ring);
+	if (out->ring == NULL) {
+		log_err("out of memory");
+		rc = -1;
+	}
+	out->cap = cap;
+	if (rc == 0 && pf)
+		rc = load_file(pf, prev, from, to, out);
+	if (rc == 0)
+		rc = load_file(fp, path, from, to, out);
+	if (pf)
+		fclose(pf);
+	fclose(fp);
+	if (rc < 0)
+		alertlog_free(out);
+	return rc;
 }
 
 void

@@ -37,8 +37,9 @@ struct alertlog {
 };
 
 /* Reads path, keeping the latest cap alerts with from <= ts <= to, in
- * file order (spanwatch writes them in packet-time order). Returns 0, or
- * -1 (logged) if the file cannot be opened or memory runs out. */
+ * file order (spanwatch writes them in packet-time order); path.1, the
+ * file logrotate renamed last, is read first where it exists. Returns 0,
+ * or -1 (logged) if path cannot be opened or read or memory runs out. */
 int alertlog_load(const char *path, time_t from, time_t to, size_t cap,
     struct alertlog *out);
 

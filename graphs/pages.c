@@ -361,7 +361,8 @@ alert_list(struct html *h, const struct pages_in *in,
 		return;
 	}
 	/* The index lists the last day; a subscriber's page its whole
-	 * history in the file (the latest SITE_ALERTS_KEPT alerts). */
+	 * history in the files read (the latest SITE_ALERTS_KEPT alerts of
+	 * the alerts file and of the one logrotate renamed last). */
 	time_t from = name != NULL ? 0 : s->day_start;
 
 	total = alertlog_count(al, name, from, s->end);

@@ -239,6 +239,42 @@ test_load(void **st)
 	    &al), -1);
 }
 
+/* After a rotation: the renamed file (path.1) first, then the new one. */
+static void
+test_load_rotated(void **st)
+{
+	char dir[] = "/tmp/spanwatch-alertlog.XXXXXX", path[64], prev[80];
+	struct alertlog al;
+	FILE *fp;
+
+	(void)st;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/alerts.json", dir);
+	snprintf(prev, sizeof prev, "%s.1", path);
+	fp = fopen(prev, "w");
+	assert_non_null(fp);
+	fprintf(fp, "{\"alert\":\"r1\",\"ts\":\"2026-01-01T23:58:00Z\"}\n");
+	fprintf(fp, "{\"alert\":\"r2\",\"ts\":\"2026-01-01T23:59:00Z\"}\n");
+	fclose(fp);
+	fp = fopen(path, "w");
+	assert_non_null(fp);
+	fprintf(fp, "{\"alert\":\"r3\",\"ts\":\"2026-01-02T00:01:00Z\"}\n");
+	fclose(fp);
+
+	assert_int_equal(alertlog_load(path, 0, 2000000000, 2, &al), 0);
+	assert_int_equal(al.total, 3);
+	assert_int_equal(al.n, 2);
+	assert_string_equal(alertlog_get(&al, 0)->kind, "r2");
+	assert_string_equal(alertlog_get(&al, 1)->kind, "r3");
+	alertlog_free(&al);
+
+	/* The new file missing is still an error, whatever path.1 holds. */
+	unlink(path);
+	assert_int_equal(alertlog_load(path, 0, 2000000000, 2, &al), -1);
+	unlink(prev);
+	rmdir(dir);
+}
+
 int
 main(void)
 {
@@ -249,6 +285,7 @@ main(void)
 		cmocka_unit_test(test_parse_spanwatch),
 		cmocka_unit_test(test_parse_hostile),
 		cmocka_unit_test(test_load),
+		cmocka_unit_test(test_load_rotated),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
