@@ -42,22 +42,31 @@ def memory(pid, peak):
         pass
 
 
-def main():
+def run(cmd, interval=0.05, stderr=subprocess.DEVNULL):
+    """Runs cmd, sampling it every interval seconds. Returns (exit status,
+    wall seconds, {thread name: CPU seconds}, {"RssAnon"/"RssFile": peak
+    KiB}); a thread's CPU is its last reading, so each may be short by up
+    to one interval."""
     t0 = time.time()
-    proc = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr)
     seen, peak = {}, {}
     while proc.poll() is None:
         sample(proc.pid, seen)
         memory(proc.pid, peak)
-        time.sleep(0.05)
+        time.sleep(interval)
     wall = time.time() - t0
     by = {}
     for name, cpu in seen.values():
         by[name] = by.get(name, 0.0) + cpu
+    return proc.returncode, wall, by, peak
+
+
+def main():
+    rc, wall, by, peak = run(sys.argv[1:])
     print("wall=%.2f anon_mib=%.1f file_mib=%.1f %s" % (
         wall, peak.get("RssAnon", 0) / 1024, peak.get("RssFile", 0) / 1024,
         " ".join("%s=%.2f" % kv for kv in sorted(by.items()))))
-    return proc.returncode
+    return rc
 
 
 if __name__ == "__main__":
