@@ -224,11 +224,10 @@ alertlog_parse(const char *line, struct alert_rec *rec)
 	return 0;
 }
 
-/* Adds the alerts of fp (named path) to out. Returns 0, or -1 (logged)
- * on a read error. */
+/* Adds the alerts of fp to out. Returns 0, or -1 on a read error (for
+ * the caller to say how much it matters). */
 static int
-load_file(FILE *fp, const char *path, time_t from, time_t to,
-    struct alertlog *out)
+load_file(FILE *fp, time_t from, time_t to, struct alertlog *out)
 {
 	char line[ALERTLOG_LINE_MAX];
 	int cut = 0;
@@ -265,11 +264,7 @@ load_file(FILE *fp, const char *path, time_t from, time_t to,
 		if (out->n < out->cap)
 			out->n++;
 	}
-	if (ferror(fp)) {
-		log_err("%s: read error", path);
-		return -1;
-	}
-	return 0;
+	return ferror(fp) ? -1 : 0;
 }
 
 int
@@ -299,10 +294,14 @@ alertlog_load(const char *path, time_t from, time_t to, size_t cap,
 		rc = -1;
 	}
 	out->cap = cap;
-	if (rc == 0 && pf)
-		rc = load_file(pf, prev, from, to, out);
-	if (rc == 0)
-		rc = load_file(fp, path, from, to, out);
+	/* A rotated file that cannot be read to its end costs its alerts
+	 * on the pages, not the pages. */
+	if (rc == 0 && pf && load_file(pf, from, to, out) < 0)
+		log_warn("%s: read error (its alerts are not all shown)", prev);
+	if (rc == 0 && load_file(fp, from, to, out) < 0) {
+		log_err("%s: read error", path);
+		rc = -1;
+	}
 	if (pf)
 		fclose(pf);
 	fclose(fp);
