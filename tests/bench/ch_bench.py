@@ -24,7 +24,6 @@ ClickHouse class), on one generated capture (SEED, SUBS, DURATION, RATE below):
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import shutil
@@ -54,8 +53,7 @@ def run_sw(conf, pcap, rrd):
     shutil.rmtree(rrd, ignore_errors=True)
     c0 = cpu_children()
     with tempfile.TemporaryFile("w+") as err:
-        rc, wall, by, _ = thread_cpu.run([os.path.join(chtest.SW_BIN, "spanwatch"), "--no-syslog", "-v", "-c", conf,
-                                          "-r", pcap, "-o", rrd], interval=0.01, stderr=err)
+        rc, wall, by, _ = thread_cpu.run(chtest.spanwatch_argv(conf, pcap, rrd), interval=0.01, stderr=err)
         err.seek(0)
         text = err.read()
     cpu = cpu_children() - c0

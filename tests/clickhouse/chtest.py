@@ -172,10 +172,14 @@ def empty_pcap(work):
     return p
 
 
+def spanwatch_argv(conf, pcap, rrd):
+    return [os.path.join(SW_BIN, "spanwatch"), "--no-syslog", "-v", "-c", conf, "-r", pcap, "-o", rrd]
+
+
 def spanwatch(conf, pcap, rrd, timeout=300, stdin=None):
     t0 = time.time()
-    p = subprocess.run([os.path.join(SW_BIN, "spanwatch"), "--no-syslog", "-v", "-c", conf, "-r", pcap,
-                        "-o", rrd], capture_output=True, text=True, timeout=timeout, input=stdin)
+    p = subprocess.run(spanwatch_argv(conf, pcap, rrd), capture_output=True, text=True, timeout=timeout,
+                       input=stdin)
     p.elapsed = time.time() - t0
     return p
 
