@@ -46,14 +46,15 @@ struct dispatch {
 	uint32_t *rank;		/* by id: the name's hash (local flows compare it) */
 	uint8_t *worker;	/* by id */
 	uint8_t slot[DISPATCH_SLOTS];	/* by the top byte of a hash */
+	int empty;			/* no subscribers: transit is one unit */
 	struct memo4 *memo4;	/* 1 << MEMO4_BITS */
 	struct memo6 *memo6;	/* 1 << MEMO6_BITS */
 };
 
 /* FNV-1a, then mixed: stable across runs and machines, as the worker of
  * a name must be. */
-static uint32_t
-name_hash(const char *s)
+uint32_t
+dispatch_rank(const char *s)
 {
 	uint64_t h = 0xcbf29ce484222325ULL;
 
@@ -97,13 +98,14 @@ dispatch_new(const struct submap *subs, unsigned n, unsigned lead)
 		d->memo4[i].id = MEMO_EMPTY;
 	for (size_t i = 0; i < ((size_t)1 << MEMO6_BITS); i++)
 		d->memo6[i].id = MEMO_EMPTY;
+	d->empty = count == 0;
 	/* Worker 0's slots first, then the others' in turn: the same n and
 	 * lead give every name the same worker, whatever the map's order. */
 	lead = d->n == 1 ? DISPATCH_SLOTS : lead < DISPATCH_SLOTS ? lead : DISPATCH_SLOTS - 1;
 	for (unsigned s = 0; s < DISPATCH_SLOTS; s++)
 		d->slot[s] = (uint8_t)(s < lead ? 0 : 1 + (s - lead) % (d->n - 1));
 	for (size_t i = 0; i < count; i++) {
-		d->rank[i] = name_hash(submap_name(subs, (int)i));
+		d->rank[i] = dispatch_rank(submap_name(subs, (int)i));
 		d->worker[i] = d->slot[d->rank[i] >> 24];
 	}
 	return d;
@@ -215,8 +217,6 @@ dispatch_worker(struct dispatch *d, const struct pkt *p, int32_t *sub)
 {
 	int32_t s = sub_of(d, p->family, p->src);
 	int32_t t = sub_of(d, p->family, p->dst);
-	uint64_t a, b;
-	size_t alen = p->family == 6 ? 16 : 4;
 
 	if (s < 0)
 		s = t;
@@ -230,10 +230,20 @@ dispatch_worker(struct dispatch *d, const struct pkt *p, int32_t *sub)
 	*sub = s;
 	if (s >= 0)
 		return d->worker[s];
-	/* Transit: the address pair, in either order. */
-	a = hash_words(p->src, 16, alen);
-	b = hash_words(p->dst, 16, alen);
-	return d->slot[hash_mix(a ^ b) >> 56];
+	/* With no subscribers, transit is one unit of nDPI's caches
+	 * (dpicache.h), and a unit is one worker's. */
+	if (d->empty)
+		return 0;
+	return d->slot[dispatch_transit_slot(p->family, p->src, p->dst)];
+}
+
+unsigned
+dispatch_transit_slot(uint8_t family, const uint8_t *a, const uint8_t *b)
+{
+	size_t alen = family == 6 ? 16 : 4;
+
+	/* The address pair, in either order. */
+	return (unsigned)(hash_mix(hash_words(a, 16, alen) ^ hash_words(b, 16, alen)) >> 56);
 }
 
 unsigned

@@ -45,6 +45,14 @@ unsigned dispatch_worker(struct dispatch *, const struct pkt *p, int32_t *sub);
  * decides one packet later. */
 void dispatch_prefetch(const struct dispatch *, const struct pkt *p);
 
+/* Transit addresses a and b's slot (0..DISPATCH_SLOTS-1; 16 bytes
+ * each, IPv4 in the first 4), the same in either order. */
+unsigned dispatch_transit_slot(uint8_t family, const uint8_t *a, const uint8_t *b);
+
+/* A subscriber name's rank: of a local flow's two ends, the lower one's
+ * worker takes it. */
+uint32_t dispatch_rank(const char *name);
+
 /* The worker subscriber id goes to (id of the map the table was built
  * for). */
 unsigned dispatch_worker_of(const struct dispatch *, int32_t id);
