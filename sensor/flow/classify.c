@@ -42,7 +42,7 @@ struct classify_stats {
 
 struct classifier {
 	struct ndpi_detection_module_struct *ndpi;
-	int borrowed;			/* its endpoint caches are another's */
+	struct dpicache *dc;		/* its endpoint caches, maybe another's */
 	struct ndpi_flow_struct *pool;
 	uint32_t *free_ids;		/* stack of unused pool slots */
 	uint32_t nfree, max;
@@ -70,8 +70,7 @@ classify_new(uint32_t max_states, uint32_t max_bytes)
 		NDPI_DEL_PROTOCOL_FROM_BITMASK(all, disabled_protocols[i]);
 	ndpi_set_protocol_detection_bitmask2(c->ndpi, &all);
 	ndpi_finalize_initialization(c->ndpi);
-	if (dpicache_make(c->ndpi) < 0) {
-		log_err("nDPI: no memory for its endpoint caches");
+	if ((c->dc = dpicache_new(c->ndpi)) == NULL) {
 		classify_free(c);
 		return NULL;
 	}
@@ -103,10 +102,13 @@ release(struct classifier *c, struct flow *f)
 int
 classify_share(struct classifier *c, struct classifier *owner)
 {
-	if (dpicache_share(c->ndpi, owner->ndpi) < 0)
-		return -1;
-	c->borrowed = 1;
-	return 0;
+	return dpicache_join(c->dc, c->ndpi, owner->dc);
+}
+
+struct dpicache *
+classify_caches(struct classifier *c)
+{
+	return c->dc;
 }
 
 void
@@ -115,8 +117,7 @@ classify_free(struct classifier *c)
 	if (!c)
 		return;
 	/* The owner frees shared caches (after every borrower is done). */
-	if (c->ndpi && c->borrowed)
-		dpicache_unshare(c->ndpi);
+	dpicache_free(c->dc, c->ndpi);
 	if (c->ndpi)
 		ndpi_exit_detection_module(c->ndpi);
 	free(c->pool);

@@ -25,11 +25,13 @@ void classify_free(struct classifier *);
 /* Several worker threads: c uses owner's caches of far endpoints from now
  * on (nDPI's BitTorrent peers, STUN and TLS certificates seen...), so that
  * what one subscriber's flow showed labels another's flow on another
- * worker, as with one thread. nDPI 4.2 reads and writes their 8-byte
- * entries without locks: a torn entry can at worst mislabel one flow.
- * Free c before owner. Returns 0, or -1 (logged) when they cannot be
- * shared (c keeps its own). */
+ * worker, in an order that does not depend on the threads (dpicache.h).
+ * Free c before owner. Returns 0. */
 int classify_share(struct classifier *c, struct classifier *owner);
+
+/* c's place in those caches, for the pipeline to say whose flow nDPI is
+ * looking at and when a step ends (dpicache.h). */
+struct dpicache *classify_caches(struct classifier *c);
 
 /* Gives packet p of flow f to nDPI unless f is already classified.
  * Returns 1 when detection ended on this packet, else 0. */
