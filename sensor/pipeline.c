@@ -15,6 +15,8 @@
 #include "alert.h"
 #include "classify.h"
 #include "collector.h"
+#include "dispatch.h"
+#include "dpicache.h"
 #include "flowlog.h"
 #include "frag.h"
 #include "log.h"
@@ -47,6 +49,7 @@ struct pipeline {
 	struct flow_table *flows;
 	struct frag_table *frags;
 	struct classifier *cls;
+	struct dpicache *dc;		/* cls's place in nDPI's endpoint caches */
 	struct flowlog *flog;
 	int flog_owned;
 	struct pipeline_stats st;
@@ -102,7 +105,39 @@ flow_subscriber(const struct pipeline *pl, const struct flow *f)
 	return submap_name(pl->env.subs, client >= 0 ? client : server);
 }
 
+static void end_step(void *ctx, time_t step_end);
+
+/* The unit of nDPI's endpoint caches f's entries are (dpicache.h): the
+ * subscriber the dispatch sends its packets by (dispatch.h's rule, so
+ * that a unit is one worker's), else its transit slot. */
+static int32_t
+dpi_unit(const struct pipeline *pl, const struct flow *f)
+{
+	int32_t a = f->sub_a, b = f->sub_b;
+
+	if (a >= 0 && b >= 0) {
+		uint32_t ra = dispatch_rank(submap_name(pl->env.subs, a));
+		uint32_t rb = dispatch_rank(submap_name(pl->env.subs, b));
+
+		return rb < ra || (rb == ra && b < a) ? b : a;
+	}
+	if (a >= 0 || b >= 0)
+		return a >= 0 ? a : b;
+	if (submap_count(pl->env.subs) == 0)
+		return DPICACHE_TRANSIT;
+	return DPICACHE_TRANSIT - 1 - (int32_t)dispatch_transit_slot(f->key.family, f->key.a, f->key.b);
+}
+
 /* ---- steps ------------------------------------------------------------ */
+
+/* The clock closed steps: what this step's flows told nDPI's caches is
+ * everyone's from here on (dpicache.h). */
+static void
+advance_clock(struct pipeline *pl, uint64_t ts_us)
+{
+	if (stepclock_advance(&pl->clock, (time_t)(ts_us / 1000000), end_step, pl) > 0)
+		dpicache_step(pl->dc);
+}
 
 static void
 end_step(void *ctx, time_t step_end)
@@ -129,6 +164,7 @@ on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 	struct pipeline *pl = ctx;
 	char app[64];
 
+	dpicache_enter(pl->dc, dpi_unit(pl, f));
 	classify_finish(pl->cls, f);
 	if (why == FLOW_END_EVICTED && pl->env.alerts) {
 		/* The table is full: a new flow took this one's place. */
@@ -167,6 +203,8 @@ pipeline_new(const struct pipeline_cfg *cfg)
 	pl->qbuf = malloc((size_t)QLEN * QSLOT_BYTES);
 	for (unsigned i = 0; pl->qbuf && i < QLEN; i++)
 		pl->q[i].buf = pl->qbuf + (size_t)i * QSLOT_BYTES;
+	if (pl->cls)
+		pl->dc = classify_caches(pl->cls);
 	if (!pl->flows || !pl->frags || !pl->cls || !pl->sub_seen || !pl->qbuf) {
 		log_err("cannot set up the packet path (max_flows %u): out of memory", cfg->max_flows);
 		pipeline_free(pl);
@@ -223,7 +261,7 @@ process(struct pipeline *pl, struct pkt *p, uint32_t bucket)
 			pl->st.frag_orphans++;
 	}
 	if (p->ts_us > pl->now_us) {
-		stepclock_advance(&pl->clock, (time_t)(p->ts_us / 1000000), end_step, pl);
+		advance_clock(pl, p->ts_us);
 		pl->now_us = p->ts_us;
 		flow_expire(pl->flows, p->ts_us, EXPIRE_BUDGET);
 	}
@@ -237,6 +275,8 @@ process(struct pipeline *pl, struct pkt *p, uint32_t bucket)
 	for (size_t i = 0; i < pl->ncollectors; i++)
 		if (collector_registry[i]->prefetch)
 			collector_registry[i]->prefetch(pl->cstate[i], &ev);
+	if (!ev.f->classified)
+		dpicache_enter(pl->dc, dpi_unit(pl, ev.f));
 	ev.classified_now = (uint8_t)classify_packet(pl->cls, ev.f, p);
 	for (size_t i = 0; i < pl->ncollectors; i++)
 		collector_registry[i]->packet(pl->cstate[i], &ev);
@@ -366,7 +406,7 @@ pipeline_advance(struct pipeline *pl, uint64_t ts_us)
 	/* What process() does when a packet moves the clock, without the
 	 * packet: the same steps close, the same flows expire. */
 	if (ts_us > pl->now_us) {
-		stepclock_advance(&pl->clock, (time_t)(ts_us / 1000000), end_step, pl);
+		advance_clock(pl, ts_us);
 		pl->now_us = ts_us;
 		flow_expire(pl->flows, ts_us, EXPIRE_BUDGET);
 	}
@@ -378,7 +418,7 @@ pipeline_tick(struct pipeline *pl, uint64_t now_us)
 	drain(pl);
 	if (now_us <= pl->now_us)
 		return;
-	stepclock_advance(&pl->clock, (time_t)(now_us / 1000000), end_step, pl);
+	advance_clock(pl, now_us);
 	pl->now_us = now_us;
 	/* No packet pays for this expiry: a larger slice is fine. */
 	flow_expire(pl->flows, now_us, 1024);
@@ -435,6 +475,18 @@ pipeline_finish(struct pipeline *pl)
 	drain(pl);
 	flow_drain(pl->flows);
 	stepclock_finish(&pl->clock, end_step, pl);
+	dpicache_leave(pl->dc);
+	if (dpicache_lost(pl->dc))
+		log_warn("nDPI endpoint caches: %llu entries lost (more than %u in a step on one "
+			 "worker): some flows may be labelled otherwise than with another number of threads",
+			 (unsigned long long)dpicache_lost(pl->dc), DPICACHE_OVERLAY);
+}
+
+void
+pipeline_step_done(struct pipeline *pl)
+{
+	drain(pl);
+	dpicache_arrive(pl->dc);
 }
 
 void

@@ -79,6 +79,11 @@ void pipeline_drain(struct pipeline *);
  * of that time would have. */
 void pipeline_advance(struct pipeline *, uint64_t ts_us);
 
+/* Several threads reading files: the step's last packet is behind (its
+ * close comes with the next pipeline_advance), so that nDPI's endpoint
+ * caches need not wait for this worker to close it (dpicache.h). */
+void pipeline_step_done(struct pipeline *);
+
 /* Live capture, between batches: moves the step clock and idle expiry to
  * wall time now_us even when no packet comes. */
 void pipeline_tick(struct pipeline *, uint64_t now_us);

@@ -109,6 +109,25 @@ static void
 broadcast(struct workers *ws, enum rec_kind kind, uint64_t ts_us, const struct sw_config *cfg,
 	  const struct submap *subs, uint64_t gen)
 {
+	/* Live, a worker that closed a step waits (nDPI's caches, dpicache.h)
+	 * for the others to close it too, and its ring may be full: the
+	 * clock goes to every ring with room first, or this loop could wait
+	 * on its ring while another waits for a time to close the step at. */
+	if (ws->live) {
+		struct timespec now;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		for (unsigned i = 0; i < ws->n; i++) {
+			struct rec *r = ws->w[i].started ? ring_reserve(ws->w[i].ring, REC_EVENT) : NULL;
+
+			if (!r)
+				continue;
+			r->kind = R_TICK_WALL;
+			r->ts_us = (uint64_t)now.tv_sec * 1000000 + (uint64_t)now.tv_nsec / 1000;
+			ring_commit(ws->w[i].ring, REC_EVENT);
+			ring_flush(ws->w[i].ring);
+		}
+	}
 	for (unsigned i = 0; i < ws->n; i++) {
 		struct rec *r;
 
@@ -233,7 +252,7 @@ dispatch_pkt(struct workers *ws, const struct pkt *p, const uint8_t *data, uint3
 static void
 step_barrier(struct workers *ws, uint64_t ts_us)
 {
-	broadcast(ws, R_TICK_PKT, ws->gnow_us, NULL, NULL, 0);
+	broadcast(ws, R_TICK_STEP, ws->gnow_us, NULL, NULL, 0);
 	for (unsigned i = ws->n; i-- > 0;) {
 		struct rec *r;
 
@@ -427,6 +446,10 @@ on_record(struct worker *wk, const struct rec *r)
 		return 0;
 	case R_TICK_PKT:
 		pipeline_advance(wk->pl, r->ts_us);
+		return 0;
+	case R_TICK_STEP:
+		pipeline_advance(wk->pl, r->ts_us);
+		pipeline_step_done(wk->pl);
 		return 0;
 	case R_TICK_WALL:
 		/* Sensor-wide drops are shard 0's to report, once. */

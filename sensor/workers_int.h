@@ -38,7 +38,8 @@ struct sw_config;
 /* Live: wall-clock ticks reach each worker at most this often. */
 #define TICK_US 20000
 
-enum rec_kind { R_PKT, R_TICK_PKT, R_TICK_WALL, R_RELOAD, R_END };
+/* R_TICK_STEP: packet time reached ts_us, the last of a step (files). */
+enum rec_kind { R_PKT, R_TICK_PKT, R_TICK_STEP, R_TICK_WALL, R_RELOAD, R_END };
 
 /* One ring record: a decoded packet and its frame (which p points into),
  * or an event. */

@@ -205,6 +205,7 @@ walk_barrier(struct worker *wk, uint64_t gnow_us, uint64_t ts_us)
 	uint64_t g;
 
 	pipeline_advance(wk->pl, gnow_us);
+	pipeline_step_done(wk->pl);
 	if (wk->idx != 0)
 		pipeline_advance(wk->pl, ts_us);
 	pthread_mutex_lock(&ws->mu);
