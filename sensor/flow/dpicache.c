@@ -147,7 +147,8 @@ dpicache_free(struct dpicache *m, struct ndpi_detection_module_struct *n)
 		return;
 	if (cur == m)
 		cur = NULL;
-	if (m->g != &m->own) {
+	/* m->g is NULL when dpicache_new failed half way. */
+	if (m->g && m->g != &m->own) {
 		struct group *g = m->g;
 
 		pthread_mutex_lock(&g->mu);
