@@ -69,10 +69,12 @@ struct collector {
 	/* Returns the collector's state, or NULL after logging why. */
 	void *(*start)(const struct collector_env *env);
 	void (*packet)(void *self, const struct flow_event *ev);
-	/* Optional: ev's flow is known and its packet call will follow,
-	 * after nDPI's and the collectors' before it: the loads it will
-	 * make can start now. */
-	void (*prefetch)(void *self, const struct flow_event *ev);
+	/* Optional: f is the likely flow of a packet two places behind in
+	 * the queue (flow_peek: its bucket's first flow, unchecked, so
+	 * perhaps another one): the loads its packet call will make, in
+	 * the collector's own per-subscriber and per-flow arrays, can
+	 * start now. Must only prefetch. */
+	void (*prefetch)(void *self, const struct flow *f);
 	void (*flow_end)(void *self, struct flow *f, enum flow_end why);
 	/* The step ending at step_end is over: report it, judge windows. */
 	void (*step)(void *self, time_t step_end);
@@ -99,12 +101,14 @@ extern const struct collector *const collector_registry[];
 /* The per-flow array of the collector described by d, for env's flow
  * table (flowstate.c): zeroed, d->flow_state bytes for each flow id (and
  * one more), the number of ids in *nflows (env->max_flows, or cfg's [sensor] max_flows
- * when the pipeline leaves it 0). calloc: it costs resident memory only
- * for the pages flows touch. Returns NULL (logged) when out of memory;
- * free() it. */
+ * when the pipeline leaves it 0). Mapped (bigmem.h): it costs resident
+ * memory only for the pages flows touch, in huge pages where the kernel
+ * has them. Returns NULL (logged) when out of memory; give it back with
+ * collector_flow_state_free (NULL is fine). */
 void *collector_flow_state(const struct collector_env *env,
     const struct sw_config *cfg, const struct collector_desc *d,
     uint32_t *nflows);
+void collector_flow_state_free(void *a, uint32_t nflows, const struct collector_desc *d);
 
 /* Logs (info, -v) the sensor's memory per flow: the flow table's and each
  * collector's declared state, and what max_flows flows cost. */

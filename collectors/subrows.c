@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "log.h"
 #include "rrdw.h"
 #include "submap.h"
@@ -20,7 +21,8 @@ subrows_init(struct subrows *r, const struct submap *map, unsigned width)
 	r->n = n;
 	r->width = width;
 	/* One spare row so that an empty map still gets real allocations. */
-	r->val = calloc((size_t)(n + 1) * width, sizeof *r->val);
+	/* Read at random, a row a packet (bigmem.h). */
+	r->val = bigmem_calloc((size_t)(n + 1) * width, sizeof *r->val);
 	r->touched = calloc(n + 1, sizeof *r->touched);
 	r->mark = calloc(n + 1, 1);
 	if (!r->val || !r->touched || !r->mark) {
@@ -34,7 +36,7 @@ subrows_init(struct subrows *r, const struct submap *map, unsigned width)
 void
 subrows_free(struct subrows *r)
 {
-	free(r->val);
+	bigmem_free(r->val, (size_t)(r->n + 1) * r->width, sizeof *r->val);
 	free(r->touched);
 	free(r->mark);
 	memset(r, 0, sizeof *r);

@@ -27,12 +27,20 @@ struct subrows {
 int subrows_init(struct subrows *r, const struct submap *map, unsigned width);
 void subrows_free(struct subrows *r);
 
-/* Counter col of subscriber id is about to be written: its line asked
- * for (a row per subscriber is rarely in the cache). */
+/* Subscriber id's row is about to be written (id < 0: none): its lines
+ * and its mark asked for (a row per subscriber is rarely in the cache).
+ * An id from a guessed flow may be stale: it is bounded, not trusted. */
 static inline void
-subrows_prefetch(const struct subrows *r, int32_t id, unsigned col)
+subrows_prefetch(const struct subrows *r, int32_t id)
 {
-	__builtin_prefetch(&r->val[(uint64_t)id * r->width + col], 1);
+	const uint64_t *row;
+
+	if (id < 0 || (uint32_t)id >= r->n)
+		return;
+	row = &r->val[(uint64_t)id * r->width];
+	__builtin_prefetch(row, 1);
+	__builtin_prefetch(row + r->width - 1, 1);
+	__builtin_prefetch(&r->mark[id], 1);
 }
 
 /* The counters of subscriber id for this step, marking it touched. */

@@ -52,15 +52,12 @@ volume_packet(void *self, const struct flow_event *ev)
 }
 
 static void
-volume_prefetch(void *self, const struct flow_event *ev)
+volume_prefetch(void *self, const struct flow *f)
 {
 	struct volume *v = self;
-	int32_t to = collector_sub_to(ev), from = collector_sub_from(ev);
 
-	if (to >= 0)
-		subrows_prefetch(&v->rows, to, V_IN);
-	if (from >= 0)
-		subrows_prefetch(&v->rows, from, V_OUT);
+	subrows_prefetch(&v->rows, f->sub_a);
+	subrows_prefetch(&v->rows, f->sub_b);
 }
 
 static void

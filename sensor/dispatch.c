@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "dpicache.h"
+#include "flow.h"
 #include "hash.h"
 #include "log.h"
 #include "submap.h"
@@ -244,6 +246,26 @@ dispatch_transit_slot(uint8_t family, const uint8_t *a, const uint8_t *b)
 
 	/* The address pair, in either order. */
 	return (unsigned)(hash_mix(hash_words(a, 16, alen) ^ hash_words(b, 16, alen)) >> 56);
+}
+
+_Static_assert(DISPATCH_TRANSIT == DPICACHE_TRANSIT, "one numbering of units");
+
+int32_t
+dispatch_unit(const struct submap *subs, const struct flow *f)
+{
+	int32_t a = f->sub_a, b = f->sub_b;
+
+	if (a >= 0 && b >= 0) {
+		uint32_t ra = dispatch_rank(submap_name(subs, a));
+		uint32_t rb = dispatch_rank(submap_name(subs, b));
+
+		return rb < ra || (rb == ra && b < a) ? b : a;
+	}
+	if (a >= 0 || b >= 0)
+		return a >= 0 ? a : b;
+	if (submap_count(subs) == 0)
+		return DISPATCH_TRANSIT;
+	return DISPATCH_TRANSIT - 1 - (int32_t)dispatch_transit_slot(f->key.family, f->key.a, f->key.b);
 }
 
 unsigned

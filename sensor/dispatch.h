@@ -24,6 +24,7 @@
 
 struct submap;
 struct dispatch;
+struct flow;
 
 /* Subscribers (by their name's hash) and transit pairs (by theirs) fall
  * into this many slots, and each slot has its worker. */
@@ -52,6 +53,16 @@ unsigned dispatch_transit_slot(uint8_t family, const uint8_t *a, const uint8_t *
 /* A subscriber name's rank: of a local flow's two ends, the lower one's
  * worker takes it. */
 uint32_t dispatch_rank(const char *name);
+
+/* The unit a flow's evidence belongs to in the caches every worker
+ * shares (nDPI's endpoint caches, dpicache.h; the p2p peer cache,
+ * peershare.h): the subscriber its packets go by (of a local flow's two
+ * ends, the lower rank), else its transit slot's, and with no
+ * subscribers at all the one transit unit. A unit's packets are all one
+ * worker's, in order. Subscriber id i is unit i, transit slot s is unit
+ * DISPATCH_TRANSIT - 1 - s. */
+#define DISPATCH_TRANSIT (-1)
+int32_t dispatch_unit(const struct submap *subs, const struct flow *f);
 
 /* The worker subscriber id goes to (id of the map the table was built
  * for). */

@@ -31,12 +31,15 @@
 #define MAX_COLLECTORS 16
 
 /* The lookup of a packet's flow is two cache misses (bucket, entry) that
- * dominated the packet path. Packets therefore wait in a queue of three:
- * the newest has its bucket prefetched, the next its flow entry, and the
- * oldest, whose memory has arrived by then, is processed. Every clock and
- * table sees the packets in their order; drain() empties the queue before
- * anything else (ticks, reloads, the end) looks at the state. */
-#define QLEN 3
+ * dominated the packet path, and the collectors' rows of its subscribers
+ * and per-flow state are more. Packets therefore wait in a queue of four:
+ * the newest has its bucket prefetched, the next its flow entry, the next
+ * (whose entry is in) its collectors' state, guessed from the bucket's
+ * first flow, and the oldest, whose memory has arrived by then, is
+ * processed. Every clock and table sees the packets in their order;
+ * drain() empties the queue before anything else (ticks, reloads, the
+ * end) looks at the state. */
+#define QLEN 4
 #define QSLOT_BYTES 262144	/* libpcap's largest snapshot length */
 
 struct qslot {
@@ -107,27 +110,6 @@ flow_subscriber(const struct pipeline *pl, const struct flow *f)
 
 static void end_step(void *ctx, time_t step_end);
 
-/* The unit of nDPI's endpoint caches f's entries are (dpicache.h): the
- * subscriber the dispatch sends its packets by (dispatch.h's rule, so
- * that a unit is one worker's), else its transit slot. */
-static int32_t
-dpi_unit(const struct pipeline *pl, const struct flow *f)
-{
-	int32_t a = f->sub_a, b = f->sub_b;
-
-	if (a >= 0 && b >= 0) {
-		uint32_t ra = dispatch_rank(submap_name(pl->env.subs, a));
-		uint32_t rb = dispatch_rank(submap_name(pl->env.subs, b));
-
-		return rb < ra || (rb == ra && b < a) ? b : a;
-	}
-	if (a >= 0 || b >= 0)
-		return a >= 0 ? a : b;
-	if (submap_count(pl->env.subs) == 0)
-		return DPICACHE_TRANSIT;
-	return DPICACHE_TRANSIT - 1 - (int32_t)dispatch_transit_slot(f->key.family, f->key.a, f->key.b);
-}
-
 /* ---- steps ------------------------------------------------------------ */
 
 /* The clock closed steps: what this step's flows told nDPI's caches is
@@ -164,7 +146,7 @@ on_flow_end(void *ctx, struct flow *f, enum flow_end why)
 	struct pipeline *pl = ctx;
 	char app[64];
 
-	dpicache_enter(pl->dc, dpi_unit(pl, f));
+	dpicache_enter(pl->dc, dispatch_unit(pl->env.subs, f));
 	classify_finish(pl->cls, f);
 	if (why == FLOW_END_EVICTED && pl->env.alerts) {
 		/* The table is full: a new flow took this one's place. */
@@ -272,11 +254,8 @@ process(struct pipeline *pl, struct pkt *p, uint32_t bucket)
 	if (created)
 		assign_subscribers(pl, ev.f);
 	ev.from_a = (ev.dir == FLOW_C2S) == (ev.f->client_is_a != 0);
-	for (size_t i = 0; i < pl->ncollectors; i++)
-		if (collector_registry[i]->prefetch)
-			collector_registry[i]->prefetch(pl->cstate[i], &ev);
 	if (!ev.f->classified)
-		dpicache_enter(pl->dc, dpi_unit(pl, ev.f));
+		dpicache_enter(pl->dc, dispatch_unit(pl->env.subs, ev.f));
 	ev.classified_now = (uint8_t)classify_packet(pl->cls, ev.f, p);
 	for (size_t i = 0; i < pl->ncollectors; i++)
 		collector_registry[i]->packet(pl->cstate[i], &ev);
@@ -310,8 +289,9 @@ decoded(struct pipeline *pl, enum decode_result r)
 }
 
 /* The packet in the queue's newest slot s joins the queue: its flow's
- * bucket and the flow entry of the one before are prefetched, and the
- * oldest is processed once the queue is full. */
+ * bucket, the flow entry of the one before and the collectors' state of
+ * the one before that are prefetched, and the oldest is processed once
+ * the queue is full. */
 static void
 push(struct pipeline *pl, struct qslot *s)
 {
@@ -323,6 +303,14 @@ push(struct pipeline *pl, struct qslot *s)
 
 		if (m->bucket != FLOW_BUCKET_ANY)
 			flow_prefetch_entry(pl->flows, m->bucket);
+	}
+	if (pl->qn > 1) {	/* the one before that: its entry is in */
+		const struct flow *f = flow_peek(pl->flows, pl->q[(pl->qh + pl->qn - 2) % QLEN].bucket);
+
+		if (f)
+			for (size_t i = 0; i < pl->ncollectors; i++)
+				if (collector_registry[i]->prefetch)
+					collector_registry[i]->prefetch(pl->cstate[i], f);
 	}
 	if (++pl->qn == QLEN) {	/* the oldest: its flow is in */
 		process(pl, &pl->q[pl->qh].p, pl->q[pl->qh].bucket);

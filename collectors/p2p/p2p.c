@@ -130,6 +130,7 @@
 
 #include "alert.h"
 #include "allowlist.h"
+#include "bigmem.h"
 #include "btmsg.h"
 #include "classify.h"
 #include "collector.h"
@@ -163,10 +164,17 @@ static const char *const level_name[LV_COUNT] = {
 
 /* ---- setup ---------------------------------------------------------- */
 
+/* A window for each of n subscribers, read at random (bigmem.h). */
 static struct subwin *
 win_new(uint32_t n)
 {
-	return calloc((size_t)n + 1, sizeof(struct subwin));
+	return bigmem_calloc((size_t)n + 1, sizeof(struct subwin));
+}
+
+static void
+win_free(struct subwin *w, uint32_t n)
+{
+	bigmem_free(w, (size_t)n + 1, sizeof(struct subwin));
 }
 
 static uint32_t
@@ -682,6 +690,25 @@ p2p_packet(void *self, const struct flow_event *ev)
 		f->watch &= (uint8_t)~FLOW_W_P2P;
 }
 
+/* A watched flow's next packet reads its state, and a labelled one adds
+ * to its subscribers' rows and bt_volume windows. */
+static void
+p2p_prefetch(void *self, const struct flow *f)
+{
+	const struct p2p *P = self;
+	const int32_t sub[2] = { f->sub_a, f->sub_b };
+
+	if (!(f->watch & FLOW_W_P2P) || f->id >= P->nflows)
+		return;
+	__builtin_prefetch(&P->flows[f->id], 1);
+	__builtin_prefetch((const char *)&P->flows[f->id] + sizeof *P->flows - 1, 1);
+	for (int i = 0; i < 2; i++) {
+		subrows_prefetch(&P->rows, sub[i]);
+		if (sub[i] >= 0 && (uint32_t)sub[i] < P->nsubs)
+			__builtin_prefetch(&P->win[sub[i]].sum, 1);
+	}
+}
+
 static void
 p2p_flow_end(void *self, struct flow *f, enum flow_end why)
 {
@@ -735,7 +762,7 @@ p2p_reload(void *self, const struct collector_env *env)
 	if (!nw || subrows_remap(&P->rows, P->env.subs, env->subs, env->rrdw, env->step_end,
 				 p2p_ds) < 0) {
 		log_err("p2p: no memory to reload %u subscribers", n);
-		free(nw);
+		win_free(nw, n);
 		allowlist_free(al);
 		return -1;
 	}
@@ -751,7 +778,7 @@ p2p_reload(void *self, const struct collector_env *env)
 		else
 			nw[id].last_bt = P->win[i].last_bt;
 	}
-	free(P->win);
+	win_free(P->win, P->nsubs);
 	P->win = nw;
 	P->nsubs = n;
 	P->blen = blen;
@@ -788,10 +815,10 @@ p2p_stop(void *self)
 	subrows_free(&P->rows);
 	allowlist_free(P->allow);
 	peercache_free(P->peers);
-	free(P->flows);
+	collector_flow_state_free(P->flows, P->nflows, &p2p_desc);
 	free(P->pex);
 	free(P->pex_free);
-	free(P->win);
+	win_free(P->win, P->nsubs);
 	free(P->is_p2p);
 	free(P);
 }
@@ -801,6 +828,7 @@ const struct collector collector_p2p = {
 	.desc = &p2p_desc,
 	.start = p2p_start,
 	.packet = p2p_packet,
+	.prefetch = p2p_prefetch,
 	.flow_end = p2p_flow_end,
 	.step = p2p_step,
 	.reload = p2p_reload,

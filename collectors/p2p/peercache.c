@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "hash.h"
 
 /* One endpoint, 24 bytes. The address is stored as 16 bytes with IPv4 in
@@ -38,7 +39,12 @@ peercache_new(size_t entries, uint32_t ttl_s)
 		return NULL;
 	while (nsets * PEERCACHE_WAYS < entries && nsets < ((size_t)1 << 40))
 		nsets <<= 1;
-	pc->e = calloc(nsets * PEERCACHE_WAYS, sizeof *pc->e);
+	/* Huge pages where the kernel has them: an endpoint's set is
+	 * anywhere in the table, and a table read before it is written maps
+	 * the zero page, whose copy on the first write costs a TLB flush of
+	 * every core running the process, once per page: at 2 MiB, 512
+	 * times fewer than at 4 KiB. */
+	pc->e = bigmem_calloc(nsets * PEERCACHE_WAYS, sizeof *pc->e);
 	if (!pc->e) {
 		free(pc);
 		return NULL;
@@ -59,7 +65,7 @@ peercache_free(struct peercache *pc)
 {
 	if (!pc)
 		return;
-	free(pc->e);
+	bigmem_free(pc->e, pc->nsets * PEERCACHE_WAYS, sizeof *pc->e);
 	free(pc);
 }
 

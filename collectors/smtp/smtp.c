@@ -810,7 +810,7 @@ smtp_free(struct smtp *m)
 	smtp_spf_free(&m->q);
 	subrows_free(&m->rows);
 	free(m->held);
-	free(m->ix);
+	collector_flow_state_free(m->ix, m->nix, &smtp_desc);
 	free(m->pool);
 	free(m->trk);
 	free(m->trk_of);

@@ -118,6 +118,12 @@ struct flow *flow_packet_in(struct flow_table *, const struct pkt *p, uint32_t b
 uint32_t flow_prefetch_bucket(const struct flow_table *, const struct pkt *p);
 void flow_prefetch_entry(const struct flow_table *, uint32_t bucket);
 
+/* The first flow of bucket's chain once its entry has arrived (NULL: an
+ * empty bucket, or FLOW_BUCKET_ANY): most likely the packet's own flow,
+ * but unchecked, so only good for prefetching what the flow will touch
+ * elsewhere (the collectors' per-subscriber and per-flow state). */
+const struct flow *flow_peek(const struct flow_table *, uint32_t bucket);
+
 /* Ends flows idle (or lingering) past their timeout at now_us, at most
  * budget of them, so that no single packet pays for a large expiry.
  * Returns how many ended. */

@@ -58,13 +58,13 @@ test_alloc(void **st)
 		for (size_t b = 0; b < 6 * ds[i]->flow_state; b++)
 			assert_int_equal(a[b], 0);
 		memset(a, 0xa5, 6 * ds[i]->flow_state);
-		free(a);
+		collector_flow_state_free(a, n, ds[i]);
 		env.max_flows = 0;	/* a pipeline that does not say */
 		a = collector_flow_state(&env, &cfg, ds[i], &n);
 		assert_non_null(a);
 		assert_int_equal(n, 1000);
 		memset(a, 0xa5, 1001 * ds[i]->flow_state);
-		free(a);
+		collector_flow_state_free(a, n, ds[i]);
 	}
 	config_free(&cfg);
 }
