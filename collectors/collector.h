@@ -76,6 +76,10 @@ struct collector {
 	 * start now. Must only prefetch. */
 	void (*prefetch)(void *self, const struct flow *f);
 	void (*flow_end)(void *self, struct flow *f, enum flow_end why);
+	/* Optional: several workers, self another's than owner's (worker
+	 * 0's), before any thread runs: what the collector keeps for all
+	 * workers at once (the p2p peers) is owner's from now on. */
+	int (*share)(void *self, void *owner);
 	/* The step ending at step_end is over: report it, judge windows. */
 	void (*step)(void *self, time_t step_end);
 	/* New configuration or subscriber map; counters carry over by name.

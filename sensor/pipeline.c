@@ -378,7 +378,13 @@ pipeline_decoded(struct pipeline *pl, const struct pkt *p)
 int
 pipeline_share_dpi(struct pipeline *pl, struct pipeline *owner)
 {
-	return classify_share(pl->cls, owner->cls);
+	if (classify_share(pl->cls, owner->cls) < 0)
+		return -1;
+	for (size_t i = 0; i < pl->ncollectors; i++)
+		if (collector_registry[i]->share &&
+		    collector_registry[i]->share(pl->cstate[i], owner->cstate[i]) < 0)
+			return -1;
+	return 0;
 }
 
 void

@@ -63,11 +63,13 @@ void pipeline_frame_mapped(struct pipeline *, decode_fn fn, const uint8_t *data,
 
 /* Several threads (workers.c): a packet another thread has decoded, whose
  * frame stays where p points until pipeline_drain returns. Packets are
- * processed in the order given, up to two behind (prefetching). */
+ * processed in the order given, up to three behind (prefetching). */
 void pipeline_decoded(struct pipeline *, const struct pkt *p);
 
 /* Several threads: pl's nDPI uses owner's caches of far endpoints
- * (classify_share). Free pl before owner. Returns 0 or -1 (logged). */
+ * (classify_share), and its collectors what owner's keep for all
+ * workers (the p2p peers). Free pl before owner. Returns 0 or -1
+ * (logged). */
 int pipeline_share_dpi(struct pipeline *pl, struct pipeline *owner);
 
 /* Processes every packet still queued (before the frames they point into

@@ -135,11 +135,13 @@
 #include "classify.h"
 #include "collector.h"
 #include "config.h"
+#include "dispatch.h"
 #include "log.h"
 #include "mse.h"
 #include "p2p_check.h"
 #include "p2p_int.h"
 #include "peercache.h"
+#include "peershare.h"
 #include "rrdw.h"
 #include "submap.h"
 #include "subrows.h"
@@ -229,9 +231,9 @@ p2p_start(const struct collector_env *env)
 	P->nsubs = (uint32_t)submap_count(env->subs);
 	P->blen = bucket_len(env);
 	P->win = win_new(P->nsubs);
-	P->peers = peercache_new(P->nflows >= PEER_MAX / PEER_PER_FLOW ? PEER_MAX
+	P->peers = peershare_new(P->nflows >= PEER_MAX / PEER_PER_FLOW ? PEER_MAX
 				 : P->nflows <= PEER_MIN / PEER_PER_FLOW ? PEER_MIN
-				 : (size_t)P->nflows * PEER_PER_FLOW, PEER_TTL);
+				 : (size_t)P->nflows * PEER_PER_FLOW, PEER_TTL, classify_caches(env->cls));
 	P->pex = calloc(PEX_SLOTS, sizeof *P->pex);
 	P->pex_free = malloc(PEX_SLOTS * sizeof *P->pex_free);
 	P->is_p2p = calloc(NDPI_IDS / 8, 1);
@@ -281,7 +283,7 @@ evidence(struct p2p *P, const struct flow *f)
 	uint16_t sport = f->client_is_a ? f->key.bport : f->key.aport;
 	const int32_t subs[2] = { f->sub_a, f->sub_b };
 
-	if (peercache_has(P->peers, f->key.family, srv, sport, P->now)) {
+	if (peershare_tag(P->peers, p2p_unit(P, f), f->key.family, srv, sport, P->now) >= 0) {
 		P->st.enc_by_cache++;
 		return LV_PEER;
 	}
@@ -308,10 +310,11 @@ carry_torrent(struct p2p *P, struct pflow *st, const struct flow *f)
 {
 	/* A subscriber's own endpoint serves all its torrents: only the far
 	 * end tells which one. */
+	int32_t u = p2p_unit(P, f);
 	int ta = f->sub_a >= 0 ? -1
-		 : peercache_tag(P->peers, f->key.family, f->key.a, f->key.aport, P->now);
+		 : peershare_tag(P->peers, u, f->key.family, f->key.a, f->key.aport, P->now);
 	int tb = f->sub_b >= 0 ? -1
-		 : peercache_tag(P->peers, f->key.family, f->key.b, f->key.bport, P->now);
+		 : peershare_tag(P->peers, u, f->key.family, f->key.b, f->key.bport, P->now);
 	int tag = (ta > 0 ? ta : 0) | (tb > 0 ? tb : 0);
 
 	if (st->flags & PF_HASH)
@@ -690,6 +693,23 @@ p2p_packet(void *self, const struct flow_event *ev)
 		f->watch &= (uint8_t)~FLOW_W_P2P;
 }
 
+int32_t
+p2p_unit(const struct p2p *P, const struct flow *f)
+{
+	return dispatch_unit(P->env.subs, f);
+}
+
+/* Another worker's collector: the peers it names go to self's cache. */
+static int
+p2p_share(void *self, void *owner)
+{
+	struct p2p *P = self;
+	const struct p2p *O = owner;
+
+	peershare_join(P->peers, O->peers);
+	return 0;
+}
+
 /* A watched flow's next packet reads its state, and a labelled one adds
  * to its subscribers' rows and bt_volume windows. */
 static void
@@ -792,10 +812,10 @@ static void
 p2p_stop(void *self)
 {
 	struct p2p *P = self;
-	struct peercache_stats ps;
+	struct peershare_stats ps;
 
 	if (P->peers) {
-		peercache_get_stats(P->peers, &ps);
+		peershare_get_stats(P->peers, &ps);
 		log_info("p2p: %" PRIu64 " BitTorrent flows (%" PRIu64 " flows showed an allowlisted"
 			 " info-hash), %" PRIu64
 			 " encrypted (%" PRIu64 " by peer cache, %" PRIu64 " by recent activity, %"
@@ -804,17 +824,22 @@ p2p_stop(void *self)
 			 PRIu64 " uTP, %" PRIu64 " mid-stream; torrent carried over: %" PRIu64
 			 " allowlisted, %" PRIu64 " other, %" PRIu64 " unknown), %" PRIu64
 			 " other P2P; %" PRIu64
-			 " peers named, cache %zu entries, %" PRIu64 " hits, %" PRIu64
+			 " peers named, cache %zu entries%s, %" PRIu64 " hits, %" PRIu64
 			 " evictions; %" PRIu64 " bt_volume alerts",
 			 P->st.bt_flows, P->st.allow_flows, P->st.enc_flows, P->st.enc_by_cache,
 			 P->st.enc_by_recent, P->st.enc_late, P->st.mse_no_evidence,
 			 P->st.by_mse_framing, P->st.by_utp, P->st.by_wire, P->st.enc_allowed,
 			 P->st.enc_other, P->st.enc_unknown, P->st.p2p_flows,
-			 P->st.peers_named, ps.capacity, ps.hits, ps.evicted, P->st.alerts);
+			 P->st.peers_named, ps.cache.capacity, ps.shared ? " (worker 0's)" : "",
+			 ps.cache.hits, ps.cache.evicted, P->st.alerts);
+		if (ps.lost)
+			log_warn("p2p: %" PRIu64 " peers lost (more than %u named in a step on one worker):"
+				 " some encrypted flows may be labelled otherwise than with another number"
+				 " of threads", ps.lost, PEERSHARE_OVERLAY);
 	}
 	subrows_free(&P->rows);
 	allowlist_free(P->allow);
-	peercache_free(P->peers);
+	peershare_free(P->peers);
 	collector_flow_state_free(P->flows, P->nflows, &p2p_desc);
 	free(P->pex);
 	free(P->pex_free);
@@ -830,6 +855,7 @@ const struct collector collector_p2p = {
 	.packet = p2p_packet,
 	.prefetch = p2p_prefetch,
 	.flow_end = p2p_flow_end,
+	.share = p2p_share,
 	.step = p2p_step,
 	.reload = p2p_reload,
 	.stop = p2p_stop,

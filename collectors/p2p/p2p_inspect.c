@@ -13,6 +13,7 @@
 #include "bytes.h"
 #include "classify.h"
 #include "p2p_int.h"
+#include "peershare.h"
 
 void
 p2p_pex_release(struct p2p *P, struct pflow *st)
@@ -28,7 +29,7 @@ on_peer(void *ctx, int family, const uint8_t *addr, uint16_t port)
 {
 	struct p2p *P = ctx;
 
-	peercache_add_tag(P->peers, family, addr, port, P->now, P->tag);
+	peershare_add(P->peers, p2p_unit(P, P->cur), family, addr, port, P->now, P->tag);
 	P->st.peers_named++;
 }
 
@@ -265,6 +266,7 @@ p2p_inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 	int d = ev->dir;
 	struct btmsg_krpc k;
 
+	P->cur = ev->f;	/* whose unit the peers it names are (on_peer) */
 	if (p->proto == 6) {
 		/* A SYN's payload (TCP Fast Open) starts one after its seq. */
 		uint32_t seq = p->tcp_seq + ((p->tcp_flags & TCP_SYN) ? 1u : 0u);
@@ -308,10 +310,11 @@ p2p_inspect(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 			 * peer's: a subscriber's port serves all its torrents. */
 			const struct flow *f = ev->f;
 
-			peercache_add_tag(P->peers, f->key.family, ev->from_a ? f->key.a : f->key.b,
-					  ev->from_a ? f->key.aport : f->key.bport, P->now,
-					  allowlist_has(P->allow, k.hash) ? PEERCACHE_T_ALLOWED
-									 : PEERCACHE_T_OTHER);
+			peershare_add(P->peers, p2p_unit(P, f), f->key.family,
+				      ev->from_a ? f->key.a : f->key.b,
+				      ev->from_a ? f->key.aport : f->key.bport, P->now,
+				      allowlist_has(P->allow, k.hash) ? PEERCACHE_T_ALLOWED
+								     : PEERCACHE_T_OTHER);
 		}
 		return K_DHT;
 	}

@@ -145,11 +145,13 @@ struct p2p_stats {
 	uint64_t pex_full, alerts;
 };
 
+struct peershare;
+
 struct p2p {
 	struct collector_env env;
 	struct subrows rows;
 	struct allowlist *allow;
-	struct peercache *peers;
+	struct peershare *peers;	/* one for all workers (peershare.h) */
 	struct pflow *flows;
 	uint32_t nflows;
 	struct pexf *pex;
@@ -160,11 +162,15 @@ struct p2p {
 	uint32_t blen;		/* window bucket length, s */
 	uint32_t now;		/* packet time of the packet in hand, s */
 	uint8_t tag;		/* PEERCACHE_T_* for peers named by the packet in hand */
+	const struct flow *cur;	/* the flow of the packet in hand */
 	uint64_t bt_bytes;	/* sensor.rrd bt_bytes this step */
 	int bt_id;
 	uint8_t *is_p2p;	/* bitmap over nDPI ids */
 	struct p2p_stats st;
 };
+
+/* The unit f's peers belong to (dispatch_unit). */
+int32_t p2p_unit(const struct p2p *P, const struct flow *f);
 
 /* p2p_inspect.c: reads what the packet's payload says; returns what kind
  * of packet it is on a UDP 5-tuple (K_STREAM for TCP). */

@@ -171,8 +171,8 @@ peercache_has(struct peercache *pc, int family, const uint8_t *addr, uint16_t po
 }
 
 int
-peercache_tag(struct peercache *pc, int family, const uint8_t *addr, uint16_t port,
-	      uint32_t now_s)
+peercache_peek(const struct peercache *pc, int family, const uint8_t *addr, uint16_t port,
+	       uint32_t now_s)
 {
 	uint8_t a[16];
 	const struct entry *set;
@@ -181,12 +181,22 @@ peercache_tag(struct peercache *pc, int family, const uint8_t *addr, uint16_t po
 		return -1;
 	set = set_of(pc, family, a, port);
 	for (int i = 0; i < PEERCACHE_WAYS; i++)
-		if (same(&set[i], family, a, port) && alive(pc, &set[i], now_s)) {
-			pc->st.hits++;
+		if (same(&set[i], family, a, port) && alive(pc, &set[i], now_s))
 			return set[i].tag;
-		}
-	pc->st.misses++;
 	return -1;
+}
+
+int
+peercache_tag(struct peercache *pc, int family, const uint8_t *addr, uint16_t port,
+	      uint32_t now_s)
+{
+	int t = peercache_peek(pc, family, addr, port, now_s);
+
+	if (t >= 0)
+		pc->st.hits++;
+	else
+		pc->st.misses++;
+	return t;
 }
 
 size_t

@@ -64,6 +64,11 @@ void peercache_add_tag(struct peercache *pc, int family, const uint8_t *addr, ui
 int peercache_tag(struct peercache *pc, int family, const uint8_t *addr, uint16_t port,
 		  uint32_t now_s);
 
+/* peercache_tag that counts nothing (the cache shared by workers is
+ * read by several threads at once, peershare.h). */
+int peercache_peek(const struct peercache *pc, int family, const uint8_t *addr, uint16_t port,
+		   uint32_t now_s);
+
 /* 1 when (family, addr, port) was named within the time to live before
  * now_s, else 0. */
 int peercache_has(struct peercache *pc, int family, const uint8_t *addr, uint16_t port,

@@ -61,6 +61,8 @@ struct group {
 	struct dpicache *members;
 	unsigned active, arrived;
 	_Atomic uint64_t done;		/* rounds merged */
+	void (*hook)(void *);		/* dpicache_on_merge's */
+	void *hook_arg;
 };
 
 struct dpicache {
@@ -264,6 +266,8 @@ merge(struct group *g)
 		}
 		m->n = 0;
 	}
+	if (g->hook)
+		g->hook(g->hook_arg);
 	g->arrived = 0;
 	atomic_store(&g->done, round);
 	pthread_cond_broadcast(&g->merged);
@@ -332,6 +336,25 @@ dpicache_leave(struct dpicache *m)
 	pthread_mutex_unlock(&g->mu);
 }
 
+void
+dpicache_on_merge(struct dpicache *m, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&m->g->mu);
+	m->g->hook = fn;
+	m->g->hook_arg = arg;
+	pthread_mutex_unlock(&m->g->mu);
+}
+
+void
+dpicache_wait(struct dpicache *m)
+{
+	if (m && atomic_load_explicit(&m->g->done, memory_order_acquire) < m->target) {
+		pthread_mutex_lock(&m->g->mu);
+		wait_round(m->g, m);
+		pthread_mutex_unlock(&m->g->mu);
+	}
+}
+
 uint64_t
 dpicache_lost(const struct dpicache *m)
 {
@@ -353,14 +376,8 @@ cache_of(const struct group *g, const struct ndpi_lru_cache *c)
 static struct dpicache *
 member_now(void)
 {
-	struct dpicache *m = cur;
-
-	if (m && atomic_load_explicit(&m->g->done, memory_order_acquire) < m->target) {
-		pthread_mutex_lock(&m->g->mu);
-		wait_round(m->g, m);
-		pthread_mutex_unlock(&m->g->mu);
-	}
-	return m;
+	dpicache_wait(cur);
+	return cur;
 }
 
 /* nDPI 4.2's own, for caches outside any group (and threads outside any

@@ -74,6 +74,16 @@ void dpicache_arrive(struct dpicache *m);
  * every member has and the step's entries are merged. */
 void dpicache_step(struct dpicache *m);
 
+/* Another cache with the same rule (the p2p collector's peers): fn(arg)
+ * runs at every merge, by the member that merges, under the group's lock
+ * and after nDPI's entries, while every other member waits; the owner's
+ * setting is the group's (before any thread uses the group). */
+void dpicache_on_merge(struct dpicache *m, void (*fn)(void *arg), void *arg);
+
+/* For that cache's reads and writes: returns once m is not waiting for a
+ * merge (a member that arrived reads and writes nothing before it). */
+void dpicache_wait(struct dpicache *m);
+
 /* m has no steps left (after its last flows ended): it waits for a step
  * it arrived at, then leaves its group so that the others do not wait
  * for it. */

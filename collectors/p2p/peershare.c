@@ -1,0 +1,265 @@
+/*
+ * peershare.c — the peer cache every worker reads, this step's peers each
+ * worker's own until the step's merge (see peershare.h).
+ */
+#include "peershare.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bigmem.h"
+#include "dispatch.h"
+#include "dpicache.h"
+#include "hash.h"
+
+/* The overlay's index: twice its entries, so probes stay short. */
+#define INDEX_SLOTS (2 * PEERSHARE_OVERLAY)
+/* Members of one cache at most: [capture] threads is at most 16. */
+#define MAX_MEMBERS 64
+
+/* One unit's peer in this step. */
+struct ov {
+	uint8_t addr[16];	/* IPv4 in the first 4, the rest zero */
+	int32_t unit;
+	uint32_t seq;		/* the worker's order of first mentions */
+	uint32_t seen;		/* latest mention, packet time */
+	uint32_t pos;		/* its place in the index */
+	uint16_t port;
+	uint8_t family, tag;
+};
+
+struct peershare {
+	struct peercache *pc;		/* the owner's */
+	struct peercache *own;		/* the one it made (NULL once it joined) */
+	struct peershare *next;		/* the owner's: the members that joined it */
+	struct dpicache *dc;
+	uint32_t ttl;
+	struct ov *ov;			/* PEERSHARE_OVERLAY */
+	uint32_t *index;		/* INDEX_SLOTS: entry + 1, or 0 */
+	uint32_t n, seq;
+	uint64_t hits, misses, lost;
+};
+
+static void merge_hook(void *arg);
+
+struct peershare *
+peershare_new(size_t entries, uint32_t ttl_s, struct dpicache *dc)
+{
+	struct peershare *m = calloc(1, sizeof *m);
+
+	if (!m)
+		return NULL;
+	m->own = m->pc = peercache_new(entries, ttl_s);
+	m->ov = bigmem_calloc(PEERSHARE_OVERLAY, sizeof *m->ov);
+	m->index = bigmem_calloc(INDEX_SLOTS, sizeof *m->index);
+	if (!m->pc || !m->ov || !m->index) {
+		peershare_free(m);
+		return NULL;
+	}
+	m->ttl = ttl_s;
+	m->dc = dc;
+	if (dc)
+		dpicache_on_merge(dc, merge_hook, m);
+	return m;
+}
+
+void
+peershare_join(struct peershare *m, struct peershare *owner)
+{
+	struct peershare **p = &owner->next;
+
+	peercache_free(m->own);
+	m->own = NULL;
+	m->pc = owner->pc;
+	/* After the owner, in the order they joined (the merge's order
+	 * does not depend on it: units decide). */
+	while (*p)
+		p = &(*p)->next;
+	*p = m;
+}
+
+void
+peershare_free(struct peershare *m)
+{
+	if (!m)
+		return;
+	peercache_free(m->own);
+	bigmem_free(m->ov, PEERSHARE_OVERLAY, sizeof *m->ov);
+	bigmem_free(m->index, INDEX_SLOTS, sizeof *m->index);
+	free(m);
+}
+
+/* addr (4 or 16 bytes) into a zeroed 16; 0, or -1 for a bad family. */
+static int
+norm(int family, const uint8_t *addr, uint8_t out[16])
+{
+	memset(out, 0, 16);
+	if (family != 4 && family != 6)
+		return -1;
+	memcpy(out, addr, family == 4 ? 4 : 16);
+	return 0;
+}
+
+static uint32_t
+index_of(int32_t unit, int family, const uint8_t a[16], uint16_t port)
+{
+	uint64_t key[3];
+
+	memcpy(key, a, 16);
+	key[2] = (uint64_t)port | (uint64_t)family << 16 | (uint64_t)(uint32_t)unit << 32;
+	return (uint32_t)hash_words(key, sizeof key, 0x70656572) & (INDEX_SLOTS - 1);
+}
+
+/* The index slot of unit's entry for the peer, or of the empty slot it
+ * would take. */
+static uint32_t
+probe(const struct peershare *m, int32_t unit, int family, const uint8_t a[16], uint16_t port)
+{
+	uint32_t i = index_of(unit, family, a, port);
+
+	for (;; i = (i + 1) & (INDEX_SLOTS - 1)) {
+		uint32_t k = m->index[i];
+		const struct ov *e;
+
+		if (k == 0)
+			return i;
+		e = &m->ov[k - 1];
+		if (e->unit == unit && e->port == port && e->family == family && !memcmp(e->addr, a, 16))
+			return i;
+	}
+}
+
+/* Alive as peercache.h says: named within the time to live (or in the
+ * "future": packet time may step back a little). */
+static int
+alive(const struct peershare *m, uint32_t seen, uint32_t now_s)
+{
+	return now_s <= seen || now_s - seen <= m->ttl;
+}
+
+void
+peershare_add(struct peershare *m, int32_t unit, int family, const uint8_t *addr, uint16_t port,
+	      uint32_t now_s, uint8_t tag)
+{
+	uint8_t a[16];
+	uint32_t i;
+	struct ov *e;
+
+	dpicache_wait(m->dc);
+	/* One unit in all, on one worker: its peers are everyone's. */
+	if (unit == DISPATCH_TRANSIT) {
+		peercache_add_tag(m->pc, family, addr, port, now_s, tag);
+		return;
+	}
+	if (norm(family, addr, a) < 0)
+		return;
+	i = probe(m, unit, family, a, port);
+	if (m->index[i]) {
+		e = &m->ov[m->index[i] - 1];
+		/* an expired mention's torrents are forgotten with it */
+		e->tag = alive(m, e->seen, now_s) ? (uint8_t)(e->tag | tag) : tag;
+		if (now_s > e->seen)
+			e->seen = now_s;
+		return;
+	}
+	if (m->n == PEERSHARE_OVERLAY) {
+		m->lost++;
+		return;
+	}
+	e = &m->ov[m->n];
+	memcpy(e->addr, a, 16);
+	e->unit = unit;
+	e->seq = m->seq++;
+	e->seen = now_s;
+	e->pos = i;
+	e->port = port;
+	e->family = (uint8_t)family;
+	e->tag = tag;
+	m->index[i] = ++m->n;
+}
+
+int
+peershare_tag(struct peershare *m, int32_t unit, int family, const uint8_t *addr, uint16_t port,
+	      uint32_t now_s)
+{
+	uint8_t a[16];
+	int t;
+
+	dpicache_wait(m->dc);
+	t = peercache_peek(m->pc, family, addr, port, now_s);
+	if (unit != DISPATCH_TRANSIT && norm(family, addr, a) == 0) {
+		uint32_t k = m->index[probe(m, unit, family, a, port)];
+
+		if (k && alive(m, m->ov[k - 1].seen, now_s))
+			t = (t > 0 ? t : 0) | m->ov[k - 1].tag;
+	}
+	if (t >= 0)
+		m->hits++;
+	else
+		m->misses++;
+	return t;
+}
+
+/* ---- the merge ---------------------------------------------------------- */
+
+static int
+by_unit(const void *x, const void *y)
+{
+	const struct ov *a = x, *b = y;
+
+	if (a->unit != b->unit)
+		return a->unit < b->unit ? -1 : 1;
+	return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+void
+peershare_merge(struct peershare *owner)
+{
+	size_t pos[MAX_MEMBERS] = { 0 };
+	struct peershare *mem[MAX_MEMBERS];
+	unsigned nm = 0;
+
+	for (struct peershare *m = owner; m && nm < MAX_MEMBERS; m = m->next) {
+		qsort(m->ov, m->n, sizeof *m->ov, by_unit);
+		mem[nm++] = m;
+	}
+	/* Unit by unit over all members (a unit is one member's; after a
+	 * reload an id may be two units', the first member's first). */
+	for (;;) {
+		const struct ov *e = NULL;
+		unsigned w = 0;
+
+		for (unsigned i = 0; i < nm; i++)
+			if (pos[i] < mem[i]->n && (!e || mem[i]->ov[pos[i]].unit < e->unit)) {
+				e = &mem[i]->ov[pos[i]];
+				w = i;
+			}
+		if (!e)
+			break;
+		peercache_add_tag(owner->pc, e->family, e->addr, e->port, e->seen, e->tag);
+		pos[w]++;
+	}
+	for (unsigned i = 0; i < nm; i++) {
+		for (uint32_t k = 0; k < mem[i]->n; k++)
+			mem[i]->index[mem[i]->ov[k].pos] = 0;
+		mem[i]->n = 0;
+		mem[i]->seq = 0;
+	}
+}
+
+/* Under the step barrier's lock, every worker waiting (dpicache.h). */
+static void
+merge_hook(void *arg)
+{
+	peershare_merge(arg);
+}
+
+void
+peershare_get_stats(const struct peershare *m, struct peershare_stats *st)
+{
+	peercache_get_stats(m->pc, &st->cache);
+	st->cache.hits = m->hits;
+	st->cache.misses = m->misses;
+	st->lost = m->lost;
+	st->shared = m->own == NULL;
+}
