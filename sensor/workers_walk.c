@@ -47,10 +47,10 @@
 #define AHEAD 8
 /* What walking a frame (the record, its decoding, the dispatch and the
  * entry) costs, as a part of what the rest of a packet's way costs:
- * make bench's walk and workers, 2026-12 (0.5 before the collectors'
- * tables moved to huge pages; with 0.4 both threads' CPU came within 5%
- * of each other, with 0.5 worker 1 had 10-20% more). */
-#define WALK_COST 0.4
+ * make bench's walk and workers, 2026-12 (it follows the packet's cost:
+ * 0.4 for a day when the collectors' rows were a miss a packet, 0.5
+ * again once the volume counted flows, not packets). */
+#define WALK_COST 0.5
 /* Frames that are not in the mapping (a record libpcap's rules hold
  * back, a file libpcap reads after all) are copied here. */
 #define ARENA_BYTES (1u << 20)
