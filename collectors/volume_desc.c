@@ -36,4 +36,6 @@ const struct collector_desc volume_desc = {
 	.nds = COLLECTOR_N(ds),
 	.panels = panels,
 	.npanels = COLLECTOR_N(panels),
+	/* volume.c's struct vflow: the bytes counted */
+	.flow_state = 16,
 };

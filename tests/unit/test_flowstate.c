@@ -5,9 +5,9 @@
  * table (env.max_flows, one per capture thread) rather than [sensor]
  * max_flows; the start-up line (-v) says what a flow costs. Oracles: the
  * element types the collectors index by flow id (p2p's struct pflow,
- * smtp's uint32_t slot index), which concerns keep per-flow state at all
- * (p2p and smtp; volume and health count per subscriber), and the line's
- * own arithmetic.
+ * smtp's uint32_t slot index, volume's 16-byte struct vflow), which
+ * concerns keep per-flow state at all (p2p, volume and smtp; health
+ * counts per subscriber), and the line's own arithmetic.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -45,7 +45,7 @@ test_alloc(void **st)
 	cfg.sensor.max_flows = 1000;
 	assert_int_equal(p2p_desc.flow_state, sizeof(struct pflow));
 	assert_int_equal(smtp_desc.flow_state, sizeof(uint32_t));
-	assert_int_equal(volume_desc.flow_state, 0);
+	assert_int_equal(volume_desc.flow_state, 16);
 	assert_int_equal(health_desc.flow_state, 0);
 	for (size_t i = 0; i < 2; i++) {
 		struct collector_env env = { .cfg = &cfg, .max_flows = 5 };
@@ -113,14 +113,14 @@ test_collectors_per_thread(void **st)
 	config_free(&cfg);
 }
 
-/* "per-flow state: flow table F B, p2p P B, smtp S B; T B a flow, M MiB
+/* "per-flow state: flow table F B, p2p P B, volume V B, smtp S B; T B a flow, M MiB
  * for N flows": the concerns that keep state, their sizes, T the sum,
  * M = T x N / 2^20. */
 static void
 test_log_line(void **st)
 {
 	const char *out, *p;
-	size_t ft = 0, p2p = 0, smtp = 0, tot = 0;
+	size_t ft = 0, p2p = 0, vol = 0, smtp = 0, tot = 0;
 	unsigned n = 0;
 	double mib = 0;
 
@@ -132,12 +132,13 @@ test_log_line(void **st)
 	p = strstr(out, "per-flow state: ");
 	assert_non_null(p);
 	assert_int_equal(sscanf(p, "per-flow state: flow table %zu B, p2p %zu B, "
-	    "smtp %zu B; %zu B a flow, %lf MiB for %u flows", &ft, &p2p, &smtp,
-	    &tot, &mib, &n), 6);
+	    "volume %zu B, smtp %zu B; %zu B a flow, %lf MiB for %u flows", &ft, &p2p, &vol,
+	    &smtp, &tot, &mib, &n), 7);
 	assert_int_equal(ft, sizeof(struct flow));
 	assert_int_equal(p2p, sizeof(struct pflow));
+	assert_int_equal(vol, 16);
 	assert_int_equal(smtp, 4);
-	assert_int_equal(tot, ft + p2p + smtp);
+	assert_int_equal(tot, ft + p2p + vol + smtp);
 	assert_int_equal(n, 1000000);
 	assert_true(mib > tot * 1e6 / 1048576 - 0.06 &&
 	    mib < tot * 1e6 / 1048576 + 0.06);
