@@ -105,10 +105,9 @@ extern const struct collector *const collector_registry[];
 /* The per-flow array of the collector described by d, for env's flow
  * table (flowstate.c): zeroed, d->flow_state bytes for each flow id (and
  * one more), the number of ids in *nflows (env->max_flows, or cfg's [sensor] max_flows
- * when the pipeline leaves it 0). Mapped (bigmem.h): it costs resident
- * memory only for the pages flows touch, in huge pages where the kernel
- * has them. Returns NULL (logged) when out of memory; give it back with
- * collector_flow_state_free (NULL is fine). */
+ * when the pipeline leaves it 0). calloc: it costs resident memory only
+ * for the pages flows touch. Returns NULL (logged) when out of memory;
+ * give it back with collector_flow_state_free (NULL is fine). */
 void *collector_flow_state(const struct collector_env *env,
     const struct sw_config *cfg, const struct collector_desc *d,
     uint32_t *nflows);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bigmem.h"
 #include "hash.h"
 
 /* One endpoint, 24 bytes. The address is stored as 16 bytes with IPv4 in
@@ -21,9 +20,13 @@ struct entry {
 	uint8_t tag;		/* PEERCACHE_T_* of the torrents it was named for */
 };
 
+#define PAGE 4096
+
 struct peercache {
 	struct entry *e;	/* nsets * PEERCACHE_WAYS */
 	size_t nsets;		/* a power of two */
+	uint64_t *written;	/* by page of e: a set there was added to */
+	uintptr_t page0;	/* e's first page */
 	uint32_t ttl;
 	uint64_t seed;
 	struct peercache_stats st;
@@ -39,13 +42,18 @@ peercache_new(size_t entries, uint32_t ttl_s)
 		return NULL;
 	while (nsets * PEERCACHE_WAYS < entries && nsets < ((size_t)1 << 40))
 		nsets <<= 1;
-	/* Huge pages where the kernel has them: an endpoint's set is
-	 * anywhere in the table, and a table read before it is written maps
-	 * the zero page, whose copy on the first write costs a TLB flush of
-	 * every core running the process, once per page: at 2 MiB, 512
-	 * times fewer than at 4 KiB. */
-	pc->e = bigmem_calloc(nsets * PEERCACHE_WAYS, sizeof *pc->e);
-	if (!pc->e) {
+	/* Pages a set was never added to are not read (peercache_peek),
+	 * and an add writes its set's pages before it reads them: a page
+	 * read first would map the zero page, whose copy on the first
+	 * write costs a TLB flush of every core running the process. The
+	 * table costs resident memory only for the pages used. */
+	pc->e = calloc(nsets * PEERCACHE_WAYS, sizeof *pc->e);
+	pc->page0 = (uintptr_t)pc->e & ~(uintptr_t)(PAGE - 1);
+	pc->written = calloc(((uintptr_t)(pc->e + nsets * PEERCACHE_WAYS) - pc->page0) / PAGE / 64 + 1,
+			     sizeof *pc->written);
+	if (!pc->e || !pc->written) {
+		free(pc->e);
+		free(pc->written);
 		free(pc);
 		return NULL;
 	}
@@ -65,7 +73,8 @@ peercache_free(struct peercache *pc)
 {
 	if (!pc)
 		return;
-	bigmem_free(pc->e, pc->nsets * PEERCACHE_WAYS, sizeof *pc->e);
+	free(pc->e);
+	free(pc->written);
 	free(pc);
 }
 
@@ -91,6 +100,39 @@ set_of(const struct peercache *pc, int family, const uint8_t a[16], uint16_t por
 	memcpy(key, a, 16);
 	key[2] = (uint64_t)port | (uint64_t)family << 16;
 	return &pc->e[(hash_words(key, sizeof key, pc->seed) & (pc->nsets - 1)) * PEERCACHE_WAYS];
+}
+
+/* The page bits of set's first and last byte. */
+static void
+set_pages(const struct peercache *pc, const struct entry *set, size_t p[2])
+{
+	p[0] = ((uintptr_t)set - pc->page0) / PAGE;
+	p[1] = ((uintptr_t)(set + PEERCACHE_WAYS) - 1 - pc->page0) / PAGE;
+}
+
+static int
+page_written(const struct peercache *pc, size_t p)
+{
+	return pc->written[p / 64] >> (p % 64) & 1;
+}
+
+/* Before an add reads set: its pages written first (a zero byte where
+ * the page was never written is zero already). */
+static void
+write_pages(struct peercache *pc, struct entry *set)
+{
+	size_t p[2];
+
+	set_pages(pc, set, p);
+	for (int i = 0; i < 2; i++)
+		if (!page_written(pc, p[i])) {
+			uintptr_t a = pc->page0 + p[i] * PAGE;
+
+			if (a < (uintptr_t)set)
+				a = (uintptr_t)set;	/* the first page may start before e */
+			*(volatile uint8_t *)a = 0;
+			pc->written[p[i] / 64] |= (uint64_t)1 << (p[i] % 64);
+		}
 }
 
 static int
@@ -137,6 +179,7 @@ peercache_add_tag(struct peercache *pc, int family, const uint8_t *addr, uint16_
 	if (norm(family, addr, a) < 0)
 		return;
 	set = set_of(pc, family, a, port);
+	write_pages(pc, set);
 	for (int i = 0; i < PEERCACHE_WAYS; i++)
 		if (same(&set[i], family, a, port)) {
 			/* an expired entry's torrents are forgotten with it */
@@ -176,10 +219,15 @@ peercache_peek(const struct peercache *pc, int family, const uint8_t *addr, uint
 {
 	uint8_t a[16];
 	const struct entry *set;
+	size_t p[2];
 
 	if (norm(family, addr, a) < 0)
 		return -1;
 	set = set_of(pc, family, a, port);
+	/* A set never added to is empty; its pages are left unread. */
+	set_pages(pc, set, p);
+	if (!page_written(pc, p[0]) || !page_written(pc, p[1]))
+		return -1;
 	for (int i = 0; i < PEERCACHE_WAYS; i++)
 		if (same(&set[i], family, a, port) && alive(pc, &set[i], now_s))
 			return set[i].tag;

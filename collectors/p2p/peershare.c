@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "bigmem.h"
 #include "dispatch.h"
 #include "dpicache.h"
 #include "hash.h"
 
-/* The overlay's index: twice its entries, so probes stay short. */
-#define INDEX_SLOTS (2 * PEERSHARE_OVERLAY)
+/* The overlay's index: chains from 64 Ki heads (256 KiB, where open
+ * addressing over twice the entries took 2 MiB, all of it resident after
+ * a few thousand peers at random). */
+#define HEADS (1u << 16)
 /* Members of one cache at most: [capture] threads is at most 16. */
 #define MAX_MEMBERS 64
 
@@ -23,7 +24,7 @@ struct ov {
 	int32_t unit;
 	uint32_t seq;		/* the worker's order of first mentions */
 	uint32_t seen;		/* latest mention, packet time */
-	uint32_t pos;		/* its place in the index */
+	uint32_t chain;		/* the next entry of its head, + 1; 0: none */
 	uint16_t port;
 	uint8_t family, tag;
 };
@@ -35,7 +36,7 @@ struct peershare {
 	struct dpicache *dc;
 	uint32_t ttl;
 	struct ov *ov;			/* PEERSHARE_OVERLAY */
-	uint32_t *index;		/* INDEX_SLOTS: entry + 1, or 0 */
+	uint32_t *head;			/* HEADS: first entry + 1, or 0 */
 	uint32_t n, seq;
 	uint64_t hits, misses, lost;
 };
@@ -50,9 +51,10 @@ peershare_new(size_t entries, uint32_t ttl_s, struct dpicache *dc)
 	if (!m)
 		return NULL;
 	m->own = m->pc = peercache_new(entries, ttl_s);
-	m->ov = bigmem_calloc(PEERSHARE_OVERLAY, sizeof *m->ov);
-	m->index = bigmem_calloc(INDEX_SLOTS, sizeof *m->index);
-	if (!m->pc || !m->ov || !m->index) {
+	/* Small pages: resident as far as a step's peers reach. */
+	m->ov = calloc(PEERSHARE_OVERLAY, sizeof *m->ov);
+	m->head = calloc(HEADS, sizeof *m->head);
+	if (!m->pc || !m->ov || !m->head) {
 		peershare_free(m);
 		return NULL;
 	}
@@ -84,8 +86,8 @@ peershare_free(struct peershare *m)
 	if (!m)
 		return;
 	peercache_free(m->own);
-	bigmem_free(m->ov, PEERSHARE_OVERLAY, sizeof *m->ov);
-	bigmem_free(m->index, INDEX_SLOTS, sizeof *m->index);
+	free(m->ov);
+	free(m->head);
 	free(m);
 }
 
@@ -101,32 +103,27 @@ norm(int family, const uint8_t *addr, uint8_t out[16])
 }
 
 static uint32_t
-index_of(int32_t unit, int family, const uint8_t a[16], uint16_t port)
+head_of(int32_t unit, int family, const uint8_t a[16], uint16_t port)
 {
 	uint64_t key[3];
 
 	memcpy(key, a, 16);
 	key[2] = (uint64_t)port | (uint64_t)family << 16 | (uint64_t)(uint32_t)unit << 32;
-	return (uint32_t)hash_words(key, sizeof key, 0x70656572) & (INDEX_SLOTS - 1);
+	return (uint32_t)hash_words(key, sizeof key, 0x70656572) & (HEADS - 1);
 }
 
-/* The index slot of unit's entry for the peer, or of the empty slot it
- * would take. */
-static uint32_t
-probe(const struct peershare *m, int32_t unit, int family, const uint8_t a[16], uint16_t port)
+/* unit's entry for the peer, or NULL. */
+static struct ov *
+find(const struct peershare *m, uint32_t h, int32_t unit, int family, const uint8_t a[16],
+     uint16_t port)
 {
-	uint32_t i = index_of(unit, family, a, port);
+	for (uint32_t k = m->head[h]; k; k = m->ov[k - 1].chain) {
+		struct ov *e = &m->ov[k - 1];
 
-	for (;; i = (i + 1) & (INDEX_SLOTS - 1)) {
-		uint32_t k = m->index[i];
-		const struct ov *e;
-
-		if (k == 0)
-			return i;
-		e = &m->ov[k - 1];
 		if (e->unit == unit && e->port == port && e->family == family && !memcmp(e->addr, a, 16))
-			return i;
+			return e;
 	}
+	return NULL;
 }
 
 /* Alive as peercache.h says: named within the time to live (or in the
@@ -142,7 +139,7 @@ peershare_add(struct peershare *m, int32_t unit, int family, const uint8_t *addr
 	      uint32_t now_s, uint8_t tag)
 {
 	uint8_t a[16];
-	uint32_t i;
+	uint32_t h;
 	struct ov *e;
 
 	dpicache_wait(m->dc);
@@ -153,9 +150,8 @@ peershare_add(struct peershare *m, int32_t unit, int family, const uint8_t *addr
 	}
 	if (norm(family, addr, a) < 0)
 		return;
-	i = probe(m, unit, family, a, port);
-	if (m->index[i]) {
-		e = &m->ov[m->index[i] - 1];
+	h = head_of(unit, family, a, port);
+	if ((e = find(m, h, unit, family, a, port)) != NULL) {
 		/* an expired mention's torrents are forgotten with it */
 		e->tag = alive(m, e->seen, now_s) ? (uint8_t)(e->tag | tag) : tag;
 		if (now_s > e->seen)
@@ -171,11 +167,11 @@ peershare_add(struct peershare *m, int32_t unit, int family, const uint8_t *addr
 	e->unit = unit;
 	e->seq = m->seq++;
 	e->seen = now_s;
-	e->pos = i;
+	e->chain = m->head[h];
 	e->port = port;
 	e->family = (uint8_t)family;
 	e->tag = tag;
-	m->index[i] = ++m->n;
+	m->head[h] = ++m->n;
 }
 
 int
@@ -188,10 +184,10 @@ peershare_tag(struct peershare *m, int32_t unit, int family, const uint8_t *addr
 	dpicache_wait(m->dc);
 	t = peercache_peek(m->pc, family, addr, port, now_s);
 	if (unit != DISPATCH_TRANSIT && norm(family, addr, a) == 0) {
-		uint32_t k = m->index[probe(m, unit, family, a, port)];
+		const struct ov *e = find(m, head_of(unit, family, a, port), unit, family, a, port);
 
-		if (k && alive(m, m->ov[k - 1].seen, now_s))
-			t = (t > 0 ? t : 0) | m->ov[k - 1].tag;
+		if (e && alive(m, e->seen, now_s))
+			t = (t > 0 ? t : 0) | e->tag;
 	}
 	if (t >= 0)
 		m->hits++;
@@ -240,8 +236,8 @@ peershare_merge(struct peershare *owner)
 		pos[w]++;
 	}
 	for (unsigned i = 0; i < nm; i++) {
-		for (uint32_t k = 0; k < mem[i]->n; k++)
-			mem[i]->index[mem[i]->ov[k].pos] = 0;
+		if (mem[i]->n)
+			memset(mem[i]->head, 0, HEADS * sizeof *mem[i]->head);
 		mem[i]->n = 0;
 		mem[i]->seq = 0;
 	}
