@@ -33,7 +33,7 @@ struct peershare;
 struct dpicache;
 
 /* (unit, peer) pairs a worker keeps for one step: 36 bytes each (9 MiB,
- * and an index of 256 KiB), resident only as far as used. */
+ * and an index of 1 MiB), resident only as far as used. */
 #define PEERSHARE_OVERLAY (1u << 18)
 
 /* A member that owns a cache of entries entries living ttl_s seconds
