@@ -4,7 +4,7 @@
  * RRD file. A local flow counts for both of its subscribers.
  *
  * The bytes are the flow table's own (struct flow's bytes, by direction):
- * a packet only marks its flow as touched in the step (a bit by flow id,
+ * a packet only marks its flow in the step (a bit by flow id,
  * a few KiB, always in cache), and what each marked flow gained since it
  * was last counted goes to its subscribers' rows when the step closes,
  * when the flow ends and before a reload (so that a reload that gives a
@@ -105,7 +105,7 @@ count(struct volume *v, struct flow *f)
 
 /* Every marked flow counted; none marked any more. */
 static void
-count_touched(struct volume *v)
+count_marked(struct volume *v)
 {
 	for (uint32_t w = 0; v->marked && w < v->nmark; w++)
 		while (v->mark[w]) {
@@ -128,8 +128,8 @@ volume_packet(void *self, const struct flow_event *ev)
 		return;
 	v->flows = f - f->id;
 	if (ev->created) {
-		/* A new flow in the slot: nothing of it counted yet (it
-		 * keeps the list's place, if the slot had one). */
+		/* A new flow in the slot: nothing of it counted yet (a
+		 * mark the slot's last flow left this step stays). */
 		v->fl[f->id].done[0] = v->fl[f->id].done[1] = 0;
 		if (f->sub_a >= 0)
 			subrows_get(&v->rows, f->sub_a)[V_FLOWS]++;
@@ -160,7 +160,7 @@ volume_step(void *self, time_t step_end)
 {
 	struct volume *v = self;
 
-	count_touched(v);
+	count_marked(v);
 	subrows_flush(&v->rows, v->env.subs, v->env.rrdw, step_end, v_ds);
 }
 
@@ -171,7 +171,7 @@ volume_reload(void *self, const struct collector_env *env)
 
 	/* The flows' bytes so far are their subscribers' under the old map
 	 * (their ids change after this). */
-	count_touched(v);
+	count_marked(v);
 	if (subrows_remap(&v->rows, v->env.subs, env->subs, env->rrdw, env->step_end, v_ds) < 0)
 		return -1;
 	v->env = *env;
