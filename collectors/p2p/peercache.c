@@ -78,9 +78,8 @@ peercache_free(struct peercache *pc)
 	free(pc);
 }
 
-/* Fills a zeroed 16-byte address from addr; 0, or -1 for a bad family. */
-static int
-norm(int family, const uint8_t *addr, uint8_t out[16])
+int
+peercache_norm(int family, const uint8_t *addr, uint8_t out[16])
 {
 	memset(out, 0, 16);
 	if (family == 4)
@@ -176,7 +175,7 @@ peercache_add_tag(struct peercache *pc, int family, const uint8_t *addr, uint16_
 	struct entry *set;
 	int victim = PEERCACHE_WAYS - 1;
 
-	if (norm(family, addr, a) < 0)
+	if (peercache_norm(family, addr, a) < 0)
 		return;
 	set = set_of(pc, family, a, port);
 	write_pages(pc, set);
@@ -221,7 +220,7 @@ peercache_peek(const struct peercache *pc, int family, const uint8_t *addr, uint
 	const struct entry *set;
 	size_t p[2];
 
-	if (norm(family, addr, a) < 0)
+	if (peercache_norm(family, addr, a) < 0)
 		return -1;
 	set = set_of(pc, family, a, port);
 	/* A set never added to is empty; its pages are left unread. */

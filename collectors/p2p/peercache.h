@@ -38,6 +38,11 @@ struct peercache_stats {
  * last named, or NULL when out of memory. */
 struct peercache *peercache_new(size_t entries, uint32_t ttl_s);
 
+/* The cache's form of an address: addr (4 bytes for family 4, 16 for 6)
+ * in a zeroed 16, IPv4 in the first 4. Returns 0, or -1 for a bad
+ * family. */
+int peercache_norm(int family, const uint8_t *addr, uint8_t out[16]);
+
 /* Frees the cache; NULL is fine. */
 void peercache_free(struct peercache *pc);
 

@@ -92,17 +92,6 @@ peershare_free(struct peershare *m)
 	free(m);
 }
 
-/* addr (4 or 16 bytes) into a zeroed 16; 0, or -1 for a bad family. */
-static int
-norm(int family, const uint8_t *addr, uint8_t out[16])
-{
-	memset(out, 0, 16);
-	if (family != 4 && family != 6)
-		return -1;
-	memcpy(out, addr, family == 4 ? 4 : 16);
-	return 0;
-}
-
 static uint32_t
 head_of(int32_t unit, int family, const uint8_t a[16], uint16_t port)
 {
@@ -149,7 +138,7 @@ peershare_add(struct peershare *m, int32_t unit, int family, const uint8_t *addr
 		peercache_add_tag(m->pc, family, addr, port, now_s, tag);
 		return;
 	}
-	if (norm(family, addr, a) < 0)
+	if (peercache_norm(family, addr, a) < 0)
 		return;
 	h = head_of(unit, family, a, port);
 	if ((e = find(m, h, unit, family, a, port)) != NULL) {
@@ -184,7 +173,7 @@ peershare_tag(struct peershare *m, int32_t unit, int family, const uint8_t *addr
 
 	dpicache_wait(m->dc);
 	t = peercache_peek(m->pc, family, addr, port, now_s);
-	if (unit != DISPATCH_TRANSIT && norm(family, addr, a) == 0) {
+	if (unit != DISPATCH_TRANSIT && peercache_norm(family, addr, a) == 0) {
 		const struct ov *e = find(m, head_of(unit, family, a, port), unit, family, a, port);
 
 		if (e && alive(m, e->seen, now_s))
