@@ -32,7 +32,13 @@
 #define REC_HDR 16
 /* Populated ahead of the reader and kept behind it. */
 #define WINDOW ((uint64_t)4 << 20)
-/* Every line up to this far ahead of the reader is prefetched. */
+/*
+ * Every line up to this far ahead of the reader is prefetched, into all
+ * cache levels: the records are read once, but a non-temporal prefetch
+ * here was slower than none (0.72 s against 0.59 s walking 4.3 GB), and a
+ * temporal one took the walk to 0.37 s; the distance mattered little
+ * between 2 and 16 KiB.
+ */
 #define AHEAD 4096
 #define LINE 64
 
@@ -179,7 +185,7 @@ pcapmap_next(struct pcapmap *pm, struct pcap_pkthdr *h, const uint8_t **data, ch
 		slide(pm);
 	lim = pm->off + AHEAD < pm->size ? pm->off + AHEAD : pm->size;
 	for (; pm->prefetched < lim; pm->prefetched += LINE)
-		__builtin_prefetch(pm->m + pm->prefetched, 0, 0);
+		__builtin_prefetch(pm->m + pm->prefetched, 0, 3);
 
 	sec = get32(r, pm->swapped);
 	frac = get32(r + 4, pm->swapped);
