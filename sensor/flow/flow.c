@@ -8,6 +8,7 @@
  */
 #include "flow.h"
 
+#include <endian.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,11 +128,45 @@ relink(struct flow_table *t, struct flow_list *l, struct flow *f, uint64_t now_u
 
 /* ---- keys -------------------------------------------------------------- */
 
+/* Compares two 16-byte addresses as memcmp would (their bytes in order,
+ * unsigned), in two word compares inlined: the key is taken twice a
+ * packet, and libc's memcmp was a call each time (about as many
+ * instructions, but 2% of a thread's samples). */
+static inline int
+addr_cmp(const uint8_t *x, const uint8_t *y)
+{
+	uint64_t a, b;
+
+	memcpy(&a, x, 8);
+	memcpy(&b, y, 8);
+	if (a == b) {
+		memcpy(&a, x + 8, 8);
+		memcpy(&b, y + 8, 8);
+	}
+	a = be64toh(a);
+	b = be64toh(b);
+	return a < b ? -1 : a > b;
+}
+
+/* Two keys are the same flow: six word compares, no call. */
+static inline int
+key_eq(const struct flow_key *x, const struct flow_key *y)
+{
+	uint64_t a[6], b[6], d = 0;
+
+	_Static_assert(sizeof *x == sizeof a, "a flow key is six words");
+	memcpy(a, x, sizeof a);
+	memcpy(b, y, sizeof b);
+	for (int i = 0; i < 6; i++)
+		d |= a[i] ^ b[i];
+	return d == 0;
+}
+
 /* Builds the direction-free key of p; returns 1 when p's source is key.a. */
 static int
 key_of(const struct pkt *p, struct flow_key *k)
 {
-	int c = memcmp(p->src, p->dst, 16);
+	int c = addr_cmp(p->src, p->dst);
 	int src_is_a = c < 0 || (c == 0 && p->sport <= p->dport);
 
 	memset(k, 0, sizeof *k);
@@ -287,10 +322,10 @@ flow_packet_in(struct flow_table *t, const struct pkt *p, uint32_t bucket, enum 
 	*created = 0;
 	/* Packets come in bursts per flow (a TCP window, a video segment):
 	 * the last flow found is checked first, and is still in cache. */
-	if (t->last != FLOW_NONE && memcmp(&t->pool[t->last].key, &k, sizeof k) == 0)
+	if (t->last != FLOW_NONE && key_eq(&t->pool[t->last].key, &k))
 		f = &t->pool[t->last];
 	for (i = f ? FLOW_NONE : t->bucket[b]; i != FLOW_NONE; i = t->pool[i].hnext)
-		if (memcmp(&t->pool[i].key, &k, sizeof k) == 0) {
+		if (key_eq(&t->pool[i].key, &k)) {
 			f = &t->pool[i];
 			break;
 		}
