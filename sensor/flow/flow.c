@@ -314,7 +314,7 @@ flow_packet_in(struct flow_table *t, const struct pkt *p, uint32_t bucket, enum 
 	       int *created)
 {
 	struct flow_key k;
-	struct flow *f = NULL;
+	struct flow *f;
 	int p_is_a = key_of(p, &k);
 	uint32_t b = bucket != FLOW_BUCKET_ANY ? bucket : bucket_of(t, &k), i;
 	struct flow_list *l;
@@ -323,19 +323,20 @@ flow_packet_in(struct flow_table *t, const struct pkt *p, uint32_t bucket, enum 
 	/* Packets come in bursts per flow (a TCP window, a video segment):
 	 * the last flow found is checked first, and is still in cache. */
 	if (t->last != FLOW_NONE && key_eq(&t->pool[t->last].key, &k))
-		f = &t->pool[t->last];
-	for (i = f ? FLOW_NONE : t->bucket[b]; i != FLOW_NONE; i = t->pool[i].hnext)
-		if (key_eq(&t->pool[i].key, &k)) {
-			f = &t->pool[i];
-			break;
-		}
+		i = t->last;
+	else
+		for (i = t->bucket[b]; i != FLOW_NONE; i = t->pool[i].hnext)
+			if (key_eq(&t->pool[i].key, &k))
+				break;
 	/* A fresh SYN on a closed connection's 5-tuple is a new connection. */
-	if (f && (f->state & FLOW_S_CLOSING) && p->proto == 6 &&
+	if (i != FLOW_NONE && (t->pool[i].state & FLOW_S_CLOSING) && p->proto == 6 &&
 	    (p->tcp_flags & (TCP_SYN | TCP_ACK)) == TCP_SYN) {
-		end_flow(t, f, FLOW_END_CLOSED);
-		f = NULL;
+		end_flow(t, &t->pool[i], FLOW_END_CLOSED);
+		i = FLOW_NONE;
 	}
-	if (!f) {
+	if (i != FLOW_NONE) {
+		f = &t->pool[i];
+	} else {
 		f = new_flow(t, &k, b, p, p_is_a);
 		*created = 1;
 	}
