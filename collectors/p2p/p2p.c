@@ -646,7 +646,10 @@ flow_begin(struct p2p *P, struct pflow *st, const struct flow_event *ev)
 {
 	const struct pkt *p = ev->p;
 
-	p2p_pex_release(P, st);
+	/* A slot is zero between flows (p2p_flow_end leaves it so, and one
+	 * never used is calloc's): written here, never read first, so that
+	 * an untouched page is not mapped to the zero page and then copied
+	 * (bigmem.h). */
 	memset(st, 0, sizeof *st);
 	if (p->proto == 6)
 		mse_init(&st->u.tcp.mse);

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigmem.h"
 #include "dispatch.h"
 #include "dpicache.h"
 #include "hash.h"
@@ -54,7 +55,8 @@ peershare_new(size_t entries, uint32_t ttl_s, struct dpicache *dc)
 	m->own = m->pc = peercache_new(entries, ttl_s);
 	/* Small pages: resident as far as a step's peers reach. */
 	m->ov = calloc(PEERSHARE_OVERLAY, sizeof *m->ov);
-	m->head = calloc(HEADS, sizeof *m->head);
+	/* Read before it is written, and all written at a step's end. */
+	m->head = bigmem_resident(HEADS, sizeof *m->head);
 	if (!m->pc || !m->ov || !m->head) {
 		peershare_free(m);
 		return NULL;
@@ -88,7 +90,7 @@ peershare_free(struct peershare *m)
 		return;
 	peercache_free(m->own);
 	free(m->ov);
-	free(m->head);
+	bigmem_free(m->head, HEADS, sizeof *m->head);
 	free(m);
 }
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "bigmem.h"
 #include "hash.h"
 #include "log.h"
 
@@ -101,7 +102,8 @@ dpicache_new(struct ndpi_detection_module_struct *n)
 	}
 	if (ok) {
 		m->ov = malloc(DPICACHE_OVERLAY * sizeof *m->ov);
-		m->index = calloc(INDEX_SLOTS, sizeof *m->index);
+		/* Probed before it is written (bigmem.h). */
+		m->index = bigmem_resident(INDEX_SLOTS, sizeof *m->index);
 		ok = m->ov && m->index;
 	}
 	if (!ok) {
@@ -172,7 +174,7 @@ dpicache_free(struct dpicache *m, struct ndpi_detection_module_struct *n)
 	for (int i = 0; i < NCACHES; i++)
 		free(m->own.stamp[i]);
 	free(m->ov);
-	free(m->index);
+	bigmem_free(m->index, INDEX_SLOTS, sizeof *m->index);
 	free(m);
 }
 

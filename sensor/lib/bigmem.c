@@ -6,6 +6,11 @@
 
 #include <stdint.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23	/* Linux 5.14 */
+#endif
 
 void *
 bigmem_calloc(size_t n, size_t size)
@@ -29,4 +34,26 @@ bigmem_free(void *p, size_t n, size_t size)
 {
 	if (p)
 		munmap(p, n * size);
+}
+
+void *
+bigmem_resident(size_t n, size_t size)
+{
+	size_t len, page = (size_t)sysconf(_SC_PAGESIZE);
+	volatile uint8_t *b;
+	void *p;
+
+	if ((size && n > SIZE_MAX / size) || n * size == 0)
+		return NULL;
+	len = n * size;
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	if (madvise(p, len, MADV_POPULATE_WRITE) == 0)
+		return p;
+	/* An older kernel: a write to every page does the same. */
+	b = p;
+	for (size_t off = 0; off < len; off += page)
+		b[off] = 0;
+	return p;
 }
