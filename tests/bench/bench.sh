@@ -8,7 +8,8 @@
 # when the options or the generator binary change (rm -rf build/bench
 # forces it).
 #
-# Each program reads the whole file BENCH_RUNS times (default 3) and the
+# Each program reads the whole file BENCH_RUNS times (default 3), the file
+# read into the page cache before each run (warm, below), and the
 # median wall time counts:
 #   floor       tests/bench/floor.c: libpcap alone, one byte per packet
 #   floor -b    the same through a 1 MiB stdio buffer: what the data costs
@@ -51,15 +52,26 @@ fi
 cc -O2 -o "$out/floor" tests/bench/floor.c -lpcap
 
 # ---- measuring ----
+# warm FILE: reads FILE into the page cache before each timed run. Reading
+# it once at the start is not enough on a guest whose host pages cold page
+# cache out (seen: a DAMON kdamond with action pageout for pages unused for
+# a minute): a third of the capture was then read from disk again during
+# the runs, by whichever program came next, and the ratios swung with it.
+warm() {
+	cat "$1" >/dev/null
+}
+
 # run NAME CMD...: runs CMD $runs times; sets med_s (median wall seconds),
 # med_kb (peak RSS of that run, KiB) and keeps the last run's stderr in
 # $out/NAME.err
 run() {
 	name=$1
 	shift
+	eval "input=\${$#}"	# every command here reads the file named last
 	: >"$out/$name.times"
 	i=0
 	while [ "$i" -lt "$runs" ]; do
+		warm "$input"
 		if ! "$TIME" -f "%e %M" -o "$out/$name.time" "$@" >"$out/$name.out" 2>"$out/$name.err"; then
 			echo "bench: $name failed:"
 			tail -n 5 "$out/$name.err"
@@ -73,7 +85,6 @@ run() {
 	med_kb=$(sort -n "$out/$name.times" | sed -n "${mid}p" | cut -d' ' -f2)
 }
 
-cat "$pcap" >/dev/null	# warm the page cache, so every program reads from memory
 run floor "$out/floor" "$pcap"
 floor_s=$med_s floor_kb=$med_kb
 packets=$(sed -n 's/.*packets=\([0-9]*\).*/\1/p' "$out/floor.out")
@@ -169,6 +180,7 @@ if [ "${BENCH_THREADS:-1}" != 0 ] && [ -n "$sw_s" ]; then
 	i=0
 	while [ "$i" -lt "$runs" ]; do
 		for n in 1 2; do
+			warm "$pcap"
 			"$TIME" -f "%e %M %U %S" -o "$out/threads$n.time" "$sw" -c "$out/threads$n.conf" \
 				-r "$pcap" >/dev/null 2>"$out/threads$n.err" || { echo "bench: threads=$n failed"; tail -n 5 "$out/threads$n.err"; }
 			cat "$out/threads$n.time" >>"$out/threads$n.times"
@@ -201,7 +213,9 @@ if [ "${BENCH_THREADS:-1}" != 0 ] && [ -n "$sw_s" ]; then
 	# the peak RSS split into the process's own memory and the pages of
 	# the mapped capture it holds (page cache, shared: at two threads,
 	# the chunks in flight keep up to 32,768 frames of the file mapped).
+	warm "$pcap"
 	cpu1=$(/usr/bin/python3 tests/bench/thread_cpu.py "$sw" -c "$out/threads1.conf" -r "$pcap" -q)
+	warm "$pcap"
 	cpu=$(/usr/bin/python3 tests/bench/thread_cpu.py "$sw" -c "$out/threads2.conf" -r "$pcap" -q)
 	printf '%s\n%s\n' "$cpu1" "$cpu" | awk -v ak="$t1_kb" -v bk="$t2_kb" '{
 		for (i = 1; i <= NF; i++) {
@@ -250,7 +264,6 @@ if [ -d "$corpus" ] && command -v mergecap >/dev/null; then
 		# shellcheck disable=SC2046 # the same file forty times
 		mergecap -a -F pcap -w "$mix" $(i=0; while [ $i -lt 40 ]; do echo "$small"; i=$((i + 1)); done) 2>/dev/null || true
 	fi
-	cat "$mix" >/dev/null
 	run floor_m "$out/floor" "$mix"; mf=$med_s
 	run floorb_m "$out/floor" -b "$mix"; mfb=$med_s
 	run spanwatch_m "$sw" -r "$mix"; ms=$med_s msk=$med_kb
